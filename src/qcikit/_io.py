@@ -1,0 +1,93 @@
+"""Small file helpers shared by the modules: atomic writes and careful reads."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .errors import QcikitError
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically.
+
+    The text goes to a temporary file in the same folder, is flushed to disk,
+    then renamed over ``path``: a reader sees the old file or the new one,
+    never half of one, even when the process dies mid-write.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a data file should read like any other
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Binary twin of :func:`atomic_write_text`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a data file should read like any other
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def write_csv(df, path: str | os.PathLike) -> Path:
+    """Write a DataFrame as CSV atomically, with ``\\n`` line ends (byte-stable)."""
+    return atomic_write_text(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def read_text(path: str | os.PathLike, error=QcikitError) -> str:
+    """Read a UTF-8 text file; a clear error names the file when it is not UTF-8."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{path.name}: the file is not UTF-8 text (byte {exc.start} cannot be decoded). "
+            "Fix: save it as UTF-8 (in Excel: 'CSV UTF-8'; in an editor: 'Save with encoding UTF-8')."
+        ) from None
+
+
+def read_yaml(path: str | os.PathLike, error=QcikitError):
+    """Read a YAML file into Python objects with an error naming the line."""
+    path = Path(path)
+    text = read_text(path, error)
+    if not text.strip():
+        raise error(f"{path.name}: the file is empty. Fix: fill it in (see templates/ for a starter).")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "it is not valid YAML"
+        raise error(
+            f"{path.name}: cannot read the YAML{where}: {problem}. "
+            "Fix: correct the indentation or quoting on that line."
+        ) from None

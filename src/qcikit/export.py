@@ -1,0 +1,74 @@
+"""Tidy scored tables for the client's own BI tools (``qcikit export``)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ._io import atomic_write_bytes, write_csv
+from .engagement import Engagement
+from .errors import QcikitError
+from .rubric import effective_weights
+
+ExportFormat = Literal["csv", "parquet"]
+EXPORT_FORMATS = ("csv", "parquet")
+
+
+def element_table(eng: Engagement) -> pd.DataFrame:
+    """One row per interaction, rater and element: points, share of max, dimension,
+    effective weight (after N/A and scenario rules), wave, team, touchpoint, scenario, design weight."""
+    if eng.scores is None:
+        raise QcikitError(f"{eng.path}: scores.csv is missing, so there is nothing to export. Fix: score the sample first.")
+    s = eng.scores[["interaction_id", "rater", "element", "points", "wave"]].copy()
+    el = eng.rubric.elements
+    s["dimension"] = s["element"].map(el["dimension"])
+    s["max_points"] = s["element"].map(el["max_points"])
+    s["share"] = s["points"] / s["max_points"]
+    facets = eng.inventory_facets()
+    # Effective weights per interaction and rater, from the scenario and the N/A pattern.
+    keys = s[["interaction_id", "rater"]].drop_duplicates().reset_index(drop=True)
+    unit = s.merge(keys.reset_index().rename(columns={"index": "unit"}), on=["interaction_id", "rater"])["unit"].to_numpy()
+    ids = eng.rubric.element_ids
+    code = pd.Categorical(s["element"], categories=ids).codes
+    applicable = np.zeros((len(keys), len(ids)), dtype=bool)
+    applicable[unit, code] = s["points"].notna().to_numpy()
+    if facets is not None:
+        scen = facets.set_index("interaction_id").reindex(keys["interaction_id"]).reset_index(drop=True)
+    else:
+        scen = pd.DataFrame(index=range(len(keys)))
+    dim_w, el_w = eng.rubric.scenario_factor_arrays(scen)
+    w = effective_weights(dim_w, el_w * applicable, eng.rubric.dimension_codes)
+    s["weight"] = w[unit, code]
+    info = eng.interactions.set_index("interaction_id")[["team", "touchpoint", "agent_id"]]
+    s = s.join(info, on="interaction_id")
+    if eng.inventory is not None and "scenario" in eng.inventory:
+        s = s.join(eng.inventory.set_index("interaction_id")["scenario"], on="interaction_id")
+    if eng.sample is not None:
+        s = s.join(eng.sample.set_index("interaction_id")["weight"].rename("design_weight"), on="interaction_id")
+    return s
+
+
+def export(eng: Engagement, out_dir: str | Path, fmt: ExportFormat = "csv") -> list[Path]:
+    """Write ``<slug>_elements`` and ``<slug>_interactions`` tables in ``fmt`` to ``out_dir``."""
+    if fmt not in EXPORT_FORMATS:
+        raise QcikitError(f"format '{fmt}' is not supported. Fix: use one of {', '.join(EXPORT_FORMATS)}.")
+    out_dir = Path(out_dir)
+    tables = {"elements": element_table(eng), "interactions": eng.scored()}
+    written = []
+    for name, df in tables.items():
+        target = out_dir / f"{eng.slug}_{name}.{fmt}"
+        if fmt == "csv":
+            write_csv(df, target)
+        else:
+            try:
+                import io
+
+                buf = io.BytesIO()
+                df.to_parquet(buf, index=False)
+            except ImportError:
+                raise QcikitError("parquet export needs pyarrow. Fix: pip install pyarrow, or use --format csv.") from None
+            atomic_write_bytes(target, buf.getvalue())
+        written.append(target)
+    return written

@@ -1,0 +1,292 @@
+"""Scenario inventory: facets, feasible scenarios, classification, frequencies, coverage.
+
+A *scenario* is one feasible combination of facet levels — by default
+touchpoint × customer type × inquiry type (the concern as the customer sees
+it) × emotional state × objective — minus the exclusions (combinations that
+cannot occur).  The schema lives in ``scenarios.yaml``::
+
+    facets:
+      touchpoint: [email, chat, phone, face_to_face]
+      emotional_state: [calm, confused, frustrated, angry]
+      ...
+    exclusions:
+      - {touchpoint: face_to_face, inquiry_type: password_reset}
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._io import read_yaml
+from .errors import InventoryError, Problem
+
+SEPARATOR = " / "
+DEFAULT_FACETS = ("touchpoint", "customer_type", "inquiry_type", "emotional_state", "objective")
+
+
+@dataclass
+class ScenarioSchema:
+    """Facets with their levels, and the excluded combinations."""
+
+    facets: dict[str, list[str]]
+    exclusions: list[dict[str, list[str]]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "scenarios.yaml") -> "ScenarioSchema":
+        problems = validate_schema_dict(data, source)
+        if problems:
+            raise InventoryError("\n".join(str(p) for p in problems))
+        facets = {str(k): [str(x) for x in v] for k, v in data["facets"].items()}
+        excl = [
+            {str(k): [str(v)] if not isinstance(v, list) else [str(x) for x in v] for k, v in e.items()}
+            for e in (data.get("exclusions") or [])
+        ]
+        return cls(facets, excl)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.facets)
+
+    def excluded_mask(self, frame: pd.DataFrame) -> np.ndarray:
+        """True for rows of ``frame`` (facet columns) that an exclusion forbids."""
+        mask = np.zeros(len(frame), dtype=bool)
+        for e in self.exclusions:
+            m = np.ones(len(frame), dtype=bool)
+            for facet, levels in e.items():
+                m &= frame[facet].isin(levels).to_numpy()
+            mask |= m
+        return mask
+
+
+def validate_schema_dict(data: Any, source: str = "scenarios.yaml") -> list[Problem]:
+    """Every problem in a scenario schema mapping (empty list when sound)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("facets"), Mapping) or not data["facets"]:
+        return [Problem(source, "key facets", "the schema needs a 'facets' mapping of facet name to a list of levels.",
+                        "Start from templates/scenarios.yaml.")]
+    p = []
+    facets = data["facets"]
+    for name, levels in facets.items():
+        if not isinstance(levels, list) or not levels:
+            p.append(Problem(source, f"key facets.{name}", "a facet needs a non-empty list of levels.",
+                             "Write the levels as a YAML list, e.g. [email, chat, phone]."))
+        elif len(set(map(str, levels))) != len(levels):
+            p.append(Problem(source, f"key facets.{name}", "a level appears twice.", "Remove the repeated level."))
+    excl = data.get("exclusions") or []
+    if not isinstance(excl, list):
+        return p + [Problem(source, "key exclusions", "exclusions must be a list of mappings.",
+                            "Write one '- {facet: level, ...}' line per impossible combination.")]
+    for i, e in enumerate(excl):
+        if not isinstance(e, Mapping) or not e:
+            p.append(Problem(source, f"key exclusions.{i}", "an exclusion must map facets to levels.",
+                             "Write it as {facet: level, other_facet: [level, level]}."))
+            continue
+        for facet, levels in e.items():
+            if facet not in facets:
+                p.append(Problem(source, f"key exclusions.{i}", f"facet '{facet}' is not defined.",
+                                 f"Use one of {', '.join(map(str, facets))}."))
+                continue
+            for lv in levels if isinstance(levels, list) else [levels]:
+                if isinstance(facets[facet], list) and str(lv) not in map(str, facets[facet]):
+                    p.append(Problem(source, f"key exclusions.{i}", f"level '{lv}' is not a level of facet '{facet}'.",
+                                     f"Use one of {', '.join(map(str, facets[facet]))}."))
+    return p
+
+
+def load_schema(path: str | Path) -> ScenarioSchema:
+    """Read and validate ``scenarios.yaml``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InventoryError(f"{path}: the scenario schema does not exist. Fix: copy templates/scenarios.yaml.")
+    return ScenarioSchema.from_dict(read_yaml(path, InventoryError), path.name)
+
+
+def scenario_names(frame: pd.DataFrame, facets: list[str]) -> pd.Series:
+    """The scenario name of each row: its facet levels joined by ' / '."""
+    out = frame[facets[0]].astype(str)
+    for f in facets[1:]:
+        out = out + SEPARATOR + frame[f].astype(str)
+    return out.rename("scenario")
+
+
+def scenarios(schema: ScenarioSchema) -> pd.DataFrame:
+    """Every feasible scenario: one row per facet combination not excluded.
+
+    Examples
+    --------
+    >>> s = ScenarioSchema({"touchpoint": ["email", "chat"], "mood": ["calm", "angry"]},
+    ...                    [{"touchpoint": ["chat"], "mood": ["angry"]}])
+    >>> scenarios(s)["scenario"].tolist()
+    ['email / calm', 'email / angry', 'chat / calm']
+    """
+    idx = pd.MultiIndex.from_product(list(schema.facets.values()), names=schema.names)
+    frame = idx.to_frame(index=False)
+    frame = frame[~schema.excluded_mask(frame)].reset_index(drop=True)
+    frame["scenario"] = scenario_names(frame, schema.names)
+    return frame
+
+
+def classification_problems(inventory_df: pd.DataFrame, schema: ScenarioSchema, source: str = "inventory.csv") -> list[Problem]:
+    """Every problem in a classification table: missing facet columns, unknown levels, excluded combinations."""
+    p = []
+    missing = [f for f in schema.names if f not in inventory_df.columns]
+    if missing:
+        return [Problem(source, "header", f"missing facet column(s) {', '.join(missing)}.",
+                        f"Add one column per facet of scenarios.yaml ({', '.join(schema.names)}).")]
+    for f, levels in schema.facets.items():
+        col = inventory_df[f].astype("string")
+        bad = ~col.isin(levels).fillna(False).to_numpy()
+        for i in np.flatnonzero(bad)[:20]:
+            p.append(Problem(source, f"row {i + 2}", f"{f} '{inventory_df[f].iloc[i]}' is not a level of facet '{f}'.",
+                             f"Use one of {', '.join(levels)}, or add the level to scenarios.yaml."))
+    if not p:
+        excl = schema.excluded_mask(inventory_df)
+        for i in np.flatnonzero(excl)[:20]:
+            combo = SEPARATOR.join(str(inventory_df[f].iloc[i]) for f in schema.names)
+            p.append(Problem(source, f"row {i + 2}", f"the combination '{combo}' is excluded in scenarios.yaml.",
+                             "Correct the classification, or remove the exclusion if this scenario does occur."))
+    return p
+
+
+def assign(inventory_df: pd.DataFrame, schema: ScenarioSchema, source: str = "inventory.csv") -> pd.DataFrame:
+    """Validate classifications and add the ``scenario`` column.
+
+    Raises
+    ------
+    InventoryError
+        Listing every row with an unknown level or an excluded combination.
+    """
+    problems = classification_problems(inventory_df, schema, source)
+    if problems:
+        raise InventoryError("\n".join(str(p) for p in problems))
+    out = inventory_df.copy()
+    out["scenario"] = scenario_names(out, schema.names)
+    return out
+
+
+def _wilson(p: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def frequencies(
+    assigned: pd.DataFrame,
+    weights: pd.Series | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Scenario frequencies in the sample and design-weighted population estimates.
+
+    The population share of scenario *s* is :math:`\\hat p_s = \\sum_i w_i 1[s_i = s] / \\sum_i w_i`
+    with a Wilson interval on Kish's effective sample size
+    :math:`n_{eff} = (\\sum w)^2 / \\sum w^2` (Kish 1965, *Survey Sampling*, §11.7).
+
+    Parameters
+    ----------
+    assigned : DataFrame
+        Output of :func:`assign` (needs ``scenario``).
+    weights : Series, optional
+        Design weights aligned with ``assigned`` (default: 1 each).
+
+    Returns
+    -------
+    DataFrame
+        ``scenario``, ``n`` (in the sample), ``share`` (weighted), ``ci_low``,
+        ``ci_high``, ``population`` (estimated count), sorted by share.
+    """
+    if "scenario" not in assigned.columns:
+        raise InventoryError("frequencies: the table has no 'scenario' column. Fix: pass the output of inventory.assign().")
+    w = np.ones(len(assigned)) if weights is None else np.asarray(weights, dtype=float)
+    if len(w) != len(assigned) or np.isnan(w).any() or (w <= 0).any():
+        raise InventoryError("frequencies: weights must be positive numbers, one per classified interaction. "
+                             "Fix: pass the 'weight' column of sample.csv aligned with the inventory.")
+    g = pd.DataFrame({"scenario": assigned["scenario"].to_numpy(), "w": w})
+    agg = g.groupby("scenario", sort=False)["w"].agg(["size", "sum"])
+    total = w.sum()
+    n_eff = total**2 / (w**2).sum()
+    share = agg["sum"].to_numpy() / total
+    lo, hi = _wilson(share, np.full(len(share), n_eff), confidence)
+    out = pd.DataFrame({
+        "scenario": agg.index, "n": agg["size"].to_numpy(), "share": share,
+        "ci_low": lo, "ci_high": hi, "population": agg["sum"].to_numpy(),
+    })
+    return out.sort_values(["share", "scenario"], ascending=[False, True], ignore_index=True)
+
+
+def coverage(assigned: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """How complete is the scenario inventory?
+
+    Sample coverage is Good–Turing's :math:`\\hat C = 1 - \\frac{f_1}{n}` with
+    Chao & Jost's (2012) refinement
+
+    .. math:: \\hat C = 1 - \\frac{f_1}{n}\\left[\\frac{(n-1) f_1}{(n-1) f_1 + 2 f_2}\\right]
+
+    where :math:`f_1` and :math:`f_2` are the numbers of scenarios seen once
+    and twice; :math:`1 - \\hat C` estimates the share of the population that
+    falls in scenarios not yet seen.  The total number of scenarios is the
+    bias-corrected Chao1 estimate (Chao 1987; Colwell 2013, *EstimateS* user
+    guide, appendix B)
+
+    .. math:: \\hat S = S_{obs} + \\frac{n-1}{n}\\frac{f_1 (f_1 - 1)}{2 (f_2 + 1)}
+
+    with Chao's log-normal confidence interval.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``n``, ``observed``, ``singletons``, ``doubletons``,
+        ``coverage``, ``unseen_share``, ``chao1``, ``chao1_low``, ``chao1_high``.
+
+    References
+    ----------
+    Good, I. J. (1953). The population frequencies of species. *Biometrika* 40, 237–264.
+    Chao, A. (1987). Estimating the population size for capture–recapture data
+    with unequal catchability. *Biometrics* 43, 783–791.
+    Chao, A. & Jost, L. (2012). Coverage-based rarefaction and extrapolation.
+    *Ecology* 93, 2533–2547.
+    """
+    if "scenario" not in assigned.columns:
+        raise InventoryError("coverage: the table has no 'scenario' column. Fix: pass the output of inventory.assign().")
+    counts = assigned["scenario"].value_counts().to_numpy()
+    return coverage_from_counts(counts, confidence)
+
+
+def coverage_from_counts(counts: np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`coverage` from the count of each observed scenario (see there)."""
+    counts = np.asarray(counts, dtype=float)
+    counts = counts[counts > 0]
+    n = counts.sum()
+    if n < 2:
+        raise InventoryError("coverage: fewer than two classified interactions. Fix: classify more of the sample first.")
+    s_obs = len(counts)
+    f1 = float((counts == 1).sum())
+    f2 = float((counts == 2).sum())
+    a = (n - 1) / n
+    if f1 == 0:
+        cov = 1.0
+    else:
+        cov = 1 - (f1 / n) * ((n - 1) * f1 / ((n - 1) * f1 + 2 * f2))
+    chao1 = s_obs + a * f1 * (f1 - 1) / (2 * (f2 + 1))
+    # Variance (Chao 1987; EstimateS appendix B), log-normal CI around the unseen part.
+    if f2 > 0:
+        r = f1 / f2
+        var = f2 * (a * r**2 / 2 + a**2 * r**3 + a**2 * r**4 / 4)
+    else:
+        var = a * f1 * (f1 - 1) / 2 + a**2 * f1 * (2 * f1 - 1) ** 2 / 4 - a**2 * f1**4 / (4 * chao1)
+    t = chao1 - s_obs
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    if t > 0 and var > 0:
+        k = np.exp(z * np.sqrt(np.log(1 + var / t**2)))
+        lo, hi = s_obs + t / k, s_obs + t * k
+    else:
+        lo = hi = float(chao1)
+    return pd.DataFrame([{
+        "n": int(n), "observed": s_obs, "singletons": int(f1), "doubletons": int(f2),
+        "coverage": cov, "unseen_share": 1 - cov, "chao1": chao1, "chao1_low": lo, "chao1_high": hi,
+    }])

@@ -1,0 +1,499 @@
+"""The rubric: dimensions, elements, scoring rules and per-scenario weights.
+
+A rubric file (``rubric.yaml``) names four dimensions (by default Timing,
+Information, Connection and Differentiation) with weights summing to 1, and
+8–20 elements.  Each element belongs to one dimension and has a maximum number
+of points, a relative weight inside its dimension, additive and subtractive
+scoring rules (each with an example), whether "not applicable" is allowed and
+an optional ``critical`` block that states what a fail does to the score.
+
+Weights
+-------
+The effective weight of element *e* in dimension *d* for one interaction is
+
+.. math:: w_e = W_d' \\, \\frac{v_e}{\\sum_{k \\in d,\\ k \\text{ applicable}} v_k}
+
+where :math:`v_e` is the element's relative weight (times any scenario
+factor) and :math:`W_d'` the dimension weight (times any scenario factor)
+renormalized over the dimensions that have at least one applicable element.
+So a not-applicable element shares its weight among the rest of its
+dimension, and a dimension with nothing applicable shares its weight among
+the other dimensions.  The effective weights of one interaction sum to 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal, Mapping
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._io import read_yaml
+from .errors import Problem, RubricError
+
+MIN_ELEMENTS = 8
+MAX_ELEMENTS = 20
+DEFAULT_DIMENSIONS = ("Timing", "Information", "Connection", "Differentiation")
+CriticalEffect = Literal["zero_interaction", "zero_dimension", "cap"]
+CRITICAL_EFFECTS = ("zero_interaction", "zero_dimension", "cap")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Rule(_Model):
+    """One scoring rule: a behaviour that adds or removes points, with an example."""
+
+    id: str
+    text: str = Field(min_length=1)
+    points: float = Field(gt=0)
+    example: str = Field(min_length=1)
+
+
+class Rules(_Model):
+    additive: list[Rule] = []
+    subtractive: list[Rule] = []
+
+
+class Critical(_Model):
+    """What a fail of a critical element does.
+
+    ``zero_interaction`` sets the QCI to 0, ``zero_dimension`` sets the
+    element's dimension to 0, ``cap`` caps the QCI at ``cap``.  An element
+    fails when its points are below ``fail_below``.
+    """
+
+    effect: CriticalEffect
+    cap: float | None = Field(default=None, ge=0, le=100)
+    fail_below: float = Field(default=1.0, gt=0)
+
+
+class Element(_Model):
+    id: str
+    name: str
+    dimension: str
+    description: str = ""
+    max_points: float = Field(gt=0)
+    weight: float = Field(default=1.0, gt=0)
+    start: float = Field(default=0.0, ge=0)
+    na_allowed: bool = False
+    critical: Critical | None = None
+    concepts: list[str] = []
+    rules: Rules
+
+
+class Dimension(_Model):
+    name: str
+    weight: float = Field(gt=0)
+    description: str = ""
+
+
+class ScenarioRule(_Model):
+    """Weight changes for the scenarios that match ``when``.
+
+    ``when`` maps a facet to one level or a list of levels; all facets must
+    match.  ``dimension_factors`` and ``element_factors`` multiply weights;
+    ``exclude`` lists elements that do not apply in the matching scenarios.
+    """
+
+    name: str
+    when: dict[str, str | list[str]]
+    dimension_factors: dict[str, float] = {}
+    element_factors: dict[str, float] = {}
+    exclude: list[str] = []
+
+    @field_validator("dimension_factors", "element_factors")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, x in v.items() if not x > 0]
+        if bad:
+            raise ValueError(f"factors must be greater than 0 (see {', '.join(bad)})")
+        return v
+
+
+class RubricModel(_Model):
+    version: str
+    name: str = "Rubric"
+    dimensions: list[Dimension]
+    elements: list[Element]
+    scenario_rules: list[ScenarioRule] = []
+
+
+def _pydantic_problems(file: str, exc: ValidationError) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        kind = err["type"]
+        if kind == "missing":
+            fix = f"add the key '{err['loc'][-1]}'."
+        elif kind == "extra_forbidden":
+            fix = "remove or rename this key (check its spelling against templates/rubric.yaml)."
+        else:
+            fix = "correct this value."
+        msg = err["msg"].rstrip(".")
+        out.append(Problem(file, f"key {loc}", f"{msg}.", fix[0].upper() + fix[1:]))
+    return out
+
+
+@dataclass
+class Rubric:
+    """A validated rubric.  Build one with :func:`load_rubric` or :meth:`from_dict`."""
+
+    model: RubricModel
+    source: str = "rubric.yaml"
+    _elements: pd.DataFrame = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rows = []
+        for e in self.model.elements:
+            rows.append(
+                {
+                    "element": e.id,
+                    "name": e.name,
+                    "dimension": e.dimension,
+                    "max_points": e.max_points,
+                    "weight": e.weight,
+                    "na_allowed": e.na_allowed,
+                    "critical": e.critical.effect if e.critical else None,
+                    "critical_cap": e.critical.cap if e.critical else None,
+                    "fail_below": e.critical.fail_below if e.critical else None,
+                }
+            )
+        self._elements = pd.DataFrame(rows).set_index("element")
+
+    # -- construction -------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "rubric.yaml") -> "Rubric":
+        """Validate a rubric given as a mapping; raise :class:`RubricError` listing every problem."""
+        problems = validate_rubric_dict(data, source)
+        if problems:
+            raise RubricError("\n".join(str(p) for p in problems))
+        return cls(RubricModel.model_validate(data), source)
+
+    # -- views ----------------------------------------------------------
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def elements(self) -> pd.DataFrame:
+        """One row per element: name, dimension, max_points, weight, na_allowed, critical."""
+        return self._elements.copy()
+
+    @property
+    def element_ids(self) -> list[str]:
+        return list(self._elements.index)
+
+    @property
+    def dimensions(self) -> list[str]:
+        return [d.name for d in self.model.dimensions]
+
+    @property
+    def max_points(self) -> pd.Series:
+        return self._elements["max_points"].copy()
+
+    def element(self, element_id: str) -> Element:
+        for e in self.model.elements:
+            if e.id == element_id:
+                return e
+        raise RubricError(
+            f"{self.source}: there is no element '{element_id}'. "
+            f"Fix: use one of {', '.join(self.element_ids)}."
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rubric as a readable long table: one row per scoring rule."""
+        rows = []
+        for e in self.model.elements:
+            for kind in ("additive", "subtractive"):
+                for r in getattr(e.rules, kind):
+                    rows.append(
+                        {
+                            "dimension": e.dimension,
+                            "element": e.name,
+                            "max_points": e.max_points,
+                            "kind": kind,
+                            "points": r.points if kind == "additive" else -r.points,
+                            "rule": r.text,
+                            "example": r.example,
+                        }
+                    )
+        return pd.DataFrame(rows)
+
+    # -- weights ---------------------------------------------------------
+    def _factors(self, scenario: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Dimension weights and element relative weights after scenario rules (0 = off)."""
+        dims = self.dimensions
+        dim_w = np.array([d.weight for d in self.model.dimensions], dtype=float)
+        el_w = self._elements["weight"].to_numpy(dtype=float).copy()
+        if scenario:
+            ids = self.element_ids
+            for rule in self.model.scenario_rules:
+                if _matches(rule.when, scenario):
+                    for d, f in rule.dimension_factors.items():
+                        dim_w[dims.index(d)] *= f
+                    for e, f in rule.element_factors.items():
+                        el_w[ids.index(e)] *= f
+                    for e in rule.exclude:
+                        el_w[ids.index(e)] = 0.0
+        return dim_w, el_w
+
+    def active_elements(self, scenario: Mapping[str, Any] | None = None) -> list[str]:
+        """Elements that apply in ``scenario`` (not switched off by a scenario rule)."""
+        _, el_w = self._factors(scenario)
+        return [e for e, w in zip(self.element_ids, el_w) if w > 0]
+
+    def weights(
+        self,
+        scenario: Mapping[str, Any] | None = None,
+        na: Iterable[str] = (),
+    ) -> pd.Series:
+        """Effective element weights for one interaction; they sum to 1.
+
+        Parameters
+        ----------
+        scenario : mapping of facet to level, optional
+            The interaction's classification (``{"emotional_state": "angry", ...}``);
+            scenario rules whose ``when`` matches change the weights.
+        na : iterable of element ids
+            Elements scored "not applicable" for this interaction.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by element id; elements that do not apply have weight 0.
+
+        Examples
+        --------
+        >>> from qcikit.templates import starter_rubric
+        >>> w = starter_rubric().weights()
+        >>> round(float(w.sum()), 6)
+        1.0
+        """
+        na = set(na)
+        unknown = na - set(self.element_ids)
+        if unknown:
+            raise RubricError(
+                f"{self.source}: unknown element(s) {', '.join(sorted(unknown))} in na. "
+                f"Fix: use element ids from the rubric ({', '.join(self.element_ids)})."
+            )
+        dim_w, el_w = self._factors(scenario)
+        mask = np.array([e not in na for e in self.element_ids])
+        w = effective_weights(dim_w, el_w[None, :] * mask[None, :], self.dimension_codes)[0]
+        return pd.Series(w, index=pd.Index(self.element_ids, name="element"), name="weight")
+
+    @property
+    def dimension_codes(self) -> np.ndarray:
+        """For each element, the position of its dimension in :attr:`dimensions`."""
+        dims = self.dimensions
+        return np.array([dims.index(d) for d in self._elements["dimension"]], dtype=int)
+
+    def scenario_factor_arrays(self, scenarios: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Dimension and element weight arrays, one row per row of ``scenarios``.
+
+        Computed once per distinct facet combination, so scoring costs one
+        small loop over scenarios, never a loop over interactions.
+        """
+        if scenarios.shape[1] == 0 or not self.model.scenario_rules:
+            dim_w, el_w = self._factors(None)
+            n = len(scenarios)
+            return np.tile(dim_w, (n, 1)), np.tile(el_w, (n, 1))
+        codes, uniques = pd.MultiIndex.from_frame(scenarios.astype(str)).factorize()
+        dim_rows, el_rows = [], []
+        for combo in uniques:
+            d, e = self._factors(dict(zip(scenarios.columns, combo)))
+            dim_rows.append(d)
+            el_rows.append(e)
+        return np.asarray(dim_rows)[codes], np.asarray(el_rows)[codes]
+
+    # -- rule engine -------------------------------------------------------
+    def points_from_rules(self, hits: pd.DataFrame) -> pd.DataFrame:
+        """Turn rule hits into element points.
+
+        ``hits`` is long: ``interaction_id``, ``rater``, ``element``, ``rule``
+        (a rule id).  Points are ``start + Σ additive − Σ subtractive``,
+        clipped to ``[0, max_points]`` — a subtractive rule never takes an
+        element below 0.
+        """
+        need = {"interaction_id", "rater", "element", "rule"}
+        missing = need - set(hits.columns)
+        if missing:
+            raise RubricError(
+                f"rule hits: missing column(s) {', '.join(sorted(missing))}. "
+                "Fix: give one row per applied rule with interaction_id, rater, element, rule."
+            )
+        table = []
+        for e in self.model.elements:
+            for r in e.rules.additive:
+                table.append((e.id, r.id, r.points))
+            for r in e.rules.subtractive:
+                table.append((e.id, r.id, -r.points))
+        lookup = pd.DataFrame(table, columns=["element", "rule", "delta"])
+        merged = hits.merge(lookup, on=["element", "rule"], how="left", indicator=True)
+        bad = merged[merged["_merge"] != "both"]
+        if len(bad):
+            first = bad.iloc[0]
+            raise RubricError(
+                f"rule hits: rule '{first['rule']}' is not a rule of element '{first['element']}' "
+                f"({len(bad)} such row(s)). Fix: use the rule ids from {self.source}."
+            )
+        keys = ["interaction_id", "rater", "element"]
+        total = merged.groupby(keys, sort=True)["delta"].sum().reset_index()
+        start = self._start_points()
+        total["points"] = np.clip(
+            total["element"].map(start).to_numpy() + total["delta"].to_numpy(),
+            0.0,
+            total["element"].map(self._elements["max_points"]).to_numpy(),
+        )
+        return total.drop(columns="delta")
+
+    def _start_points(self) -> pd.Series:
+        return pd.Series({e.id: e.start for e in self.model.elements})
+
+
+def effective_weights(dim_w: np.ndarray, el_w: np.ndarray, dim_codes: np.ndarray) -> np.ndarray:
+    """Effective element weights, row by row (see the module docstring).
+
+    Parameters
+    ----------
+    dim_w : array (n_dims,) or (n, n_dims)
+        Dimension weights (any positive scale).
+    el_w : array (n, n_elements)
+        Relative element weights; 0 where the element does not apply.
+    dim_codes : array (n_elements,)
+        The dimension of each element.
+
+    Returns
+    -------
+    array (n, n_elements)
+        Rows sum to 1 (or 0 where nothing applies).
+    """
+    el_w = np.asarray(el_w, dtype=float)
+    n_dims = int(np.max(dim_codes)) + 1 if len(dim_codes) else 0
+    onehot = np.zeros((len(dim_codes), n_dims))
+    onehot[np.arange(len(dim_codes)), dim_codes] = 1.0
+    dim_sum = el_w @ onehot  # (n, n_dims): applicable weight per dimension
+    dim_w = np.broadcast_to(np.asarray(dim_w, dtype=float), dim_sum.shape)
+    live = np.where(dim_sum > 0, dim_w, 0.0)
+    live_total = live.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dim_share = np.where(live_total > 0, live / live_total, 0.0)
+        per_dim = np.where(dim_sum > 0, dim_share / dim_sum, 0.0)
+    return el_w * per_dim[:, dim_codes]
+
+
+def _matches(when: Mapping[str, Any], scenario: Mapping[str, Any]) -> bool:
+    for facet, levels in when.items():
+        value = scenario.get(facet)
+        allowed = [levels] if isinstance(levels, str) else list(levels)
+        if value not in allowed:
+            return False
+    return True
+
+
+def validate_rubric_dict(data: Any, source: str = "rubric.yaml", facets: Mapping[str, list[str]] | None = None) -> list[Problem]:
+    """Every problem in a rubric mapping, as a list (empty when the rubric is sound).
+
+    ``facets`` (from the scenario schema) lets scenario rules be checked
+    against real facet levels.
+    """
+    if not isinstance(data, Mapping):
+        return [Problem(source, "", "the rubric must be a mapping with version, dimensions and elements.",
+                        "Start from templates/rubric.yaml.")]
+    try:
+        model = RubricModel.model_validate(data)
+    except ValidationError as exc:
+        return _pydantic_problems(source, exc)
+    p: list[Problem] = []
+    dims = [d.name for d in model.dimensions]
+    if len(set(dims)) != len(dims):
+        p.append(Problem(source, "key dimensions", "a dimension name appears twice.", "Give each dimension a unique name."))
+    total = sum(d.weight for d in model.dimensions)
+    if abs(total - 1.0) > 1e-6:
+        p.append(Problem(source, "key dimensions", f"dimension weights sum to {total:g}, not 1.",
+                         "Adjust the dimension weights so that they add up to 1."))
+    ids = [e.id for e in model.elements]
+    seen: set[str] = set()
+    for i, e in enumerate(model.elements):
+        key = f"key elements.{i} ({e.id})"
+        if e.id in seen:
+            p.append(Problem(source, key, f"element id '{e.id}' appears twice.", "Give each element a unique id."))
+        seen.add(e.id)
+        if e.dimension not in dims:
+            p.append(Problem(source, key, f"dimension '{e.dimension}' is not one of the rubric's dimensions.",
+                             f"Use one of {', '.join(dims)}."))
+        if not e.rules.additive and not e.rules.subtractive:
+            p.append(Problem(source, key, "the element has no scoring rules.",
+                             "Add at least one additive or subtractive rule with an example, so raters score it alike."))
+        rule_ids = [r.id for r in e.rules.additive + e.rules.subtractive]
+        if len(set(rule_ids)) != len(rule_ids):
+            p.append(Problem(source, key, "two rules share an id.", "Give each rule of the element a unique id."))
+        if e.start > e.max_points:
+            p.append(Problem(source, key, f"start ({e.start:g}) is above max_points ({e.max_points:g}).",
+                             "Lower start to at most max_points."))
+        if e.critical is not None:
+            if e.critical.effect == "cap" and e.critical.cap is None:
+                p.append(Problem(source, key, "critical effect 'cap' has no cap value.",
+                                 "Add critical.cap: the highest QCI (0–100) an interaction can keep after this fail."))
+            if e.critical.fail_below > e.max_points:
+                p.append(Problem(source, key, f"critical.fail_below ({e.critical.fail_below:g}) is above max_points.",
+                                 "Set fail_below to at most max_points."))
+    for i, r in enumerate(model.scenario_rules):
+        key = f"key scenario_rules.{i} ({r.name})"
+        for d in r.dimension_factors:
+            if d not in dims:
+                p.append(Problem(source, key, f"dimension '{d}' in dimension_factors is not in the rubric.",
+                                 f"Use one of {', '.join(dims)}."))
+        for e in list(r.element_factors) + list(r.exclude):
+            if e not in ids:
+                p.append(Problem(source, key, f"element '{e}' is not in the rubric.", "Use an element id from this rubric."))
+        if facets is not None:
+            for facet, levels in r.when.items():
+                if facet not in facets:
+                    p.append(Problem(source, key, f"facet '{facet}' in when is not in scenarios.yaml.",
+                                     f"Use one of {', '.join(facets)}."))
+                    continue
+                for lv in [levels] if isinstance(levels, str) else levels:
+                    if lv not in facets[facet]:
+                        p.append(Problem(source, key, f"level '{lv}' of facet '{facet}' is not in scenarios.yaml.",
+                                         f"Use one of {', '.join(facets[facet])}."))
+    n = len(model.elements)
+    if not MIN_ELEMENTS <= n <= MAX_ELEMENTS:
+        p.append(Problem(source, "key elements", f"the rubric has {n} elements; a scenario needs {MIN_ELEMENTS}–{MAX_ELEMENTS}.",
+                         "Split broad elements or merge narrow ones until there are 8 to 20."))
+    elif not any(x.where.startswith("key scenario_rules") for x in p):
+        for i, r in enumerate(model.scenario_rules):
+            active = n - len(set(r.exclude))
+            if active < MIN_ELEMENTS:
+                p.append(Problem(source, f"key scenario_rules.{i} ({r.name})",
+                                 f"excluding {len(set(r.exclude))} elements leaves {active}; a scenario needs at least {MIN_ELEMENTS}.",
+                                 "Switch fewer elements off for this scenario."))
+    return p
+
+
+def load_rubric(path: str | Path) -> Rubric:
+    """Read and validate ``rubric.yaml``.
+
+    Raises
+    ------
+    RubricError
+        Listing every problem, each naming the key and the fix.
+
+    Examples
+    --------
+    >>> import qcikit
+    >>> rubric = qcikit.load_rubric("templates/rubric.yaml")  # doctest: +SKIP
+    >>> rubric.weights().sum()  # doctest: +SKIP
+    1.0
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RubricError(f"{path}: the rubric file does not exist. Fix: create it with `qcikit new` or copy templates/rubric.yaml.")
+    data = read_yaml(path, RubricError)
+    problems = validate_rubric_dict(data, path.name)
+    if problems:
+        raise RubricError("\n".join(str(p) for p in problems))
+    return Rubric(RubricModel.model_validate(data), path.name)

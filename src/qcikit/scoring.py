@@ -1,0 +1,226 @@
+"""Element points → QCI (0–100) per interaction and rater, and per dimension.
+
+The score of dimension *d* for one interaction is the weighted mean of its
+applicable elements' shares of their maximum points,
+
+.. math:: D_d = 100 \\, \\frac{\\sum_{e \\in d} v_e \\, p_e / m_e}{\\sum_{e \\in d} v_e}
+
+(summing over applicable elements only), and the QCI is the weighted sum of
+the dimensions, :math:`QCI = \\sum_d W'_d D_d`, with the renormalized weights
+described in :mod:`qcikit.rubric`.  Then critical fails apply, in this order:
+``zero_dimension`` sets its dimension to 0 (and the QCI is recomputed),
+``cap`` caps the QCI, ``zero_interaction`` sets it to 0.
+
+Everything is vectorized: the long scores are placed into one
+interactions × elements matrix by integer codes; there is no Python loop over
+interactions.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import RubricVersionError, ScoringError
+from .rubric import Rubric, effective_weights
+
+SCORE_COLUMNS = ("interaction_id", "rater", "element", "points")
+
+
+def _check_scores(scores: pd.DataFrame, rubric: Rubric, source: str) -> np.ndarray:
+    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
+    if missing:
+        raise ScoringError(
+            f"{source}: missing column(s) {', '.join(missing)}. "
+            "Fix: scores need one row per interaction_id, rater and element, with points (empty = not applicable)."
+        )
+    if "rubric_version" in scores.columns:
+        version = scores["rubric_version"].astype("string")
+        other = version.notna() & (version != rubric.version)
+        if other.any():
+            found = sorted(version[other].unique())
+            raise RubricVersionError(
+                f"{source}: {int(other.sum())} score row(s) were made under rubric version(s) "
+                f"{', '.join(found)}, not {rubric.version} (first at row {int(np.argmax(other.to_numpy())) + 2}). "
+                "Fix: re-score those interactions with the current rubric, or score them with the rubric they were made under."
+            )
+    points = pd.to_numeric(scores["points"], errors="coerce").to_numpy(dtype=float)
+    raw = scores["points"]
+    if not pd.api.types.is_numeric_dtype(raw):
+        text = raw.astype("string").str.strip()
+        bad = np.isnan(points) & text.notna().to_numpy() & (text != "").fillna(False).to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ScoringError(
+                f"{source}, row {i + 2}: points '{raw.iloc[i]}' is not a number. "
+                "Fix: write a number from 0 to the element's maximum, or leave the cell empty for not applicable."
+            )
+    return points
+
+
+def score(
+    scores: pd.DataFrame,
+    rubric: Rubric,
+    inventory: pd.DataFrame | None = None,
+    *,
+    by: tuple[str, ...] = ("interaction_id", "rater"),
+    source: str = "scores",
+) -> pd.DataFrame:
+    """QCI and dimension scores, one row per interaction and rater.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Long scores: ``interaction_id``, ``rater``, ``element``, ``points``
+        (NaN = not applicable); optional ``wave`` and ``rubric_version``.
+    rubric : Rubric
+        The rubric the scores were made under.
+    inventory : DataFrame, optional
+        ``interaction_id`` and one column per scenario facet; scenario rules
+        of the rubric then change the weights per interaction.
+    by : tuple of str
+        The columns that identify one scored interaction (``("interaction_id",)``
+        for gold or consensus scores).
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``wave`` (when present), ``qci``, one column per
+        dimension (0–100, NaN when nothing in it applied), ``critical_fail``
+        (the failed critical elements, comma-separated, or ``""``) and
+        ``n_elements`` (elements scored and applicable).
+
+    Examples
+    --------
+    >>> import pandas as pd, qcikit
+    >>> from qcikit.templates import starter_rubric
+    >>> r = starter_rubric()
+    >>> s = pd.DataFrame({"interaction_id": "i1", "rater": "ana",
+    ...                   "element": r.element_ids, "points": r.max_points.to_numpy()})
+    >>> float(qcikit.score(s, r)["qci"].iloc[0])
+    100.0
+    """
+    by = tuple(by)
+    for c in by:
+        if c not in scores.columns:
+            raise ScoringError(f"{source}: missing column '{c}'. Fix: add it, or pass by= the columns that identify an interaction.")
+    points = _check_scores(scores.assign(rater=scores.get("rater", "")), rubric, source)
+    el_ids = rubric.element_ids
+    el_code = pd.Categorical(scores["element"], categories=el_ids).codes
+    if (el_code < 0).any():
+        i = int(np.argmax(el_code < 0))
+        unknown = sorted(set(scores["element"][el_code < 0].astype(str)))
+        raise ScoringError(
+            f"{source}, row {i + 2}: element '{scores['element'].iloc[i]}' is not in the rubric "
+            f"({len(unknown)} unknown: {', '.join(unknown[:5])}). Fix: use the element ids of rubric.yaml ({', '.join(el_ids)})."
+        )
+    maxp = rubric.max_points.to_numpy(dtype=float)
+    over = ~np.isnan(points) & ((points < 0) | (points > maxp[el_code]))
+    if over.any():
+        i = int(np.argmax(over))
+        raise ScoringError(
+            f"{source}, row {i + 2}: element '{el_ids[el_code[i]]}' has {points[i]:g} points, outside 0–{maxp[el_code[i]]:g}. "
+            "Fix: correct the points to lie between 0 and the element's maximum."
+        )
+    # Factorize each key column, then combine the codes: much cheaper than
+    # factorizing tuples, and keeps first-appearance order.
+    if len(by) == 1:
+        unit_code, uniques = pd.factorize(scores[by[0]])
+        keys = pd.DataFrame({by[0]: uniques})
+    else:
+        key_frame = scores[list(by)]
+        unit_code, uniq_idx = pd.MultiIndex.from_frame(key_frame).factorize()
+        keys = uniq_idx.to_frame(index=False)
+        keys.columns = list(by)
+    n_units, n_el = len(keys), len(el_ids)
+    flat = unit_code.astype(np.int64) * n_el + el_code
+    counts = np.bincount(flat, minlength=n_units * n_el)
+    if (counts > 1).any():
+        dup = int(np.argmax(counts > 1))
+        u, e = divmod(dup, n_el)
+        who = ", ".join(f"{c}={keys.iloc[u][c]}" for c in by)
+        raise ScoringError(
+            f"{source}: element '{el_ids[e]}' is scored more than once for {who}. "
+            "Fix: keep one row per interaction, rater and element (the store keeps corrections as history; export the latest)."
+        )
+    scored = (counts > 0).reshape(n_units, n_el)
+    frac = np.full(n_units * n_el, np.nan)
+    frac[flat] = points / maxp[el_code]
+    frac = frac.reshape(n_units, n_el)
+
+    # Weights per unit (scenario rules), zero where not applicable or unscored.
+    if inventory is not None and len(inventory.columns) > 1:
+        facets = [c for c in inventory.columns if c != "interaction_id" and c != "scenario"]
+        inv = inventory.drop_duplicates("interaction_id").set_index("interaction_id")[facets]
+        unit_ids = keys["interaction_id"] if "interaction_id" in keys else keys[by[0]]
+        scen = inv.reindex(unit_ids.to_numpy())
+        missing_inv = scen.isna().all(axis=1).to_numpy()
+        if missing_inv.any():
+            i = int(np.argmax(missing_inv))
+            raise ScoringError(
+                f"inventory: interaction '{unit_ids.iloc[i]}' has scores but no classification "
+                f"({int(missing_inv.sum())} such). Fix: classify it in inventory.csv, or score without the inventory."
+            )
+        dim_w, el_w = rubric.scenario_factor_arrays(scen.reset_index(drop=True))
+    else:
+        dim_w, el_w = rubric.scenario_factor_arrays(pd.DataFrame(index=range(n_units)))
+    applicable = scored & ~np.isnan(frac)
+    w = effective_weights(dim_w, el_w * applicable, rubric.dimension_codes)
+    frac0 = np.nan_to_num(frac)
+
+    dcodes = rubric.dimension_codes
+    n_dims = len(rubric.dimensions)
+    onehot = np.zeros((n_el, n_dims))
+    onehot[np.arange(n_el), dcodes] = 1.0
+    dim_weight = w @ onehot  # effective weight of each dimension per unit
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dim_score = np.where(dim_weight > 0, ((w * frac0) @ onehot) / dim_weight, np.nan) * 100.0
+
+    # Critical fails.
+    crit = rubric.elements
+    fails = np.zeros((n_units, n_el), dtype=bool)
+    fail_names = np.full(n_units, "", dtype=object)
+    has_crit = crit["critical"].notna().to_numpy()
+    if has_crit.any():
+        fb = crit["fail_below"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            fails = applicable & has_crit[None, :] & (frac0 * maxp[None, :] < np.nan_to_num(fb, nan=0.0)[None, :])
+        effect = crit["critical"].to_numpy()
+        for j in np.flatnonzero(has_crit):
+            if effect[j] == "zero_dimension":
+                dim_score[fails[:, j], dcodes[j]] = 0.0
+    qci = np.nansum(np.nan_to_num(dim_score) * dim_weight, axis=1)
+    if has_crit.any():
+        caps = crit["critical_cap"].to_numpy(dtype=float)
+        for j in np.flatnonzero(has_crit):
+            if effect[j] == "cap":
+                qci = np.where(fails[:, j], np.minimum(qci, caps[j]), qci)
+        for j in np.flatnonzero(has_crit):
+            if effect[j] == "zero_interaction":
+                qci = np.where(fails[:, j], 0.0, qci)
+        if fails.any():
+            names = np.array(el_ids, dtype=object)
+            rows = np.flatnonzero(fails.any(axis=1))
+            fail_names[rows] = [",".join(names[fails[r]]) for r in rows]
+    nothing = ~applicable.any(axis=1)
+    qci = np.where(nothing, np.nan, np.clip(qci, 0.0, 100.0))
+
+    out = keys.copy()
+    if "wave" in scores.columns and "wave" not in by:
+        wave = pd.Series(scores["wave"].to_numpy(), index=unit_code).groupby(level=0).first()
+        out["wave"] = wave.reindex(range(n_units)).to_numpy()
+    out["qci"] = qci
+    for k, d in enumerate(rubric.dimensions):
+        out[d] = dim_score[:, k]
+    out["critical_fail"] = fail_names
+    out["n_elements"] = applicable.sum(axis=1)
+    return out
+
+
+def element_frame(scores: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """Long scores with each element's dimension and share of its maximum (0–1)."""
+    el = rubric.elements
+    out = scores.copy()
+    out["points"] = pd.to_numeric(out["points"], errors="coerce")
+    out["dimension"] = out["element"].map(el["dimension"])
+    out["share"] = out["points"] / out["element"].map(el["max_points"])
+    return out

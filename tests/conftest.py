@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _element(i, dim, max_points=4, **kw):
+    e = {
+        "id": f"e{i}", "name": f"Element {i}", "dimension": dim, "max_points": max_points,
+        "rules": {"additive": [{"id": "r", "text": "does it", "points": max_points, "example": "ex"}],
+                  "subtractive": [{"id": "s", "text": "fails it", "points": 1, "example": "ex"}]},
+    }
+    e.update(kw)
+    return e
+
+
+def small_rubric() -> dict:
+    """Eight elements, two per dimension, equal weights; dimensions 0.25 each.
+
+    Every element is then worth 1/8 of the QCI, which keeps hand computations short.
+    """
+    dims = ["Timing", "Information", "Connection", "Differentiation"]
+    return {
+        "version": "t-1",
+        "dimensions": [{"name": d, "weight": 0.25} for d in dims],
+        "elements": [_element(i, dims[i // 2]) for i in range(8)],
+    }
+
+
+@pytest.fixture
+def small_rubric_dict():
+    return small_rubric()
+
+
+@pytest.fixture
+def make_rubric(small_rubric_dict):
+    from qcikit.rubric import Rubric
+
+    def make(**changes):
+        d = yaml.safe_load(yaml.safe_dump(small_rubric_dict))
+        for k, v in changes.items():
+            d[k] = v
+        return Rubric.from_dict(d)
+
+    return make

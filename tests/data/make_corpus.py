@@ -1,0 +1,142 @@
+"""Build tests/data/good (a tiny clean engagement) and tests/data/bad/* (one mistake each).
+
+Run from the repository root: ``python tests/data/make_corpus.py``.  Each bad
+folder holds an EXPECT file with the message the validator must print.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from qcikit.templates import path as tpl
+
+HERE = Path(__file__).resolve().parent
+IDS = [f"T-{k:03d}" for k in range(1, 13)]
+TOUCH = ["email", "chat", "phone", "face_to_face"]
+RUBRIC = yaml.safe_load(tpl("rubric.yaml").read_text(encoding="utf-8"))
+ELEMENTS = [e["id"] for e in RUBRIC["elements"]]
+MAXP = {e["id"]: e["max_points"] for e in RUBRIC["elements"]}
+
+
+def good(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    cfg = {"client": "Tiny Test Co", "slug": "tiny", "industry": "testing", "waves": ["w1", "w2"],
+           "competitors": ["Rival"], "seed": 7}
+    (folder / "engagement.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    shutil.copy(tpl("scenarios.yaml"), folder / "scenarios.yaml")
+    shutil.copy(tpl("rubric.yaml"), folder / "rubric.yaml")
+    rows = ["interaction_id,started_at,touchpoint,agent_id,team,wave,transcript,effort"]
+    for k, i in enumerate(IDS):
+        rows.append(f"{i},2026-05-{k + 1:02d} 10:00,{TOUCH[k % 4]},A{k % 3},Team {k % 2},{'w1' if k < 6 else 'w2'},\"Customer: hello {k}\",{k % 7 + 1}")
+    (folder / "interactions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = ["interaction_id,wave,stratum,weight"] + [f"{i},{'w1' if k < 6 else 'w2'},all,1" for k, i in enumerate(IDS)]
+    (folder / "sample.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = ["interaction_id,touchpoint,customer_type,inquiry_type,emotional_state,objective"]
+    rows += [f"{i},{TOUCH[k % 4]},new,billing,confused,resolve_problem" for k, i in enumerate(IDS)]
+    (folder / "inventory.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = ["interaction_id,rater,element,points,wave,rubric_version"]
+    for k, i in enumerate(IDS):
+        for r in ("ana", "ben"):
+            for e in ELEMENTS:
+                rows.append(f"{i},{r},{e},{(k + len(e)) % int(MAXP[e] + 1)},{'w1' if k < 6 else 'w2'},starter-1")
+    (folder / "scores.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = ["interaction_id,element,points"] + [f"{i},{e},1" for i in IDS[:3] for e in ELEMENTS]
+    (folder / "gold.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = ["competitor,interaction_id,element,points"] + [f"Rival,MS-1,{e},1" for e in ELEMENTS]
+    (folder / "mystery_shops.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def edit(folder: Path, name: str, old: str, new: str, count: int = 1) -> None:
+    p = folder / name
+    text = p.read_text(encoding="utf-8")
+    if old not in text:
+        raise SystemExit(f"{name}: '{old}' not found")
+    p.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def set_points(folder: Path, prefix: str, value: str) -> None:
+    """Replace the points of the score row that starts with ``prefix`` (interaction,rater,element)."""
+    p = folder / "scores.csv"
+    lines = p.read_text(encoding="utf-8").split("\n")
+    for k, line in enumerate(lines):
+        if line.startswith(prefix + ","):
+            parts = line.split(",")
+            parts[3] = value
+            lines[k] = ",".join(parts)
+            break
+    else:
+        raise SystemExit(f"scores.csv: no row starts with {prefix}")
+    p.write_text("\n".join(lines), encoding="utf-8")
+
+
+def rubric_edit(folder: Path, fn) -> None:
+    data = yaml.safe_load((folder / "rubric.yaml").read_text(encoding="utf-8"))
+    fn(data)
+    (folder / "rubric.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def _extra_elements(data, n):
+    base = data["elements"][0]
+    for k in range(n):
+        data["elements"].append({**base, "id": f"extra_{k}", "name": f"Extra {k}"})
+
+
+BAD = {
+    "missing_file": (lambda f: (f / "rubric.yaml").unlink(), "rubric.yaml: the file is missing."),
+    "missing_column": (lambda f: edit(f, "interactions.csv", "agent_id,team,", "agent_id,"), "missing column(s) team"),
+    "unknown_element": (lambda f: edit(f, "scores.csv", ",greeting,", ",smile,"), "element 'smile' is not in rubric.yaml"),
+    "points_above_max": (lambda f: set_points(f, "T-001,ana,response_time", "9"),
+                         "has 9 points, outside 0–4"),
+    "duplicate_ids": (lambda f: edit(f, "interactions.csv", "T-002,", "T-001,"), "interaction_id T-001 appears again"),
+    "score_not_in_sample": (lambda f: edit(f, "scores.csv", "T-012,ana", "T-099,ana"), "interaction 'T-099' is not in sample.csv"),
+    "non_utf8": (lambda f: (f / "interactions.csv").write_bytes(
+        (f / "interactions.csv").read_bytes().replace(b"hello 3", "caf\u00e9 3".encode("latin-1"))), "not UTF-8 text"),
+    "empty_file": (lambda f: (f / "scores.csv").write_text(""), "scores.csv: the file is empty."),
+    "bad_date": (lambda f: edit(f, "interactions.csv", "2026-05-03 10:00", "31/31/2026"), "started_at '31/31/2026' is not a date"),
+    "unknown_facet_level": (lambda f: edit(f, "inventory.csv", "T-004,face_to_face,new", "T-004,face_to_face,vip"),
+                            "customer_type 'vip' is not a level of facet 'customer_type'"),
+    "weights_do_not_sum": (lambda f: rubric_edit(f, lambda d: d["dimensions"][0].update(weight=0.5)),
+                           "dimension weights sum to 1.25, not 1"),
+    "element_without_rules": (lambda f: rubric_edit(f, lambda d: d["elements"][1].update(rules={})),
+                              "the element has no scoring rules"),
+    "seven_elements": (lambda f: rubric_edit(f, lambda d: d.update(elements=d["elements"][:7], scenario_rules=[])),
+                       "the rubric has 7 elements"),
+    "twenty_one_elements": (lambda f: rubric_edit(f, lambda d: _extra_elements(d, 5)), "the rubric has 21 elements"),
+    "rubric_version_mismatch": (lambda f: edit(f, "scores.csv", "starter-1", "starter-0", 16),
+                                "16 row(s) were scored under rubric version starter-0"),
+    "bad_yaml": (lambda f: edit(f, "engagement.yaml", "client: Tiny Test Co", "client: [Tiny"), "engagement.yaml, line"),
+    "effort_out_of_range": (lambda f: edit(f, "interactions.csv", '"Customer: hello 0",1', '"Customer: hello 0",9'),
+                            "effort 9 is outside 1–7"),
+    "unknown_wave": (lambda f: edit(f, "scores.csv", ",w1,", ",2027-Q1,"), "wave '2027-Q1' is not listed in engagement.yaml"),
+    "na_not_allowed": (lambda f: set_points(f, "T-001,ana,greeting", ""),
+                       "element 'greeting' is left empty (not applicable), which the rubric does not allow"),
+    "excluded_combination": (lambda f: edit(f, "inventory.csv", "T-001,email,new,billing,confused,resolve_problem",
+                                            "T-001,email,new,complaint,confused,get_information"),
+                             "the combination 'email / new / complaint / confused / get_information' is excluded"),
+    "unknown_competitor": (lambda f: edit(f, "mystery_shops.csv", "Rival", "Ghost"), "competitor 'Ghost' is not listed"),
+    "non_numeric_points": (lambda f: set_points(f, "T-001,ana,response_time", "three"),
+                           "points 'three' is not a number"),
+    "cap_without_value": (lambda f: rubric_edit(f, lambda d: d["elements"][3].update(critical={"effect": "cap"})),
+                          "critical effect 'cap' has no cap value"),
+    "missing_config_key": (lambda f: edit(f, "engagement.yaml", "client: Tiny Test Co\n", ""), "key client: Field required"),
+    "header_only": (lambda f: (f / "sample.csv").write_text("interaction_id,wave,stratum,weight\n"), "sample.csv: the file has a header but no rows"),
+}
+
+
+def main() -> None:
+    g = HERE / "good"
+    shutil.rmtree(g, ignore_errors=True)
+    good(g)
+    bad_root = HERE / "bad"
+    shutil.rmtree(bad_root, ignore_errors=True)
+    for name, (fn, expect) in BAD.items():
+        f = bad_root / name
+        shutil.copytree(g, f)
+        fn(f)
+        (f / "EXPECT").write_text(expect + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

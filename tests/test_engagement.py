@@ -1,0 +1,96 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import qcikit
+from qcikit import ValidationError
+from qcikit.cli import main
+
+from conftest import DATA, SAMPLES
+
+BAD = sorted(p for p in (DATA / "bad").iterdir() if p.is_dir())
+CLIENTS = ["northwind", "brightwave", "voltania"]
+
+
+def test_bad_corpus_has_at_least_fifteen_kinds():
+    assert len(BAD) >= 15
+
+
+@pytest.mark.parametrize("folder", BAD, ids=[p.name for p in BAD])
+def test_each_bad_folder_gives_its_message_and_exit_2(folder, capsys):
+    expected = (folder / "EXPECT").read_text(encoding="utf-8").strip()
+    problems = qcikit.Engagement.validate(folder)
+    assert any(expected in str(p) for p in problems), [str(p) for p in problems]
+    with pytest.raises(ValidationError, match="problem"):
+        qcikit.Engagement.load(folder)
+    assert main(["validate", str(folder)]) == 2
+    out = capsys.readouterr()
+    assert expected in out.out
+    assert "Traceback" not in out.out + out.err
+
+
+@pytest.mark.parametrize("folder", BAD[:3], ids=[p.name for p in BAD[:3]])
+def test_cli_subprocess_exit_2_without_traceback(folder):
+    proc = subprocess.run([sys.executable, "-m", "qcikit.cli", "validate", str(folder)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert (folder / "EXPECT").read_text(encoding="utf-8").strip() in proc.stdout
+
+
+def test_every_problem_is_listed_not_just_the_first(tmp_path):
+    import shutil
+
+    f = tmp_path / "many"
+    shutil.copytree(DATA / "good", f)
+    (f / "rubric.yaml").write_text((f / "rubric.yaml").read_text().replace("weight: 0.25", "weight: 0.35", 1))
+    text = (f / "scores.csv").read_text()
+    (f / "scores.csv").write_text(text.replace(",greeting,", ",smile,", 1))
+    inter = (f / "interactions.csv").read_text().replace("2026-05-03 10:00", "not-a-date")
+    (f / "interactions.csv").write_text(inter)
+    problems = [str(p) for p in qcikit.Engagement.validate(f)]
+    assert any("dimension weights sum to 1.1" in p for p in problems)
+    assert any("not-a-date" in p for p in problems)
+    assert len(problems) >= 2
+
+
+def test_good_folder_loads_typed_frames():
+    eng = qcikit.Engagement.load(DATA / "good")
+    assert pd.api.types.is_datetime64_any_dtype(eng.interactions["started_at"])
+    assert eng.scores["points"].dtype == float
+    assert eng.interactions["interaction_id"].iloc[0] == "T-001"
+    assert "scenario" in eng.inventory.columns
+    assert eng.gold["rater"].eq("gold").all()
+
+
+def test_missing_folder_is_a_problem(tmp_path):
+    problems = qcikit.Engagement.validate(tmp_path / "nope")
+    assert "the engagement folder does not exist" in str(problems[0])
+
+
+def test_unknown_extra_columns_are_kept(tmp_path):
+    import shutil
+
+    f = tmp_path / "x"
+    shutil.copytree(DATA / "good", f)
+    lines = (f / "interactions.csv").read_text().splitlines()
+    lines = [lines[0] + ",language"] + [l + ",en" for l in lines[1:]]
+    (f / "interactions.csv").write_text("\n".join(lines) + "\n")
+    eng = qcikit.Engagement.load(f)
+    assert (eng.interactions["language"] == "en").all()
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_samples_validate_clean_and_score(client):
+    eng = qcikit.Engagement.load(SAMPLES / client)
+    scored = eng.scored()
+    assert scored["qci"].between(0, 100).all()
+    assert set(scored["wave"]) == set(eng.config.waves)
+    # Every sampled interaction is scored and classified.
+    assert set(eng.sample["interaction_id"]) == set(scored["interaction_id"]) == set(eng.inventory["interaction_id"])
+    # Design weights sum to the population of each wave.
+    w = eng.sample.groupby("wave")["weight"].sum()
+    n = eng.interactions.groupby("wave").size()
+    assert (w - n).abs().max() < 0.01

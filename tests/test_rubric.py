@@ -1,0 +1,126 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from qcikit import RubricError, load_rubric
+from qcikit.rubric import Rubric
+from qcikit.templates import path as tpl, starter_rubric
+
+
+def test_starter_rubric_has_four_dimensions_and_weights_sum_to_one():
+    r = starter_rubric()
+    assert r.dimensions == ["Timing", "Information", "Connection", "Differentiation"]
+    assert 8 <= len(r.element_ids) <= 20
+    w = r.weights()
+    assert w.sum() == pytest.approx(1.0)
+    # Each dimension keeps its weight when everything applies.
+    by_dim = w.groupby(r.elements["dimension"]).sum()
+    assert by_dim["Timing"] == pytest.approx(0.25)
+    assert by_dim["Information"] == pytest.approx(0.30)
+
+
+def test_na_shares_weight_within_dimension(make_rubric):
+    r = make_rubric()
+    w = r.weights(na=["e0"])
+    assert w["e0"] == 0
+    assert w["e1"] == pytest.approx(0.25)  # takes the whole Timing weight
+    assert w.sum() == pytest.approx(1.0)
+
+
+def test_whole_dimension_na_shares_among_other_dimensions(make_rubric):
+    r = make_rubric()
+    w = r.weights(na=["e0", "e1"])
+    assert w[["e0", "e1"]].sum() == 0
+    assert w["e2"] == pytest.approx(1 / 6)  # 0.25 / 0.75 / 2
+    assert w.sum() == pytest.approx(1.0)
+
+
+def test_scenario_rule_scales_and_excludes(small_rubric_dict):
+    # A ninth element (Differentiation) so that excluding one still leaves eight.
+    small_rubric_dict["elements"].append({**small_rubric_dict["elements"][7], "id": "e8"})
+    small_rubric_dict["scenario_rules"] = [{"name": "angry", "when": {"mood": ["angry"]}, "dimension_factors": {"Connection": 2.0},
+                                            "element_factors": {"e4": 3.0}, "exclude": ["e7"]}]
+    r = Rubric.from_dict(small_rubric_dict)
+    calm = r.weights({"mood": "calm"})
+    assert calm.sum() == pytest.approx(1) and calm["e4"] == pytest.approx(0.125) and calm["e8"] == pytest.approx(0.25 / 3)
+    angry = r.weights({"mood": "angry"})
+    # Dimension weights 0.25, 0.25, 0.5, 0.25 -> /1.25; Connection split 3:1; Differentiation all on e6.
+    assert angry["e4"] == pytest.approx(0.4 * 0.75)
+    assert angry["e5"] == pytest.approx(0.4 * 0.25)
+    assert angry["e6"] == pytest.approx(0.1) and angry["e8"] == pytest.approx(0.1)
+    assert angry["e7"] == 0
+    assert angry.sum() == pytest.approx(1.0)
+    assert r.active_elements({"mood": "angry"}) == [f"e{i}" for i in range(7)] + ["e8"]
+
+
+def test_rule_engine_adds_subtracts_and_floors_at_zero(make_rubric):
+    r = make_rubric()
+    hits = pd.DataFrame({
+        "interaction_id": ["i1", "i1", "i2", "i3"],
+        "rater": "ana",
+        "element": ["e0", "e0", "e0", "e1"],
+        "rule": ["r", "s", "s", "r"],
+    })
+    pts = r.points_from_rules(hits).set_index(["interaction_id", "element"])["points"]
+    assert pts[("i1", "e0")] == 3  # 0 + 4 - 1
+    assert pts[("i2", "e0")] == 0  # 0 - 1 floors at 0
+    assert pts[("i3", "e1")] == 4
+
+
+def test_rule_engine_caps_at_max_with_start(small_rubric_dict):
+    d = small_rubric_dict
+    d["elements"][0]["start"] = 3
+    r = Rubric.from_dict(d)
+    hits = pd.DataFrame({"interaction_id": ["i1"], "rater": ["a"], "element": ["e0"], "rule": ["r"]})
+    assert r.points_from_rules(hits)["points"].iloc[0] == 4  # 3 + 4 capped at 4
+
+
+def test_rule_engine_rejects_unknown_rule(make_rubric):
+    hits = pd.DataFrame({"interaction_id": ["i1"], "rater": ["a"], "element": ["e0"], "rule": ["nope"]})
+    with pytest.raises(RubricError, match="rule 'nope' is not a rule of element 'e0'"):
+        make_rubric().points_from_rules(hits)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["dimensions"][0].update(weight=0.4), "dimension weights sum to 1.15, not 1"),
+        (lambda d: d["elements"][0].update(rules={}), "the element has no scoring rules"),
+        (lambda d: d.update(elements=d["elements"][:7]), "the rubric has 7 elements"),
+        (lambda d: d["elements"].extend([{**d["elements"][0], "id": f"x{k}"} for k in range(13)]), "the rubric has 21 elements"),
+        (lambda d: d["elements"][0].update(dimension="Speed"), "dimension 'Speed' is not one of the rubric's dimensions"),
+        (lambda d: d["elements"][0].update(critical={"effect": "cap"}), "critical effect 'cap' has no cap value"),
+        (lambda d: d["elements"][0].update(critical={"effect": "explode"}), "zero_interaction"),
+        (lambda d: d["elements"][1].update(id="e0"), "element id 'e0' appears twice"),
+        (lambda d: d["elements"][0]["rules"]["additive"][0].pop("example"), r"key elements\.0\.rules\.additive\.0\.example"),
+        (lambda d: d.update(scenario_rules=[{"name": "x", "when": {"f": "a"}, "exclude": ["e0"]}]),
+         "excluding 1 elements leaves 7"),
+        (lambda d: d.update(scenario_rules=[{"name": "x", "when": {"f": "a"}, "element_factors": {"zz": 2}}]),
+         "element 'zz' is not in the rubric"),
+    ],
+)
+def test_rubric_validation_messages(small_rubric_dict, change, message):
+    change(small_rubric_dict)
+    with pytest.raises(RubricError, match=message):
+        Rubric.from_dict(small_rubric_dict)
+
+
+def test_load_rubric_reports_missing_file(tmp_path):
+    with pytest.raises(RubricError, match="the rubric file does not exist"):
+        load_rubric(tmp_path / "nope.yaml")
+
+
+def test_load_rubric_reports_yaml_line(tmp_path):
+    p = tmp_path / "rubric.yaml"
+    p.write_text("version: 1\ndimensions: [a\n", encoding="utf-8")
+    with pytest.raises(RubricError, match="line 3"):
+        load_rubric(p)
+
+
+def test_rubric_table_lists_every_rule():
+    r = load_rubric(tpl("rubric.yaml"))
+    table = r.to_frame()
+    n_rules = sum(len(e.rules.additive) + len(e.rules.subtractive) for e in r.model.elements)
+    assert len(table) == n_rules
+    assert (table.loc[table["kind"] == "subtractive", "points"] < 0).all()
+    assert table["example"].str.len().min() > 0
