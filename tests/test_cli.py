@@ -80,3 +80,10 @@ def test_demo_prints_three_qci_tables(capsys):
 def test_demo_without_samples_exits_2(tmp_path, capsys):
     assert main(["demo", "--samples", str(tmp_path)]) == 2
     assert "no sample engagements found" in capsys.readouterr().err
+
+
+def test_reliability_prints_table_and_calibration(capsys):
+    assert main(["reliability", str(SAMPLES / "brightwave"), "--n-boot", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "agreement by element" in out and "greeting" in out
+    assert "Calibration against gold.csv" in out and "without chloe" in out

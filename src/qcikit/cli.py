@@ -77,6 +77,30 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_reliability(args) -> int:
+    from . import reliability
+
+    eng = _engagement(args.dir)
+    if eng.scores is None:
+        raise QcikitError(f"{args.dir}/scores.csv is missing, so there is nothing to compare. Fix: score the sample first.")
+    table = reliability.by_element(eng.scores, eng.rubric, coefficient=args.coefficient, level=args.level,
+                                   n_boot=args.n_boot, seed=eng.config.seed)
+    shown = table.drop(columns=["note"] if not table["note"].any() else [])
+    print(f"{eng.config.client}: agreement by element ({table['coefficient'].iloc[0]}, 95% CI; "
+          f"≥ .800 reliable, .667–.800 tentative)")
+    print(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if eng.gold is not None:
+        cal = reliability.calibrate(eng.scores, eng.gold, eng.rubric)
+        overall = cal[cal["element"] == "(all)"].drop(columns="element")
+        print("\nCalibration against gold.csv (bias in points; qci_bias in QCI points):")
+        print(overall.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        flagged = overall.loc[overall["coaching"], "rater"].tolist()
+        if flagged:
+            print("\n" + reliability.qci_without(eng.scores, eng.rubric, flagged, eng.inventory_facets())
+                  .to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    return 0
+
+
 def cmd_export(args) -> int:
     from .export import export
 
@@ -125,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--minimum", type=int, default=0, help="at least this many per stratum")
     s.add_argument("--force", action="store_true", help="replace an existing sample.csv")
     s.set_defaults(func=cmd_sample)
+    s = sub.add_parser("reliability", help="print the per-element agreement table and calibration")
+    s.add_argument("dir")
+    s.add_argument("--coefficient", choices=["alpha", "fleiss", "ac1", "percent"], default="alpha")
+    s.add_argument("--level", choices=["nominal", "ordinal", "interval", "ratio"], default="ordinal")
+    s.add_argument("--n-boot", type=int, default=1000, dest="n_boot")
+    s.set_defaults(func=cmd_reliability)
     s = sub.add_parser("export", help="tidy scored tables for the client's BI tools")
     s.add_argument("dir")
     s.add_argument("--format", choices=["csv", "parquet"], default="csv")

@@ -268,14 +268,12 @@ def draw_sample(frame: pd.DataFrame, n: int, strata: str | None = None, method: 
     sizes = np.bincount(labels, minlength=len(names))
     alloc = allocate(pd.Series(sizes, index=names), n, method=method, sd=sd, minimum=minimum).to_numpy()
     rng = np.random.default_rng(seed)
-    # One sort does every stratum: key = stratum code + a uniform draw, so each
-    # stratum's rows come out in random order; keep the first n_h of each.
-    key = labels + rng.random(len(frame))
-    order = np.argsort(key, kind="stable")
+    # Group rows by stratum with one stable integer sort, then draw n_h positions
+    # without replacement inside each stratum: a loop over strata, not rows.
+    order = np.argsort(labels, kind="stable")
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    sorted_labels = labels[order]
-    rank = np.arange(len(frame)) - starts[sorted_labels]
-    chosen = np.sort(order[rank < alloc[sorted_labels]])
+    picks = [order[starts[h] + rng.choice(sizes[h], alloc[h], replace=False)] for h in range(len(sizes)) if alloc[h]]
+    chosen = np.sort(np.concatenate(picks)) if picks else np.zeros(0, dtype=np.int64)
     out = frame.iloc[chosen].copy()
     lab = labels[chosen]
     out["stratum"] = np.asarray(names)[lab]

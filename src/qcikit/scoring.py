@@ -57,6 +57,30 @@ def _check_scores(scores: pd.DataFrame, rubric: Rubric, source: str) -> np.ndarr
     return points
 
 
+def _unit_codes(scores: pd.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer code per row for the ``by`` key, and the distinct keys in first-seen order.
+
+    Each key column is factorized on its own and the codes are combined
+    arithmetically; factorizing tuples of strings would cost several times more.
+    """
+    codes, uniques = [], []
+    for c in by:
+        k, u = pd.factorize(scores[c], use_na_sentinel=False)
+        codes.append(k.astype(np.int64))
+        uniques.append(u)
+    combined = codes[0]
+    for k, u in zip(codes[1:], uniques[1:]):
+        combined = combined * len(u) + k
+    unit_code, uniq = pd.factorize(combined)
+    parts = {}
+    rest = np.asarray(uniq, dtype=np.int64)
+    for c, u in zip(reversed(by[1:]), reversed(uniques[1:])):
+        rest, k = np.divmod(rest, len(u))
+        parts[c] = np.asarray(u)[k]
+    parts[by[0]] = np.asarray(uniques[0])[rest]
+    return unit_code, pd.DataFrame({c: parts[c] for c in by})
+
+
 def score(
     scores: pd.DataFrame,
     rubric: Rubric,
@@ -103,12 +127,16 @@ def score(
     for c in by:
         if c not in scores.columns:
             raise ScoringError(f"{source}: missing column '{c}'. Fix: add it, or pass by= the columns that identify an interaction.")
-    points = _check_scores(scores.assign(rater=scores.get("rater", "")), rubric, source)
+    points = _check_scores(scores, rubric, source)
     el_ids = rubric.element_ids
-    el_code = pd.Categorical(scores["element"], categories=el_ids).codes
+    # Factorize the element column first and map its few distinct values to
+    # rubric positions: hashing a million strings once is the whole cost.
+    e_codes, e_uniques = pd.factorize(scores["element"])
+    e_pos = pd.Index(el_ids).get_indexer(pd.Index(e_uniques))
+    el_code = e_pos[e_codes] if len(e_codes) else np.zeros(0, dtype=np.intp)
     if (el_code < 0).any():
         i = int(np.argmax(el_code < 0))
-        unknown = sorted(set(scores["element"][el_code < 0].astype(str)))
+        unknown = sorted(str(u) for u, p in zip(e_uniques, e_pos) if p < 0)
         raise ScoringError(
             f"{source}, row {i + 2}: element '{scores['element'].iloc[i]}' is not in the rubric "
             f"({len(unknown)} unknown: {', '.join(unknown[:5])}). Fix: use the element ids of rubric.yaml ({', '.join(el_ids)})."
@@ -121,16 +149,7 @@ def score(
             f"{source}, row {i + 2}: element '{el_ids[el_code[i]]}' has {points[i]:g} points, outside 0–{maxp[el_code[i]]:g}. "
             "Fix: correct the points to lie between 0 and the element's maximum."
         )
-    # Factorize each key column, then combine the codes: much cheaper than
-    # factorizing tuples, and keeps first-appearance order.
-    if len(by) == 1:
-        unit_code, uniques = pd.factorize(scores[by[0]])
-        keys = pd.DataFrame({by[0]: uniques})
-    else:
-        key_frame = scores[list(by)]
-        unit_code, uniq_idx = pd.MultiIndex.from_frame(key_frame).factorize()
-        keys = uniq_idx.to_frame(index=False)
-        keys.columns = list(by)
+    unit_code, keys = _unit_codes(scores, by)
     n_units, n_el = len(keys), len(el_ids)
     flat = unit_code.astype(np.int64) * n_el + el_code
     counts = np.bincount(flat, minlength=n_units * n_el)
@@ -197,17 +216,18 @@ def score(
         for j in np.flatnonzero(has_crit):
             if effect[j] == "zero_interaction":
                 qci = np.where(fails[:, j], 0.0, qci)
-        if fails.any():
-            names = np.array(el_ids, dtype=object)
-            rows = np.flatnonzero(fails.any(axis=1))
-            fail_names[rows] = [",".join(names[fails[r]]) for r in rows]
+        for j in np.flatnonzero(has_crit):  # a loop over critical elements, not interactions
+            hit = fails[:, j]
+            fail_names = np.where(hit & (fail_names == ""), el_ids[j],
+                                  np.where(hit, fail_names + "," + el_ids[j], fail_names))
     nothing = ~applicable.any(axis=1)
     qci = np.where(nothing, np.nan, np.clip(qci, 0.0, 100.0))
 
     out = keys.copy()
     if "wave" in scores.columns and "wave" not in by:
-        wave = pd.Series(scores["wave"].to_numpy(), index=unit_code).groupby(level=0).first()
-        out["wave"] = wave.reindex(range(n_units)).to_numpy()
+        first = np.empty(n_units, dtype=np.int64)
+        first[unit_code[::-1]] = np.arange(len(unit_code))[::-1]  # first row of each unit
+        out["wave"] = scores["wave"].to_numpy()[first]
     out["qci"] = qci
     for k, d in enumerate(rubric.dimensions):
         out[d] = dim_score[:, k]

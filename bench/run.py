@@ -1,0 +1,83 @@
+"""Speed as ratios against what a user would do instead, measured in the same run.
+
+Run with ``make bench``.  Each line prints both timings (best of several) and
+their ratio; the target is stated beside it.  Nothing here asserts a time:
+these machines are shared and noisy, so only ratios taken in one run mean much.
+"""
+from __future__ import annotations
+
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import qcikit  # noqa: E402
+from qcikit import reliability, sampling  # noqa: E402
+from qcikit.templates import starter_rubric  # noqa: E402
+
+
+def best(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def report(name, ours, theirs, target, label):
+    ratio = ours / theirs
+    ok = "meets" if ratio <= target else "MISSES"
+    print(f"{name:<46} ours {ours:7.3f}s  {label} {theirs:7.3f}s  ratio {ratio:5.2f}  (target <= {target}: {ok})")
+    return ratio
+
+
+def bench_scoring():
+    rubric = starter_rubric()
+    rng = np.random.default_rng(0)
+    n_int, ids = 50_000, rubric.element_ids[:16]
+    maxp = rubric.max_points[ids].to_numpy()
+    inter = np.repeat([f"I{k:06d}" for k in range(n_int)], len(ids))
+    el = np.tile(ids, n_int)
+    pts = np.floor(rng.random(len(inter)) * (np.tile(maxp, n_int) + 1))
+    # 20 element rows per interaction: 16 elements plus 4 rows from a second rater on every 4th.
+    df = pd.DataFrame({"interaction_id": inter, "rater": "ana", "element": el, "points": pts})
+    extra = df[df["interaction_id"].str[-1].isin(list("0123456789"[:8]))].head(200_000).assign(rater="ben")
+    df = pd.concat([df, extra], ignore_index=True).iloc[:1_000_000]
+    text = df.to_csv(index=False)
+    read = lambda: pd.read_csv(io.StringIO(text), dtype={"interaction_id": str, "rater": str, "element": str})
+    loaded = read()
+    ours = best(lambda: qcikit.score(loaded, rubric))
+    theirs = best(read)
+    return report(f"score() on {len(loaded):,} long rows", ours, theirs, 1.0, "read_csv")
+
+
+def bench_alpha():
+    import krippendorff
+
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 5, 2000)
+    data = np.clip(truth[:, None] + rng.integers(-1, 2, (2000, 4)) * (rng.random((2000, 4)) < 0.3), 0, 4).astype(float)
+    df = pd.DataFrame(data)
+    ours = best(lambda: reliability.krippendorff_alpha(df, "ordinal", n_boot=1000, seed=0))
+    theirs = best(lambda: krippendorff.alpha(reliability_data=data.T, level_of_measurement="ordinal"))
+    return report("alpha + 1,000-resample CI, 2,000x4, 5 cats", ours, theirs, 20.0, "krippendorff.alpha once")
+
+
+def bench_draw():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"id": np.arange(1_000_000), "stratum": rng.integers(0, 50, 1_000_000)})
+    ours = best(lambda: sampling.draw_sample(frame, 20_000, strata="stratum", seed=1))
+    theirs = best(lambda: frame.groupby("stratum").sample(frac=0.02, random_state=1))
+    return report("draw_sample 1,000,000 rows, 50 strata", ours, theirs, 2.0, "groupby.sample")
+
+
+if __name__ == "__main__":
+    print(f"qcikit {qcikit.__version__}, numpy {np.__version__}, pandas {pd.__version__}")
+    for fn in (bench_scoring, bench_alpha, bench_draw):
+        fn()

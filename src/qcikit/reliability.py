@@ -1,0 +1,628 @@
+"""Inter-rater reliability and calibration against a gold standard.
+
+Every coefficient takes the same input — a DataFrame with one row per unit
+(interaction), one column per rater, NaN where a rater did not rate the unit —
+and returns a one-row DataFrame in the style of pingouin: ``coefficient``,
+``estimate``, ``se``, ``ci_low``, ``ci_high``, ``ci_method``, ``n_units``,
+``n_raters``.  Confidence intervals are analytic where the literature gives
+one (Gwet 2014 for AC1/AC2, Fleiss' kappa and percent agreement; Fleiss,
+Cohen & Everitt 1969 for Cohen's kappa; Shrout & Fleiss 1979 via pingouin for
+the ICC) and a seeded unit-level bootstrap for Krippendorff's alpha.
+
+The bootstrap for alpha resamples units through their *profiles*: a unit
+enters the coincidence matrix only through its count of ratings per category,
+so units with the same count profile are interchangeable.  A resample is a
+multinomial draw of profile frequencies, and one matrix product gives every
+resample's coincidence matrix at once.
+
+References
+----------
+Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg
+School for Communication, University of Pennsylvania.
+Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability*, 4th ed. Advanced Analytics.
+Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
+*Psychological Bulletin* 76, 378–382.
+Shrout, P. E. & Fleiss, J. L. (1979). Intraclass correlations: uses in assessing
+rater reliability. *Psychological Bulletin* 86, 420–428.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ReliabilityError
+
+Level = Literal["nominal", "ordinal", "interval", "ratio"]
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+Weights = Literal["linear", "quadratic"] | None
+WEIGHTS = (None, "linear", "quadratic")
+RESULT_COLUMNS = ["coefficient", "estimate", "se", "ci_low", "ci_high", "ci_method", "n_units", "n_raters"]
+
+
+# -- input handling --------------------------------------------------------------
+def _ratings(ratings, numeric: bool = False) -> pd.DataFrame:
+    """Validate units × raters input; drop raters and units with no rating at all."""
+    if isinstance(ratings, np.ndarray):
+        ratings = pd.DataFrame(ratings)
+    if not isinstance(ratings, pd.DataFrame) or ratings.ndim != 2:
+        raise ReliabilityError("ratings must be a DataFrame with one row per unit and one column per rater "
+                               "(NaN where a rater did not rate). Fix: pivot long scores with "
+                               "scores.pivot(index='interaction_id', columns='rater', values='points').")
+    df = ratings.dropna(axis=1, how="all").dropna(axis=0, how="all")
+    if df.shape[1] < 2:
+        raise ReliabilityError(f"ratings hold {df.shape[1]} rater(s) with at least one rating; agreement needs at least two. "
+                               "Fix: have a second rater score the same interactions.")
+    if numeric:
+        converted = df.apply(pd.to_numeric, errors="coerce")
+        bad = converted.isna() & df.notna()
+        if bad.to_numpy().any():
+            r, c = np.argwhere(bad.to_numpy())[0]
+            raise ReliabilityError(f"rating '{df.iat[r, c]}' (unit {df.index[r]!r}, rater {df.columns[c]!r}) is not a number, "
+                                   "but this level needs numbers. Fix: use level='nominal', or correct the rating.")
+        df = converted
+    pairable = (df.notna().sum(axis=1) >= 2).sum()
+    if pairable < 2:
+        raise ReliabilityError(f"only {pairable} unit(s) were rated by two or more raters; agreement needs at least two. "
+                               "Fix: have two or more raters score more of the same interactions.")
+    return df
+
+
+def _category_counts(df: pd.DataFrame, categories=None) -> tuple[np.ndarray, np.ndarray]:
+    """Units × categories matrix of how many raters put each unit in each category."""
+    values = df.to_numpy().ravel()
+    present = ~pd.isna(values)
+    if categories is None:
+        cats = np.array(sorted(pd.unique(values[present])))
+    else:
+        cats = np.asarray(categories)
+        unknown = set(pd.unique(values[present])) - set(cats.tolist())
+        if unknown:
+            raise ReliabilityError(f"ratings {sorted(unknown)} are not among the categories given. Fix: list every possible rating in categories.")
+    code = np.full(values.shape, -1)
+    code[present] = pd.Categorical(values[present], categories=cats).codes
+    n_units, n_raters = df.shape
+    unit = np.repeat(np.arange(n_units), n_raters)
+    keep = code >= 0
+    counts = np.zeros((n_units, len(cats)))
+    np.add.at(counts, (unit[keep], code[keep]), 1)
+    return counts, cats
+
+
+def _weight_matrix(cats: np.ndarray, weights) -> np.ndarray:
+    q = len(cats)
+    if isinstance(weights, np.ndarray):
+        if weights.shape != (q, q):
+            raise ReliabilityError(f"the weight matrix has shape {weights.shape}; {q} categories need ({q}, {q}). "
+                                   "Fix: give one row and one column per category, in sorted order.")
+        return weights.astype(float)
+    if weights not in WEIGHTS:
+        raise ReliabilityError(f"weights {weights!r} is not known. Fix: use None, 'linear' or 'quadratic'.")
+    q = len(cats)
+    if weights is None:
+        return np.eye(q)
+    v = cats.astype(float)
+    span = v.max() - v.min()
+    if span == 0:
+        return np.ones((q, q))
+    d = np.abs(v[:, None] - v[None, :]) / span
+    return 1 - d if weights == "linear" else 1 - d**2
+
+
+def _result(name, est, se, lo, hi, method, n_units, n_raters) -> pd.DataFrame:
+    return pd.DataFrame([[name, est, se, lo, hi, method, n_units, n_raters]], columns=RESULT_COLUMNS)
+
+
+def _t_interval(est, se, n, confidence):
+    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    return max(-1.0, est - t * se), min(1.0, est + t * se)
+
+
+# -- Gwet's framework: percent agreement, AC1/AC2, Fleiss' kappa --------------------
+def _gwet_parts(counts: np.ndarray, w: np.ndarray):
+    r_i = counts.sum(axis=1)
+    n = len(counts)
+    two = r_i >= 2
+    n2 = two.sum()
+    counts_w = counts @ w.T
+    sum_q = (counts * (counts_w - 1)).sum(axis=1)
+    den = r_i * (r_i - 1)
+    den = np.where(den == 0, -1, den)  # units rated once contribute 0 (Gwet 2014, §5.3)
+    pa_i = sum_q / den
+    pa = pa_i[two].sum() / n2
+    pi = (counts / r_i[:, None]).sum(axis=0) / n
+    return n, n2, two, r_i, pa_i, pa, pi
+
+
+def _gwet_variance(n, n2, coef, pa_i, pe, pe_i, two):
+    coef_i = (n / n2) * (pa_i - pe * two) / (1 - pe)
+    coef_x = coef_i - 2 * (1 - coef) * (pe_i - pe) / (1 - pe)
+    return np.sum((coef_x - coef) ** 2) / (n * (n - 1))
+
+
+def percent_agreement(ratings, confidence: float = 0.95, categories=None, weights: Weights = None) -> pd.DataFrame:
+    """Share of agreeing rater pairs per unit, averaged over units (Gwet 2014, eq. 2.9).
+
+    .. math:: p_a = \\frac{1}{n'} \\sum_{i: r_i \\ge 2} \\sum_k \\frac{r_{ik}(r^*_{ik} - 1)}{r_i (r_i - 1)}
+
+    where :math:`r^*_{ik} = \\sum_l w_{kl} r_{il}` (identity weights: exact agreement).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"a": [1, 2, 3, 3], "b": [1, 2, 3, 2], "c": [1, 2, 3, 3]})
+    >>> round(float(percent_agreement(r)["estimate"].iloc[0]), 4)
+    0.8333
+    """
+    df = _ratings(ratings)
+    counts, cats = _category_counts(df, categories)
+    w = _weight_matrix(cats, weights)
+    n, n2, two, r_i, pa_i, pa, pi = _gwet_parts(counts, w)
+    var = np.sum(((n / n2) * pa_i - pa) ** 2) / (n * (n - 1))
+    se = float(np.sqrt(var))
+    lo, hi = _t_interval(pa, se, n, confidence)
+    return _result("percent agreement", float(pa), se, max(0.0, lo), hi, "analytic (Gwet 2014)", int(n2), df.shape[1])
+
+
+def gwet_ac1(ratings, weights: Weights = None, confidence: float = 0.95, categories=None) -> pd.DataFrame:
+    """Gwet's AC1 (unweighted) or AC2 (weighted) agreement coefficient.
+
+    .. math:: AC = \\frac{p_a - p_e}{1 - p_e}, \\qquad
+              p_e = \\frac{T_w}{q(q-1)} \\sum_k \\pi_k (1 - \\pi_k)
+
+    with :math:`\\pi_k` the mean share of category *k* per unit and :math:`T_w`
+    the sum of the weights.  The variance is Gwet's (2014, eq. 5.10), with a
+    t interval on n − 1 degrees of freedom, capped at 1.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Units × raters, NaN = not rated.
+    weights : {None, "linear", "quadratic"} or array (q, q)
+        None gives AC1; weights give AC2 for ordinal or interval ratings
+        (linear :math:`1 - |k-l|/(x_{max}-x_{min})`, quadratic its square form,
+        or any agreement-weight matrix).
+    categories : list, optional
+        Every possible rating (e.g. 0–4 points), including ones nobody used.
+
+    References
+    ----------
+    Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the
+    presence of high agreement. *Br. J. Math. Stat. Psychol.* 61, 29–48.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"a": [1, 2, 3, 3, 2], "b": [1, 2, 3, 2, 2]})
+    >>> round(float(gwet_ac1(r)["estimate"].iloc[0]), 4)
+    0.7101
+    """
+    df = _ratings(ratings)
+    counts, cats = _category_counts(df, categories)
+    q = len(cats)
+    w = _weight_matrix(cats, weights)
+    n, n2, two, r_i, pa_i, pa, pi = _gwet_parts(counts, w)
+    if q < 2:
+        raise ReliabilityError("every rating falls in one category, so chance agreement cannot be estimated and AC1 is undefined. "
+                               "Fix: pass categories= with every possible rating (e.g. range(0, max_points + 1)).")
+    tw = w.sum()
+    pe = tw * np.sum(pi * (1 - pi)) / (q * (q - 1))
+    ac = (pa - pe) / (1 - pe)
+    pe_i = (tw / (q * (q - 1))) * (counts @ (1 - pi)) / r_i
+    se = float(np.sqrt(_gwet_variance(n, n2, ac, pa_i, pe, pe_i, two)))
+    lo, hi = _t_interval(ac, se, n, confidence)
+    name = "AC1" if weights is None else f"AC2 ({weights if isinstance(weights, str) else 'custom'})"
+    return _result(name, float(ac), se, lo, hi, "analytic (Gwet 2014)", int(n2), df.shape[1])
+
+
+def fleiss_kappa(ratings, confidence: float = 0.95, categories=None, weights: Weights = None) -> pd.DataFrame:
+    """Fleiss' kappa for any number of raters, with missing ratings (Fleiss 1971; Gwet 2014, ch. 5).
+
+    .. math:: \\kappa = \\frac{p_a - p_e}{1 - p_e}, \\qquad p_e = \\sum_{k,l} w_{kl} \\pi_k \\pi_l
+
+    The standard error is Gwet's (2014) linearization for Fleiss' kappa, which
+    holds away from the null hypothesis (unlike Fleiss, Nee & Landis 1979).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"a": [1, 2, 3, 3, 2], "b": [1, 2, 3, 2, 2], "c": [1, 2, 3, 3, 1]})
+    >>> round(float(fleiss_kappa(r)["estimate"].iloc[0]), 4)
+    0.5946
+    """
+    df = _ratings(ratings)
+    counts, cats = _category_counts(df, categories)
+    w = _weight_matrix(cats, weights)
+    n, n2, two, r_i, pa_i, pa, pi = _gwet_parts(counts, w)
+    pe = float(pi @ w @ pi)
+    if pe >= 1:
+        raise ReliabilityError("every rating falls in one category, so Fleiss' kappa is undefined (chance agreement is 1). "
+                               "Fix: report percent agreement for this element instead.")
+    kappa = (pa - pe) / (1 - pe)
+    pi_w = (w @ pi + w.T @ pi) / 2
+    pe_i = (counts @ pi_w) / r_i
+    se = float(np.sqrt(_gwet_variance(n, n2, kappa, pa_i, pe, pe_i, two)))
+    lo, hi = _t_interval(kappa, se, n, confidence)
+    return _result("Fleiss' kappa", float(kappa), se, lo, hi, "analytic (Gwet 2014)", int(n2), df.shape[1])
+
+
+# -- Cohen's kappa ---------------------------------------------------------------
+def cohen_kappa(a, b, weights: Weights = None, confidence: float = 0.95, categories=None) -> pd.DataFrame:
+    """Cohen's kappa between two raters, unweighted or weighted (Cohen 1960, 1968).
+
+    .. math:: \\kappa_w = 1 - \\frac{\\sum_{kl} v_{kl} p_{kl}}{\\sum_{kl} v_{kl} p_{k\\cdot} p_{\\cdot l}}
+
+    with disagreement weights :math:`v_{kl}` (0/1, linear :math:`|k-l|` or
+    quadratic :math:`(k-l)^2` over category positions).  Computed with
+    statsmodels' ``cohens_kappa``; the standard error is the large-sample one
+    of Fleiss, Cohen & Everitt (1969).
+
+    Parameters
+    ----------
+    a, b : Series
+        The two raters' ratings of the same units (aligned by index); pairs
+        with a missing rating are left out.
+
+    Examples
+    --------
+    >>> a = pd.Series(["y"] * 25 + ["n"] * 25)
+    >>> b = pd.Series(["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15)
+    >>> round(float(cohen_kappa(a, b)["estimate"].iloc[0]), 3)
+    0.4
+    """
+    from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
+
+    if weights not in WEIGHTS:
+        raise ReliabilityError(f"weights {weights!r} is not known. Fix: use None, 'linear' or 'quadratic'.")
+    pair = pd.concat([pd.Series(a), pd.Series(b)], axis=1, keys=["a", "b"]).dropna()
+    if len(pair) < 2:
+        raise ReliabilityError(f"only {len(pair)} unit(s) were rated by both raters; Cohen's kappa needs at least two. "
+                               "Fix: have both raters score more of the same interactions.")
+    cats = np.array(sorted(pd.unique(pair.to_numpy().ravel()))) if categories is None else np.asarray(categories)
+    q = len(cats)
+    ia = pd.Categorical(pair["a"], categories=cats).codes
+    ib = pd.Categorical(pair["b"], categories=cats).codes
+    if (ia < 0).any() or (ib < 0).any():
+        raise ReliabilityError("a rating is not among the categories given. Fix: list every possible rating in categories.")
+    table = np.zeros((q, q))
+    np.add.at(table, (ia, ib), 1)
+    if q < 2 or (table.sum(axis=0) @ table.sum(axis=1)) == 0:
+        raise ReliabilityError("both raters used a single category, so Cohen's kappa is undefined. "
+                               "Fix: report percent agreement, or pass categories= with every possible rating.")
+    wt = {None: None, "linear": "linear", "quadratic": "quadratic"}[weights]
+    res = sm_kappa(table, wt=wt) if wt else sm_kappa(table)
+    est, se = float(res.kappa), float(res.std_kappa)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    name = "Cohen's kappa" if weights is None else f"Cohen's kappa ({weights})"
+    return _result(name, est, se, max(-1.0, est - z * se), min(1.0, est + z * se),
+                   "analytic (Fleiss, Cohen & Everitt 1969)", len(pair), 2)
+
+
+# -- Krippendorff's alpha ----------------------------------------------------------
+def _delta2(level: Level, cats: np.ndarray, n_c: np.ndarray) -> np.ndarray:
+    """Squared difference function(s).  ``n_c`` may be (q,) or (B, q) for ordinal."""
+    q = len(cats)
+    if level == "nominal":
+        return 1.0 - np.eye(q)
+    v = cats.astype(float)
+    if level == "interval":
+        return (v[:, None] - v[None, :]) ** 2
+    if level == "ratio":
+        s = v[:, None] + v[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = np.where(s == 0, 0.0, (v[:, None] - v[None, :]) / s)
+        return d**2
+    # ordinal: (sum_{g=c..k} n_g - (n_c + n_k)/2)^2, depends on the marginals.
+    n_c = np.atleast_2d(n_c)
+    cum = np.cumsum(n_c, axis=1)
+    lo = np.minimum.outer(np.arange(q), np.arange(q))
+    hi = np.maximum.outer(np.arange(q), np.arange(q))
+    between = cum[:, hi] - cum[:, lo] + n_c[:, lo]
+    d = (between - (n_c[:, :, None] + n_c[:, None, :]) / 2) ** 2
+    return d[0] if d.shape[0] == 1 else d
+
+
+def _alpha_from_coincidence(o: np.ndarray, level: Level, cats: np.ndarray) -> np.ndarray:
+    """Alpha for one (q, q) or many (B, q, q) coincidence matrices."""
+    o = np.asarray(o, dtype=float)
+    single = o.ndim == 2
+    o = np.atleast_3d(o.reshape((-1,) + o.shape[-2:]))
+    n_c = o.sum(axis=2)
+    n = n_c.sum(axis=1)
+    d2 = _delta2(level, cats, n_c)
+    if d2.ndim == 2:
+        d2 = d2[None]
+    d_o = np.einsum("bck,bck->b", o, d2)
+    d_e = np.einsum("bc,bk,bck->b", n_c, n_c, d2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = 1.0 - (n - 1) * d_o / d_e
+    return a[0] if single else a
+
+
+def _coincidences(counts: np.ndarray) -> np.ndarray:
+    """Per-unit coincidence contributions (units, q, q) for pairable units (Krippendorff 2011, §B)."""
+    m = counts.sum(axis=1)
+    c = counts[:, :, None] * counts[:, None, :]
+    idx = np.arange(counts.shape[1])
+    c[:, idx, idx] -= counts
+    return c / (m - 1)[:, None, None]
+
+
+def krippendorff_alpha(ratings, level: Level = "nominal", confidence: float = 0.95, n_boot: int = 1000,
+                       seed: int | None = 0, categories=None) -> pd.DataFrame:
+    """Krippendorff's alpha for any number of raters, missing ratings allowed.
+
+    .. math:: \\alpha = 1 - (n - 1) \\frac{\\sum_{c,k} o_{ck} \\, \\delta^2_{ck}}{\\sum_{c,k} n_c n_k \\, \\delta^2_{ck}}
+
+    where :math:`o_{ck} = \\sum_u \\frac{n_{uc} n_{uk} - [c = k] n_{uc}}{m_u - 1}` is the coincidence
+    matrix over units rated by :math:`m_u \\ge 2` raters, :math:`n_c` its margins and
+    :math:`\\delta^2` the level's difference function (Krippendorff 2011).
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        Units × raters, NaN = not rated.
+    level : {"nominal", "ordinal", "interval", "ratio"}
+        Level of measurement.
+    n_boot : int
+        Bootstrap resamples of units for the percentile interval (0: none).
+    seed : int, optional
+        Seed of the bootstrap; the same seed gives the same interval.
+
+    Raises
+    ------
+    ReliabilityError
+        With one rater, fewer than two pairable units, non-numbers at the
+        interval or ratio level, or when every rating is the same value
+        (alpha is then undefined: there is no variation to agree on).
+
+    Examples
+    --------
+    Krippendorff's (2011) reliability data, nominal level:
+
+    >>> import numpy as np
+    >>> d = pd.DataFrame({
+    ...   "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, np.nan, np.nan, np.nan],
+    ...   "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, np.nan, 3],
+    ...   "C": [np.nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, np.nan],
+    ...   "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, np.nan]})
+    >>> round(float(krippendorff_alpha(d)["estimate"].iloc[0]), 3)
+    0.743
+    """
+    if level not in LEVELS:
+        raise ReliabilityError(f"level {level!r} is not known. Fix: use one of {', '.join(LEVELS)}.")
+    df = _ratings(ratings, numeric=level != "nominal")
+    counts, cats = _category_counts(df, categories)
+    counts = counts[counts.sum(axis=1) >= 2]
+    if level == "ratio" and (cats.astype(float) < 0).any():
+        raise ReliabilityError("the ratio level needs ratings of 0 or more. Fix: use level='interval'.")
+    per_unit = _coincidences(counts)
+    o = per_unit.sum(axis=0)
+    alpha = float(_alpha_from_coincidence(o, level, cats))
+    if not np.isfinite(alpha):
+        raise ReliabilityError("every rating has the same value, so expected disagreement is 0 and alpha is undefined "
+                               "(perfect agreement on a constant). Fix: report percent agreement for this element, or "
+                               "score more varied interactions.")
+    se = lo = hi = np.nan
+    method = "none"
+    if n_boot:
+        boots = _alpha_bootstrap(counts, per_unit, level, cats, n_boot, seed)
+        boots = boots[np.isfinite(boots)]
+        if len(boots):
+            se = float(np.std(boots, ddof=1))
+            lo, hi = (float(x) for x in np.quantile(boots, [0.5 - confidence / 2, 0.5 + confidence / 2]))
+            method = f"bootstrap ({n_boot} unit resamples, seed {seed})"
+    return _result(f"Krippendorff's alpha ({level})", alpha, se, lo, hi, method, len(counts), df.shape[1])
+
+
+def _alpha_bootstrap(counts, per_unit, level, cats, n_boot, seed) -> np.ndarray:
+    """Unit-level bootstrap of alpha through unit count profiles (see the module docstring)."""
+    profiles, first, freq = np.unique(counts, axis=0, return_index=True, return_counts=True)
+    contrib = per_unit[first].reshape(len(profiles), -1)  # (P, q*q)
+    rng = np.random.default_rng(seed)
+    n_units = len(counts)
+    draws = rng.multinomial(n_units, freq / n_units, size=n_boot)  # (B, P)
+    q = len(cats)
+    o = (draws @ contrib).reshape(n_boot, q, q)
+    return _alpha_from_coincidence(o, level, cats)
+
+
+# -- ICC ------------------------------------------------------------------------------
+def icc(ratings, confidence: float = 0.95) -> pd.DataFrame:
+    """The six Shrout & Fleiss (1979) intraclass correlations with F-based CIs (via pingouin).
+
+    ICC(1,1) one-way random; ICC(2,1) two-way random, absolute agreement;
+    ICC(3,1) two-way mixed, consistency; and their averages over k raters
+    (ICC(1,k), ICC(2,k), ICC(3,k)).  Units not rated by every rater are left
+    out (the ANOVA needs a complete table); ``n_units`` says how many remain.
+
+    Examples
+    --------
+    Shrout & Fleiss (1979), Table 2:
+
+    >>> d = pd.DataFrame({"J1": [9, 6, 8, 7, 10, 6], "J2": [2, 1, 4, 1, 5, 2],
+    ...                   "J3": [5, 3, 6, 2, 6, 4], "J4": [8, 2, 8, 6, 9, 7]})
+    >>> icc(d)["estimate"].round(2).tolist()
+    [0.17, 0.29, 0.71, 0.44, 0.62, 0.91]
+    """
+    import pingouin as pg
+
+    if confidence != 0.95:
+        raise ReliabilityError("icc() gives 95 % intervals only (pingouin's). Fix: call icc(ratings) without confidence.")
+    df = _ratings(ratings, numeric=True).dropna(axis=0, how="any")
+    if len(df) < 2:
+        raise ReliabilityError("fewer than two units were rated by every rater; the ICC needs a complete table. "
+                               "Fix: have every rater score the same set of interactions.")
+    if np.nanvar(df.to_numpy()) == 0:
+        raise ReliabilityError("every rating has the same value, so the ICC is undefined. Fix: report percent agreement instead.")
+    long = df.rename_axis("unit").reset_index().melt(id_vars="unit", var_name="rater", value_name="score")
+    long["rater"] = long["rater"].astype(str)
+    res = pg.intraclass_corr(long, targets="unit", raters="rater", ratings="score", nan_policy="raise")
+    # pingouin renamed the forms in 0.7 (ICC(A,1), ICC(C,1), ...); accept both spellings.
+    names = {"ICC1": "ICC(1,1)", "ICC2": "ICC(2,1)", "ICC3": "ICC(3,1)", "ICC1k": "ICC(1,k)", "ICC2k": "ICC(2,k)",
+             "ICC3k": "ICC(3,k)", "ICC(1,1)": "ICC(1,1)", "ICC(A,1)": "ICC(2,1)", "ICC(C,1)": "ICC(3,1)",
+             "ICC(1,k)": "ICC(1,k)", "ICC(A,k)": "ICC(2,k)", "ICC(C,k)": "ICC(3,k)"}
+    ci_col = [c for c in res.columns if c.startswith("CI")][0]
+    rows = []
+    for _, r in res.iterrows():
+        lo, hi = r[ci_col]
+        rows.append([names[r["Type"]], float(r["ICC"]), np.nan, float(lo), float(hi),
+                     "F distribution (Shrout & Fleiss 1979)", len(df), df.shape[1]])
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+# -- per element, as the consultant reads it -------------------------------------------
+Coefficient = Literal["alpha", "fleiss", "ac1", "percent"]
+COEFFICIENTS = ("alpha", "fleiss", "ac1", "percent")
+RELIABLE, TENTATIVE = 0.800, 0.667
+
+
+def verdict(estimate: float) -> str:
+    """Krippendorff's (2004, §11.4) thresholds: ≥ .800 reliable, .667–.800 tentative, below unreliable."""
+    if not np.isfinite(estimate):
+        return "undefined"
+    if estimate >= RELIABLE:
+        return "reliable"
+    if estimate >= TENTATIVE:
+        return "tentative"
+    return "unreliable"
+
+
+def ratings_matrix(scores: pd.DataFrame, element: str | None = None) -> pd.DataFrame:
+    """Long scores → units × raters points for one element (N/A counts as not rated)."""
+    s = scores if element is None else scores[scores["element"] == element]
+    return s.pivot_table(index="interaction_id", columns="rater", values="points", aggfunc="first")
+
+
+def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "alpha", level: Level = "ordinal",
+               n_boot: int = 1000, seed: int | None = 0, confidence: float = 0.95) -> pd.DataFrame:
+    """Agreement per element: the table ``qcikit reliability DIR`` prints.
+
+    Only interactions scored by two or more raters count.  Points left empty
+    (not applicable) count as not rated.  When every rating of an element is
+    the same, the coefficient is undefined: the row says so in ``note`` and
+    the verdict is ``undefined``, while percent agreement is still given.
+
+    Returns
+    -------
+    DataFrame
+        ``element``, ``dimension``, ``n_units``, ``n_raters``, ``coefficient``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``percent_agreement``, ``verdict``, ``note``.
+    """
+    if coefficient not in COEFFICIENTS:
+        raise ReliabilityError(f"coefficient {coefficient!r} is not known. Fix: use one of {', '.join(COEFFICIENTS)}.")
+    need = {"interaction_id", "rater", "element", "points"}
+    if not need <= set(scores.columns):
+        raise ReliabilityError(f"scores need the columns {', '.join(sorted(need))}. Fix: pass scores.csv as loaded by Engagement.")
+    multi = scores.groupby("interaction_id")["rater"].nunique()
+    shared = scores[scores["interaction_id"].isin(multi.index[multi >= 2])]
+    elements = rubric.element_ids if rubric is not None else sorted(shared["element"].unique())
+    rows = []
+    for e in elements:
+        mat = ratings_matrix(shared, e)
+        cats = None
+        if rubric is not None:
+            m = float(rubric.max_points[e])
+            if m.is_integer() and (mat.stack() % 1 == 0).all():
+                cats = np.arange(0, int(m) + 1, dtype=float)
+        row = {"element": e, "dimension": rubric.elements.loc[e, "dimension"] if rubric is not None else "",
+               "n_units": int((mat.notna().sum(axis=1) >= 2).sum()), "n_raters": int(mat.notna().any().sum()),
+               "coefficient": coefficient, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+               "percent_agreement": np.nan, "note": ""}
+        try:
+            row["percent_agreement"] = float(percent_agreement(mat, confidence)["estimate"].iloc[0])
+            if coefficient == "alpha":
+                res = krippendorff_alpha(mat, level, confidence, n_boot, seed, categories=cats)
+            elif coefficient == "fleiss":
+                res = fleiss_kappa(mat, confidence, categories=cats)
+            elif coefficient == "ac1":
+                res = gwet_ac1(mat, None if level == "nominal" else "quadratic", confidence, categories=cats)
+            else:
+                res = percent_agreement(mat, confidence)
+            row.update(estimate=float(res["estimate"].iloc[0]), ci_low=float(res["ci_low"].iloc[0]),
+                       ci_high=float(res["ci_high"].iloc[0]), coefficient=res["coefficient"].iloc[0])
+        except ReliabilityError as exc:
+            row["note"] = str(exc).split(". Fix:")[0] + "."
+        row["verdict"] = verdict(row["estimate"])
+        rows.append(row)
+    cols = ["element", "dimension", "n_units", "n_raters", "coefficient", "estimate", "ci_low", "ci_high",
+            "percent_agreement", "verdict", "note"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# -- calibration against gold ---------------------------------------------------------------
+def calibrate(scores: pd.DataFrame, gold: pd.DataFrame, rubric, max_bias: float = 5.0,
+              min_alignment: float = 0.85) -> pd.DataFrame:
+    """Each rater against the gold standard, overall and per element.
+
+    For every rater and element scored on the gold interactions: ``n``,
+    ``bias`` (mean rater − gold, in points), ``exact`` (share of identical
+    points) and the QA platforms' ``alignment`` score
+
+    .. math:: A = 1 - \\frac{\\sum |r_e - g_e|}{\\sum m_e}
+
+    (per element 1 − |rater − benchmark| ÷ element points, weighted by
+    points).  Rows with ``element == "(all)"`` summarize the rater: alignment
+    over all elements, ``qci_bias`` (mean QCI difference on the same
+    interactions, 0–100) and ``alpha`` (interval Krippendorff's alpha between
+    rater and gold points), with ``coaching`` True when
+    ``|qci_bias| > max_bias`` or ``alignment < min_alignment``; per element,
+    ``coaching`` is True when ``|bias| > 0.5`` points or ``alignment < min_alignment``.
+    """
+    for name, df in (("scores", scores), ("gold", gold)):
+        missing = {"interaction_id", "element", "points"} - set(df.columns)
+        if missing:
+            raise ReliabilityError(f"{name} lacks the column(s) {', '.join(sorted(missing))}. Fix: load it with Engagement.")
+    g = gold[["interaction_id", "element", "points"]].rename(columns={"points": "gold"})
+    m = scores.merge(g, on=["interaction_id", "element"], how="inner")
+    m = m[m["points"].notna() & m["gold"].notna()]
+    if m.empty:
+        raise ReliabilityError("no rater scored any gold interaction. Fix: have each rater score the gold set.")
+    m["max"] = m["element"].map(rubric.max_points)
+    m["diff"] = m["points"] - m["gold"]
+    per = m.groupby(["rater", "element"]).agg(
+        n=("diff", "size"), bias=("diff", "mean"), exact=("diff", lambda d: float((d == 0).mean())),
+        abs_sum=("diff", lambda d: float(d.abs().sum())), max_sum=("max", "sum"))
+    per["alignment"] = 1 - per["abs_sum"] / per["max_sum"]
+    per = per.drop(columns=["abs_sum", "max_sum"]).reset_index()
+    # Per element, coach where the rater drifts by half a point on average or aligns poorly.
+    per["coaching"] = (per["bias"].abs() > 0.5) | (per["alignment"] < min_alignment)
+    from .scoring import score
+
+    gold_ids = set(g["interaction_id"])
+    rater_qci = score(scores[scores["interaction_id"].isin(gold_ids)], rubric)
+    gold_qci = score(gold.assign(rater="gold"), rubric).set_index("interaction_id")["qci"]
+    rater_qci["qci_diff"] = rater_qci["qci"] - rater_qci["interaction_id"].map(gold_qci)
+    summary = []
+    for rater, part in m.groupby("rater"):
+        align = 1 - part["diff"].abs().sum() / part["max"].sum()
+        pair = pd.DataFrame({"rater": part["points"].to_numpy(), "gold": part["gold"].to_numpy()})
+        try:
+            a = float(krippendorff_alpha(pair, "interval", n_boot=0)["estimate"].iloc[0])
+        except ReliabilityError:
+            a = np.nan
+        qb = float(rater_qci.loc[rater_qci["rater"] == rater, "qci_diff"].mean())
+        summary.append({"rater": rater, "element": "(all)", "n": int(part["interaction_id"].nunique()),
+                        "bias": float(part["diff"].mean()), "exact": float((part["diff"] == 0).mean()),
+                        "alignment": float(align), "qci_bias": qb, "alpha": a,
+                        "coaching": bool(abs(qb) > max_bias or align < min_alignment)})
+    out = pd.concat([pd.DataFrame(summary), per], ignore_index=True)
+    return out[["rater", "element", "n", "bias", "exact", "alignment", "qci_bias", "alpha", "coaching"]]
+
+
+def qci_without(scores: pd.DataFrame, rubric, raters, inventory: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The client's mean QCI with every rater, and with ``raters`` left out.
+
+    Each interaction's QCI is the mean over its raters; interactions scored
+    only by the left-out raters drop out (``n_interactions`` shows it).
+    """
+    from .scoring import score
+
+    raters = [raters] if isinstance(raters, str) else list(raters)
+    scored = score(scores, rubric, inventory)
+    rows = []
+    for label, keep in (("all raters", scored), (f"without {', '.join(raters)}", scored[~scored["rater"].isin(raters)])):
+        per = keep.groupby("interaction_id")["qci"].mean()
+        rows.append({"scores": label, "n_interactions": len(per), "mean_qci": float(per.mean())})
+    out = pd.DataFrame(rows)
+    out["change"] = out["mean_qci"] - out["mean_qci"].iloc[0]
+    return out

@@ -1,0 +1,324 @@
+"""Agreement coefficients against published worked examples and independent libraries."""
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+from qcikit import ReliabilityError, reliability as R
+
+NAN = np.nan
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", reliability data with
+# missing values (4 observers x 12 units); the same data is `cac.raw4raters` of Gwet (2014).
+KRIPP = pd.DataFrame({
+    "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+    "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+    "C": [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+    "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+})
+# Gwet (2014) / irrCAC documentation: `distrib.6raters`, 15 patients x 5 diagnoses, 6 psychiatrists.
+DISTRIB6 = np.array([
+    [0, 0, 0, 6, 0], [0, 3, 0, 0, 3], [0, 1, 4, 0, 1], [0, 0, 0, 0, 6], [0, 3, 0, 3, 0],
+    [2, 0, 4, 0, 0], [0, 0, 4, 0, 2], [2, 0, 3, 1, 0], [2, 0, 0, 4, 0], [0, 0, 0, 0, 6],
+    [1, 0, 0, 5, 0], [1, 1, 0, 4, 0], [0, 3, 3, 0, 0], [1, 0, 0, 5, 0], [0, 2, 0, 3, 1],
+])
+# Gwet (2014) / irrCAC documentation: `cont3x3abstractors`, two abstractors, 100 pregnancies.
+ABSTRACTORS = np.array([[13, 0, 0], [0, 20, 7], [0, 4, 56]])
+# Fleiss' kappa example on Wikipedia ("Fleiss' kappa", worked example): 10 subjects, 14 raters.
+WIKI14 = np.array([
+    [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+    [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
+])
+
+
+def raw_from_counts(counts):
+    """Units x raters ratings from a units x categories count table (rater order is immaterial)."""
+    rows = [np.repeat(np.arange(1, counts.shape[1] + 1), c) for c in counts]
+    return pd.DataFrame(rows, dtype=float)
+
+
+def raw_from_table(table):
+    a, b = [], []
+    for i in range(table.shape[0]):
+        for j in range(table.shape[1]):
+            a += [i + 1] * int(table[i, j])
+            b += [j + 1] * int(table[i, j])
+    return pd.Series(a, dtype=float), pd.Series(b, dtype=float)
+
+
+def est(df):
+    return float(df["estimate"].iloc[0])
+
+
+# -- Krippendorff's alpha ------------------------------------------------------------
+@pytest.mark.parametrize("level, published", [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)])
+def test_alpha_krippendorff_2011(level, published):
+    # Krippendorff (2011), section C: alpha = .743 nominal, .815 ordinal, .849 interval, .797 ratio.
+    assert est(R.krippendorff_alpha(KRIPP, level, n_boot=0)) == pytest.approx(published, abs=5e-4)
+
+
+def test_alpha_gwet_handbook_examples():
+    # irrCAC documentation (Gwet 2014): krippen.alpha.raw(cac.raw4raters) = 0.74342,
+    # krippen.alpha.dist(distrib.6raters) = 0.4204384, krippen2.table(cont3x3abstractors) = 0.7972585.
+    assert est(R.krippendorff_alpha(KRIPP, n_boot=0)) == pytest.approx(0.74342, abs=5e-6)
+    assert est(R.krippendorff_alpha(raw_from_counts(DISTRIB6), n_boot=0)) == pytest.approx(0.4204384, abs=1e-6)
+    a, b = raw_from_table(ABSTRACTORS)
+    assert est(R.krippendorff_alpha(pd.concat([a, b], axis=1), n_boot=0)) == pytest.approx(0.7972585, abs=1e-6)
+
+
+@pytest.mark.parametrize("level", R.LEVELS)
+def test_alpha_matches_krippendorff_library_with_missing(level):
+    krippendorff = pytest.importorskip("krippendorff")
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        data = rng.integers(1, 6, size=(60, 4)).astype(float)
+        data[rng.random(data.shape) < 0.25] = np.nan
+        ref = krippendorff.alpha(reliability_data=data.T, level_of_measurement=level)
+        assert est(R.krippendorff_alpha(pd.DataFrame(data), level, n_boot=0)) == pytest.approx(ref, abs=1e-9)
+
+
+def test_alpha_bootstrap_is_seeded_and_brackets_the_estimate():
+    a = R.krippendorff_alpha(KRIPP, "interval", n_boot=500, seed=3)
+    b = R.krippendorff_alpha(KRIPP, "interval", n_boot=500, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["ci_low"].iloc[0] < est(a) <= a["ci_high"].iloc[0]
+    # The profile bootstrap's spread agrees with Gwet's analytic standard error (0.14557, irrCAC docs).
+    nominal = R.krippendorff_alpha(KRIPP, n_boot=4000, seed=1)
+    assert nominal["se"].iloc[0] == pytest.approx(0.14557, rel=0.15)
+
+
+def test_alpha_profile_bootstrap_equals_naive_unit_bootstrap():
+    """Resampling profiles by a multinomial is the same distribution as resampling units."""
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame(rng.integers(1, 4, size=(80, 3)).astype(float))
+    fast = R.krippendorff_alpha(data, "ordinal", n_boot=3000, seed=9)
+    naive = []
+    for _ in range(600):
+        idx = rng.integers(0, len(data), len(data))
+        naive.append(est(R.krippendorff_alpha(data.iloc[idx].reset_index(drop=True), "ordinal", n_boot=0)))
+    assert fast["se"].iloc[0] == pytest.approx(np.std(naive, ddof=1), rel=0.12)
+
+
+# -- Gwet's AC1 / AC2, Fleiss' kappa, percent agreement -------------------------------
+def test_ac1_fleiss_percent_on_cac_raw4raters():
+    # irrCAC documentation (Gwet 2014) for cac.raw4raters:
+    # AC1 0.77544 (se 0.14295, CI 0.461-1); Fleiss 0.76117 (se 0.15302, CI 0.424-1); pa 0.8181818 (se 0.12561).
+    ac1 = R.gwet_ac1(KRIPP)
+    assert est(ac1) == pytest.approx(0.77544, abs=5e-6)
+    assert ac1["se"].iloc[0] == pytest.approx(0.14295, abs=5e-6)
+    assert ac1["ci_low"].iloc[0] == pytest.approx(0.46081, abs=5e-5) and ac1["ci_high"].iloc[0] == 1
+    fk = R.fleiss_kappa(KRIPP)
+    assert est(fk) == pytest.approx(0.76117, abs=5e-6)
+    assert fk["se"].iloc[0] == pytest.approx(0.15302, abs=5e-6)
+    assert fk["ci_low"].iloc[0] == pytest.approx(0.42438, abs=5e-5)
+    pa = R.percent_agreement(KRIPP)
+    assert est(pa) == pytest.approx(0.8181818, abs=1e-7)
+    assert pa["se"].iloc[0] == pytest.approx(0.12561, abs=5e-6)
+
+
+def test_ac2_with_documented_weight_matrix():
+    # irrCAC (Python port) documentation: CAC(cac.raw4raters, weights="bipolar").gwet() = 0.90037, se 0.10582.
+    bipolar = np.array([
+        [1.0, 0.85714286, 0.66666667, 0.4, 0.0],
+        [0.85714286, 1.0, 0.93333333, 0.75, 0.4],
+        [0.66666667, 0.93333333, 1.0, 0.93333333, 0.66666667],
+        [0.4, 0.75, 0.93333333, 1.0, 0.85714286],
+        [0.0, 0.4, 0.66666667, 0.85714286, 1.0],
+    ])
+    ac2 = R.gwet_ac1(KRIPP, weights=bipolar)
+    assert est(ac2) == pytest.approx(0.90037, abs=1e-5)
+    assert ac2["se"].iloc[0] == pytest.approx(0.10582, abs=1e-5)
+
+
+def test_distrib_6raters():
+    # irrCAC documentation: gwet.ac1.dist(distrib.6raters) = 0.4448007 (se 0.08418757),
+    # fleiss.kappa.dist = 0.4139265 (se 0.08119291), pa = 0.5511111.
+    raw = raw_from_counts(DISTRIB6)
+    ac1 = R.gwet_ac1(raw)
+    assert est(ac1) == pytest.approx(0.4448007, abs=1e-6)
+    assert ac1["se"].iloc[0] == pytest.approx(0.08418757, abs=1e-6)
+    fk = R.fleiss_kappa(raw)
+    assert est(fk) == pytest.approx(0.4139265, abs=1e-6)
+    assert fk["se"].iloc[0] == pytest.approx(0.08119291, abs=1e-6)
+    assert est(R.percent_agreement(raw)) == pytest.approx(0.5511111, abs=1e-6)
+
+
+def test_fleiss_wikipedia_example_and_statsmodels():
+    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+    # Wikipedia, "Fleiss' kappa", worked example: kappa = 0.210.
+    assert est(R.fleiss_kappa(raw_from_counts(WIKI14))) == pytest.approx(0.210, abs=5e-4)
+    assert est(R.fleiss_kappa(raw_from_counts(WIKI14))) == pytest.approx(sm_fleiss(WIKI14), abs=1e-12)
+
+
+def test_fleiss_matches_statsmodels_on_random_complete_data():
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa as sm_fleiss
+
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        data = rng.integers(0, 4, size=(40, 5))
+        table, _ = aggregate_raters(data)
+        assert est(R.fleiss_kappa(pd.DataFrame(data))) == pytest.approx(sm_fleiss(table), abs=1e-12)
+
+
+def test_ac1_two_raters_abstractors():
+    # irrCAC documentation: gwet.ac1.table(cont3x3abstractors) = 0.8493305; pa2.table = 0.89.
+    a, b = raw_from_table(ABSTRACTORS)
+    pair = pd.concat([a, b], axis=1)
+    assert est(R.gwet_ac1(pair)) == pytest.approx(0.8493305, abs=1e-6)
+    assert est(R.percent_agreement(pair)) == pytest.approx(0.89)
+
+
+def test_percent_agreement_matches_pairwise_count_with_missing():
+    rng = np.random.default_rng(4)
+    data = rng.integers(0, 3, size=(50, 4)).astype(float)
+    data[rng.random(data.shape) < 0.2] = np.nan
+    per_unit = []
+    for row in data:
+        v = row[~np.isnan(row)]
+        if len(v) >= 2:
+            pairs = [(i, j) for i in range(len(v)) for j in range(len(v)) if i != j]
+            per_unit.append(np.mean([v[i] == v[j] for i, j in pairs]))
+    assert est(R.percent_agreement(pd.DataFrame(data))) == pytest.approx(np.mean(per_unit))
+
+
+# -- Cohen's kappa --------------------------------------------------------------------
+def test_cohen_abstractors():
+    # irrCAC documentation (Gwet 2014): kappa2.table(cont3x3abstractors) = 0.7964094, se 0.05891072.
+    a, b = raw_from_table(ABSTRACTORS)
+    k = R.cohen_kappa(a, b)
+    assert est(k) == pytest.approx(0.7964094, abs=1e-7)
+    assert k["se"].iloc[0] == pytest.approx(0.05891072, abs=1e-7)
+
+
+def test_cohen_wikipedia_example():
+    # Wikipedia, "Cohen's kappa", first example: 50 applications, table [[20, 5], [10, 15]] -> kappa = 0.4.
+    a, b = raw_from_table(np.array([[20, 5], [10, 15]]))
+    assert est(R.cohen_kappa(a, b)) == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+def test_cohen_matches_sklearn(weights):
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(8)
+    a = rng.integers(0, 5, 120)
+    b = np.clip(a + rng.integers(-1, 2, 120), 0, 4)
+    ref = cohen_kappa_score(a, b, weights=weights)
+    assert est(R.cohen_kappa(pd.Series(a), pd.Series(b), weights=weights)) == pytest.approx(ref, abs=1e-12)
+
+
+def test_cohen_drops_pairs_with_a_missing_rating():
+    a = pd.Series([1, 2, 3, np.nan, 1, 2])
+    b = pd.Series([1, 2, 3, 3, np.nan, 1])
+    assert R.cohen_kappa(a, b)["n_units"].iloc[0] == 4
+
+
+# -- ICC --------------------------------------------------------------------------------
+def test_icc_shrout_fleiss_table():
+    # Shrout & Fleiss (1979), Table 2 data, Table 4 results: .17, .29, .71, .44, .62, .91.
+    d = pd.DataFrame({"J1": [9, 6, 8, 7, 10, 6], "J2": [2, 1, 4, 1, 5, 2],
+                      "J3": [5, 3, 6, 2, 6, 4], "J4": [8, 2, 8, 6, 9, 7]})
+    out = R.icc(d).set_index("coefficient")
+    expected = {"ICC(1,1)": .17, "ICC(2,1)": .29, "ICC(3,1)": .71, "ICC(1,k)": .44, "ICC(2,k)": .62, "ICC(3,k)": .91}
+    for name, value in expected.items():
+        assert out.loc[name, "estimate"] == pytest.approx(value, abs=0.005)
+        assert out.loc[name, "ci_low"] < out.loc[name, "estimate"] < out.loc[name, "ci_high"]
+
+
+# -- degenerate input -----------------------------------------------------------------
+def test_degenerate_inputs_are_clear():
+    with pytest.raises(ReliabilityError, match="1 rater"):
+        R.krippendorff_alpha(pd.DataFrame({"a": [1, 2, 3]}))
+    with pytest.raises(ReliabilityError, match="only 1 unit"):
+        R.fleiss_kappa(pd.DataFrame({"a": [1, np.nan], "b": [1, 2]}))
+    with pytest.raises(ReliabilityError, match="alpha is undefined"):
+        R.krippendorff_alpha(pd.DataFrame({"a": [2, 2, 2], "b": [2, 2, 2]}))
+    with pytest.raises(ReliabilityError, match="Fleiss' kappa is undefined"):
+        R.fleiss_kappa(pd.DataFrame({"a": [2, 2, 2], "b": [2, 2, 2]}))
+    with pytest.raises(ReliabilityError, match="is not a number"):
+        R.krippendorff_alpha(pd.DataFrame({"a": ["x", "2", "3"], "b": ["1", "2", "3"]}), "interval")
+    with pytest.raises(ReliabilityError, match="level 'metric' is not known"):
+        R.krippendorff_alpha(KRIPP, "metric")
+    with pytest.raises(ReliabilityError, match="weights 'cubic' is not known"):
+        R.gwet_ac1(KRIPP, weights="cubic")
+    # A rater with no rating at all is simply left out.
+    with_empty = KRIPP.assign(E=np.nan)
+    assert est(R.krippendorff_alpha(with_empty, n_boot=0)) == pytest.approx(0.743, abs=5e-4)
+    assert R.krippendorff_alpha(with_empty, n_boot=0)["n_raters"].iloc[0] == 4
+    # All raters agree on one category, but the scale has more: AC1 is defined and equals 1.
+    assert est(R.gwet_ac1(pd.DataFrame({"a": [2, 2, 2], "b": [2, 2, 2]}), categories=[0, 1, 2, 3])) == pytest.approx(1)
+
+
+# -- properties -------------------------------------------------------------------------
+ratings_strategy = arrays(np.float64, st.tuples(st.integers(4, 12), st.integers(2, 4)), elements=st.integers(0, 3).map(float))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=ratings_strategy, perm_seed=st.integers(0, 1000))
+def test_permuting_raters_or_units_changes_nothing(data, perm_seed):
+    df = pd.DataFrame(data)
+    rng = np.random.default_rng(perm_seed)
+    shuffled = df.iloc[rng.permutation(len(df)), rng.permutation(df.shape[1])]
+    for fn in (lambda d: R.krippendorff_alpha(d, "ordinal", n_boot=0), R.fleiss_kappa, R.gwet_ac1, R.percent_agreement):
+        try:
+            a = est(fn(df))
+        except ReliabilityError:
+            with pytest.raises(ReliabilityError):
+                fn(shuffled)
+            continue
+        assert est(fn(shuffled)) == pytest.approx(a, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(column=arrays(np.float64, st.integers(3, 15), elements=st.integers(0, 4).map(float)), raters=st.integers(2, 4))
+def test_perfect_agreement_gives_one(column, raters):
+    df = pd.DataFrame({f"r{k}": column for k in range(raters)})
+    cats = [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert est(R.percent_agreement(df)) == 1
+    assert est(R.gwet_ac1(df, categories=cats)) == pytest.approx(1)
+    if len(np.unique(column)) > 1:
+        for level in R.LEVELS[:3]:
+            assert est(R.krippendorff_alpha(df, level, n_boot=0)) == pytest.approx(1)
+        assert est(R.fleiss_kappa(df)) == pytest.approx(1)
+
+
+# -- per element and calibration ----------------------------------------------------------
+def test_by_element_and_calibration_on_sample():
+    import qcikit
+    from conftest import SAMPLES
+
+    eng = qcikit.Engagement.load(SAMPLES / "northwind")
+    table = R.by_element(eng.scores, eng.rubric, n_boot=200)
+    assert list(table["element"]) == eng.rubric.element_ids
+    assert table["estimate"].between(-1, 1).all()
+    assert (table["ci_low"] <= table["estimate"]).all() and (table["estimate"] <= table["ci_high"]).all()
+    assert set(table["verdict"]) <= {"reliable", "tentative", "unreliable", "undefined"}
+    cal = R.calibrate(eng.scores, eng.gold, eng.rubric)
+    overall = cal[cal["element"] == "(all)"].set_index("rater")
+    # The generator made chloe lenient: she is the one flagged for coaching.
+    assert overall["coaching"].idxmax() == "chloe" and overall["coaching"].sum() == 1
+    assert overall.loc["chloe", "qci_bias"] > 5
+    impact = R.qci_without(eng.scores, eng.rubric, ["chloe"])
+    assert impact["change"].iloc[1] < 0
+
+
+def test_alignment_score_hand_computed(make_rubric):
+    r = make_rubric()
+    gold = pd.DataFrame({"interaction_id": "i1", "element": [f"e{i}" for i in range(8)], "points": [4.0] * 8})
+    rater = gold.assign(rater="x", points=[4.0, 4, 4, 4, 4, 4, 2, 0])
+    cal = R.calibrate(rater, gold, r).set_index(["rater", "element"])
+    # 1 - (2 + 4) / (8 * 4) = 0.8125; e6 alone: 1 - 2/4.
+    assert cal.loc[("x", "(all)"), "alignment"] == pytest.approx(0.8125)
+    assert cal.loc[("x", "e6"), "alignment"] == pytest.approx(0.5)
+    assert cal.loc[("x", "(all)"), "coaching"]
+
+
+def test_by_element_reports_undefined_rather_than_crashing(make_rubric):
+    r = make_rubric()
+    rows = [{"interaction_id": f"i{u}", "rater": rr, "element": e, "points": 2.0}
+            for u in range(5) for rr in ("a", "b") for e in r.element_ids]
+    table = R.by_element(pd.DataFrame(rows), r, coefficient="fleiss")
+    assert (table["verdict"] == "undefined").all()
+    assert table["note"].str.contains("undefined").all()
+    assert (table["percent_agreement"] == 1).all()

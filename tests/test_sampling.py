@@ -1,0 +1,119 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy import stats
+
+from qcikit import SamplingError, sampling
+
+
+@pytest.mark.parametrize("population, published", [
+    (10, 10), (50, 44), (100, 80), (200, 132), (500, 217), (1000, 278), (2000, 322),
+    (5000, 357), (10000, 370), (75000, 382), (1000000, 384),
+])
+def test_krejcie_morgan_table(population, published):
+    # Krejcie & Morgan (1970), Table 1 (chi-square 3.841, P = .5, d = .05): the table rounds
+    # Cochran's n with the finite population correction to the nearest whole number.  (Its row
+    # N = 100,000 -> 384 disagrees with the table's own formula, which gives 382.6; it is left out.)
+    z = 3.841 ** 0.5
+    n = sampling.cochran_n(0.05, confidence=2 * stats.norm.cdf(z) - 1, population=population)
+    assert round(n) == published
+    assert sampling.sample_size(0.05, 0.95, population) in (published, published + 1)  # we round up
+
+
+def test_cochran_textbook_values():
+    # Cochran (1977), eq. 4.1: n0 = 1.96^2 * .25 / .05^2 = 384.16 -> 385.
+    assert sampling.sample_size(0.05) == 385
+    assert sampling.sample_size(0.03) == 1068
+    # Mean: n0 = (1.96 * 15 / 2)^2 = 216.1 -> 217.
+    assert sampling.sample_size(2.0, sd=15) == 217
+
+
+@settings(max_examples=100, deadline=None)
+@given(m=st.floats(0.01, 0.3), conf=st.sampled_from([0.8, 0.9, 0.95, 0.99]), N=st.one_of(st.none(), st.integers(50, 10**6)))
+def test_margin_is_inverse_of_sample_size(m, conf, N):
+    n = sampling.sample_size(m, conf, N)
+    assert sampling.margin_of_error(n, conf, N) <= m + 1e-12
+    if n > 1 and (N is None or n < N):
+        assert sampling.margin_of_error(n - 1, conf, N) > m - 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(sizes=st.lists(st.integers(0, 500), min_size=1, max_size=12), frac=st.floats(0, 1),
+       method=st.sampled_from(["proportional", "equal", "neyman"]), minimum=st.integers(0, 5))
+def test_allocation_is_whole_sums_to_n_and_respects_sizes(sizes, frac, method, minimum):
+    s = pd.Series(sizes, index=[f"h{i}" for i in range(len(sizes))])
+    n = int(frac * s.sum())
+    sd = pd.Series(np.linspace(1, 3, len(s)), index=s.index)
+    if minimum and (s == 0).any():
+        with pytest.raises(SamplingError, match="is empty but a minimum"):
+            sampling.allocate(s, n, method, sd=sd, minimum=minimum)
+        return
+    if np.minimum(minimum, s).sum() > n:
+        with pytest.raises(SamplingError, match="per stratum needs"):
+            sampling.allocate(s, n, method, sd=sd, minimum=minimum)
+        return
+    a = sampling.allocate(s, n, method, sd=sd, minimum=minimum)
+    assert a.sum() == n
+    assert (a <= s).all() and (a >= 0).all()
+    assert (a >= np.minimum(minimum, s)).all()
+
+
+def test_allocation_methods_hand_computed():
+    s = pd.Series({"email": 600, "chat": 300, "phone": 100})
+    assert sampling.allocate(s, 50).tolist() == [30, 15, 5]
+    assert sampling.allocate(s, 51, "equal").tolist() == [17, 17, 17]
+    # Neyman (Cochran 1977, eq. 5.60): n_h ∝ N_h S_h = 600*1, 300*4, 100*6 = 600, 1200, 600.
+    assert sampling.allocate(s, 40, "neyman", sd=pd.Series({"email": 1, "chat": 4, "phone": 6})).tolist() == [10, 20, 10]
+    # A stratum smaller than its share is taken whole and the rest re-allocated.
+    small = pd.Series({"a": 1000, "b": 3})
+    assert sampling.allocate(small, 10, "equal").tolist() == [7, 3]
+
+
+def test_sampling_errors():
+    with pytest.raises(SamplingError, match=r"margin 1.5 is outside \(0, 1\)"):
+        sampling.sample_size(1.5)
+    with pytest.raises(SamplingError, match="larger than the population"):
+        sampling.allocate(pd.Series({"a": 5}), 6)
+    with pytest.raises(SamplingError, match="method 'random' is not known"):
+        sampling.allocate(pd.Series({"a": 5}), 2, "random")
+    frame = pd.DataFrame({"id": range(4), "channel": ["email", None, "chat", "chat"]})
+    with pytest.raises(SamplingError, match="'channel' is empty at row 3"):
+        sampling.draw_sample(frame, 2, strata="channel")
+    with pytest.raises(SamplingError, match="needs sd"):
+        sampling.allocate(pd.Series({"a": 5}), 2, "neyman")
+
+
+def test_draw_sample_reproducible_weights_sum_to_strata():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": [f"x{i}" for i in range(5000)], "channel": rng.choice(["email", "chat", "phone"], 5000, p=[.6, .3, .1])})
+    a = sampling.draw_sample(frame, 300, strata="channel", seed=42)
+    b = sampling.draw_sample(frame, 300, strata="channel", seed=42)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 300 and a["id"].is_unique
+    w = a.groupby("stratum")["weight"].sum()
+    assert (w - frame["channel"].value_counts()).abs().max() < 1e-9
+    c = sampling.draw_sample(frame, 300, strata="channel", seed=43)
+    assert set(c["id"]) != set(a["id"])
+    # Without strata: simple random sampling, one weight N/n.
+    srs = sampling.draw_sample(frame, 100, seed=1)
+    assert (srs["weight"] == 50).all()
+
+
+def test_draw_sample_is_uniform_within_stratum():
+    frame = pd.DataFrame({"id": range(20), "s": ["a"] * 10 + ["b"] * 10})
+    hits = np.zeros(20)
+    for seed in range(2000):
+        hits[sampling.draw_sample(frame, 4, strata="s", seed=seed)["id"].to_numpy()] += 1
+    # Each unit has inclusion probability 2/10; 2000 draws -> 400 expected, sd ~ 18.
+    assert np.abs(hits - 400).max() < 80
+
+
+def test_plan_and_by_wave():
+    frame = pd.DataFrame({"id": range(1200), "wave": ["w1"] * 600 + ["w2"] * 600,
+                          "touchpoint": (["email"] * 3 + ["chat"]) * 300})
+    drawn = sampling.draw_by_wave(frame, 0.05, 0.95, strata="touchpoint", seed=1)
+    assert drawn.groupby("wave").size().tolist() == [sampling.sample_size(0.05, 0.95, 600)] * 2
+    assert drawn.groupby("wave")["weight"].sum().round(6).tolist() == [600, 600]
+    plan = sampling.plan(frame, 200, strata="touchpoint")
+    assert plan["n_h"].iloc[-1] == 200 and plan["stratum"].iloc[-1] == "total"
