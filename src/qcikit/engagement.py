@@ -106,12 +106,21 @@ class Engagement:
         return self.config.slug
 
     def scored(self, scores: pd.DataFrame | None = None) -> pd.DataFrame:
-        """QCI per interaction and rater, with scenario weights from the inventory."""
+        """QCI per interaction and rater, with scenario weights from the inventory.
+
+        The engagement's own scores are scored once and the result reused
+        (a copy is returned, so callers cannot change the cache).
+        """
+        if scores is None and getattr(self, "_scored", None) is not None:
+            return self._scored.copy()
         s = self.scores if scores is None else scores
         if s is None:
             raise ValidationError(str(self.path), [Problem("scores.csv", "", "there are no scores yet.",
                                                            "Score the sample (scoring form) or add scores.csv.")])
-        return score(s, self.rubric, self.inventory_facets(), source="scores.csv")
+        out = score(s, self.rubric, self.inventory_facets(), source="scores.csv")
+        if scores is None:
+            self._scored = out
+        return out.copy()
 
     def inventory_facets(self) -> pd.DataFrame | None:
         if self.inventory is None:

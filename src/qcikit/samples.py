@@ -183,10 +183,9 @@ def _interactions(spec: ClientSpec, schema, rng) -> pd.DataFrame:
     quality = skill[agent_idx] + rng.normal(0, 0.5, size=n)
     names = [f"{FIRST[a]} {LAST[b]}" for a, b in zip(rng.integers(0, len(FIRST), n), rng.integers(0, len(LAST), n))]
     special = np.array([""] * n, dtype=object)
-    idx = rng.choice(n, size=6, replace=False)
-    special[idx[:2]] = "script"
-    special[idx[2:4]] = "pii"
-    special[idx[4:]] = "html"
+    for w in np.unique(wave):  # each wave gets one of each, so every report can show them handled
+        idx = rng.choice(np.flatnonzero(wave == w), size=3, replace=False)
+        special[idx] = ["script", "pii", "html"]
     transcripts = [
         _transcript(rng, spec, t, i, m, q, nm, agents[a], s)
         for t, i, m, q, nm, a, s in zip(touch, frame["inquiry_type"], frame["emotional_state"], quality, names, agent_idx, special)
