@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench samples corpus clean
+.PHONY: demo test bench samples corpus clean browser notebooks
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qcikit demo
+	$(BIN)/qcikit demo --out reports
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The report's browser test drives Debian's chromium (browser downloads are not possible here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
@@ -25,6 +29,10 @@ bench: $(STAMP)
 # Regenerate the committed sample engagements and the bad-input corpus.
 samples: $(STAMP)
 	$(BIN)/python -m qcikit.samples data/samples
+
+# Rewrite and re-execute the notebooks (their committed outputs are what nbval checks).
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/_build.py
 
 corpus: $(STAMP)
 	$(BIN)/python tests/data/make_corpus.py

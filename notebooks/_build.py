@@ -1,8 +1,10 @@
 """Write the notebooks' cells (their outputs come from executing them).
 
-Run from the repository root: ``python notebooks/_build.py`` then execute each
-notebook (``make notebooks``).  Keeping the cells here keeps every notebook's
-source reviewable as code.
+Run from the repository root: ``make notebooks`` (writes and executes each
+notebook).  Keeping the cells here keeps every notebook's source reviewable as
+code.  Plot cells assign the returned Axes (``ax = plots...``) instead of
+ending with ``;``: nbval runs cells without IPython's input history, where a
+trailing semicolon cannot be seen and the Axes repr would leak into outputs.
 """
 from __future__ import annotations
 
@@ -40,9 +42,9 @@ NOTEBOOKS["client_report.ipynb"] = [
     code("r.summary_html()"),
     md("## Detail for managers"),
     code("r.detail_html()"),
-    code('plots.estimates_with_ci(r.elements(), "name", "Elements this wave", target=r.eng.config.target_qci);'),
-    code("if r.change is not None:\n    plots.wave_change(r.change);"),
-    code("if r.eng.mystery_shops is not None:\n    plots.competitive_edge(metrics.competitive_edge(r.eng, r.wave));"),
+    code('ax = plots.estimates_with_ci(r.elements(), "name", "Elements this wave", target=r.eng.config.target_qci)'),
+    code("if r.change is not None:\n    ax = plots.wave_change(r.change)"),
+    code("if r.eng.mystery_shops is not None:\n    ax = plots.competitive_edge(metrics.competitive_edge(r.eng, r.wave))"),
     md("## Coaching pages\n\nOne page per team: the elements to work on first, an interaction to discuss together, and the model answer to aim for."),
     code("r.coaching_html()"),
     md("## Method notes"),
@@ -51,9 +53,21 @@ NOTEBOOKS["client_report.ipynb"] = [
     code("r.save_tables(out).name"),
 ]
 
+def execute(path: Path) -> None:
+    """Run a notebook in its own folder and save it with its outputs (what nbval then re-checks)."""
+    from nbclient import NotebookClient
+
+    book = nbformat.read(str(path), as_version=4)
+    NotebookClient(book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in book.cells:  # execution timing metadata would make every run a diff
+        cell.metadata.pop("execution", None)
+    nbformat.write(book, str(path))
+
+
 if __name__ == "__main__":
     only = set(sys.argv[1:])
     for path, cells in NOTEBOOKS.items():
         if not only or path in only:
             nb(cells, path)
+            execute(HERE / path)
             print(HERE / path)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shutil
+
 import pytest
 import yaml
 
@@ -49,3 +51,24 @@ def make_rubric(small_rubric_dict):
         return Rubric.from_dict(d)
 
     return make
+
+
+CLIENTS = ["northwind", "brightwave", "voltania"]
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """The three samples plus one broken engagement, rendered once for the whole session."""
+    root = tmp_path_factory.mktemp("render")
+    broken = root / "broken"
+    shutil.copytree(SAMPLES / "brightwave", broken)
+    (broken / "engagement.yaml").write_text(
+        (broken / "engagement.yaml").read_text().replace("slug: brightwave", "slug: broken"))
+    (broken / "scores.csv").write_text("interaction_id,rater,element,points\nBR-000001,ana,smile,3\n")
+    from qcikit.report import render_reports
+
+    out = root / "out"
+    dirs = [SAMPLES / c for c in CLIENTS] + [broken]
+    return out, render_reports(dirs, out, workers=2, progress=False)
+
+

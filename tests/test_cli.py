@@ -14,7 +14,7 @@ from conftest import DATA, ROOT, SAMPLES
 def test_help_lists_commands():
     proc = subprocess.run([sys.executable, "-m", "qcikit.cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
-    for cmd in ("new", "validate", "sample", "export", "demo"):
+    for cmd in ("new", "validate", "sample", "reliability", "render", "export", "demo"):
         assert cmd in proc.stdout
 
 
@@ -70,7 +70,7 @@ def test_export_tidy_tables(tmp_path, fmt):
 
 
 def test_demo_prints_three_qci_tables(capsys):
-    assert main(["demo", "--samples", str(SAMPLES)]) == 0
+    assert main(["demo", "--samples", str(SAMPLES), "--no-render"]) == 0
     out = capsys.readouterr().out
     for client in ("Northwind Outfitters", "Brightwave Analytics", "Voltania Energy"):
         assert client in out

@@ -110,6 +110,25 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _print_results(results) -> int:
+    table = pd.DataFrame([{"client": r.slug, "status": "ok" if r.ok else "FAILED", "seconds": round(r.seconds, 1),
+                           "output": r.html or r.notebook or "", "error": r.error} for r in results])
+    print(table.to_string(index=False))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"\n{r.summary()}", file=sys.stderr)
+        for p in r.problems[:10]:
+            print(f"  - {p}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_render(args) -> int:
+    from .report import render_reports
+
+    results = render_reports(args.dirs, args.out, workers=args.workers, wave=args.wave, progress=not args.quiet)
+    return _print_results(results)
+
+
 def qci_table(eng) -> pd.DataFrame:
     """QCI per wave and dimension (mean over raters' scores), the demo's table."""
     scored = eng.scored()
@@ -120,6 +139,8 @@ def qci_table(eng) -> pd.DataFrame:
 
 
 def cmd_demo(args) -> int:
+    from .report import render_reports
+
     root = Path(args.samples)
     dirs = sorted(p for p in root.iterdir() if (p / "engagement.yaml").is_file()) if root.is_dir() else []
     if not dirs:
@@ -128,7 +149,13 @@ def cmd_demo(args) -> int:
         eng = _engagement(d)
         print(f"\n{eng.config.client} ({eng.config.industry}) — QCI by wave, rubric {eng.rubric.version}")
         print(qci_table(eng).to_string())
-    return 0
+    if args.no_render:
+        return 0
+    print(f"\nRendering {len(dirs)} reports into {Path(args.out).resolve()} ...")
+    code = _print_results(render_reports(dirs, args.out, workers=args.workers, progress=not args.quiet))
+    if code == 0:
+        print(f"\nOpen the reports: {', '.join(str((Path(args.out) / (d.name + '.html')).resolve()) for d in dirs)}")
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,8 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "parquet"], default="csv")
     s.add_argument("--out", default=None)
     s.set_defaults(func=cmd_export)
-    s = sub.add_parser("demo", help="show the sample engagements")
+    s = sub.add_parser("render", help="render one HTML report per engagement, in parallel")
+    s.add_argument("dirs", nargs="+", metavar="DIR")
+    s.add_argument("--out", required=True)
+    s.add_argument("--workers", type=int, default=None)
+    s.add_argument("--wave", default=None, help="the wave to report (default: the latest)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_render)
+    s = sub.add_parser("demo", help="show the sample engagements and render their reports")
     s.add_argument("--samples", default=str(SAMPLES))
+    s.add_argument("--out", default="reports")
+    s.add_argument("--workers", type=int, default=None)
+    s.add_argument("--no-render", action="store_true", help="print the QCI tables only")
+    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_demo)
     return p
 

@@ -202,6 +202,8 @@ def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: 
     out_dir.mkdir(parents=True, exist_ok=True)
     if error:
         failed = out_dir / f"{slug}.failed.ipynb"
+        # The header shifts every cell by one; report the index as it stands in the failed notebook.
+        cell = None if cell is None else cell + 1
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(
             f"**Rendering failed** at cell {cell}: `{error}`. The cells below show the outputs up to the failure."))
         atomic_write_text(failed, nbformat.writes(nb))

@@ -1,0 +1,92 @@
+"""Batch rendering: isolation, failure handling, parameters, escaping, dask."""
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from qcikit import RenderError
+from qcikit.cli import main
+from qcikit.report import REPORT_NOTEBOOK, check_parameters, render_reports, to_html
+
+from conftest import SAMPLES
+
+CLIENTS = ["northwind", "brightwave", "voltania"]
+
+
+def test_three_render_and_the_broken_one_fails_alone(rendered):
+    out, results = rendered
+    assert [r.ok for r in results] == [True, True, True, False]
+    bad = results[-1]
+    assert "smile" in bad.error and bad.problems
+    for r in results[:3]:
+        assert Path(r.html).is_file() and Path(r.notebook).is_file()
+        nb = nbformat.read(r.notebook, as_version=4)
+        assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def test_reports_are_isolated(rendered):
+    out, results = rendered
+    pages = {r.slug: Path(r.html).read_text(encoding="utf-8") for r in results if r.ok}
+    markers = {"northwind": ["Northwind Outfitters", "NO-0"], "brightwave": ["Brightwave Analytics", "BR-0"],
+               "voltania": ["Voltania Energy", "VO-0"]}
+    for slug, page in pages.items():
+        for other, words in markers.items():
+            for w in words:
+                assert (w in page) == (other == slug), (slug, w)
+
+
+def test_html_is_self_contained_and_escaped(rendered):
+    out, results = rendered
+    for r in results[:3]:
+        page = Path(r.html).read_text(encoding="utf-8")
+        assert "<script" not in page.lower()
+        assert "&lt;script&gt;" in page
+        assert "src=\"http" not in page and "href=\"http" not in page
+        assert "@example.com" not in page and "+44 7700" not in page  # redacted
+        assert "data:image/png;base64," in page
+        assert "Coaching page" in page and "Summary for executives" in page
+
+
+def test_failed_notebook_shows_where(tmp_path):
+    nb = nbformat.read(str(REPORT_NOTEBOOK), as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('boom in cell')"))
+    broken_nb = tmp_path / "report.ipynb"
+    nbformat.write(nb, str(broken_nb))
+    [res] = render_reports([SAMPLES / "brightwave"], tmp_path / "out", workers=1, notebook=broken_nb, progress=False)
+    assert not res.ok and "boom in cell" in res.error
+    failed = nbformat.read(res.notebook, as_version=4)
+    assert "Rendering failed" in failed.cells[0].source
+    assert "boom in cell" in failed.cells[res.cell].source  # the index points at the failing cell
+    assert failed.cells[res.cell].outputs[0]["output_type"] == "error"
+
+
+def test_unknown_parameter_is_refused():
+    with pytest.raises(RenderError, match="unknown parameter\\(s\\) colour"):
+        check_parameters(REPORT_NOTEBOOK, {"engagement": "x", "colour": "red"})
+
+
+def test_to_html_drops_javascript_and_escapes_text():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert(1)", "text/plain": "<b>x</b>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="<script>alert(2)</script>"),
+    ])])
+    page = to_html(nb, "t <i>")
+    assert "alert(1)" not in page and "&lt;script&gt;alert(2)" in page and "<title>t &lt;i&gt;</title>" in page
+
+
+def test_render_cli_exit_codes(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(SAMPLES / "brightwave", bad)
+    (bad / "rubric.yaml").unlink()
+    assert main(["render", str(bad), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "FAILED" in captured.out and "rubric.yaml: the file is missing" in captured.err
+
+
+def test_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        [res] = render_reports([SAMPLES / "brightwave"], tmp_path, executor=client, progress=False)
+    assert res.ok and Path(res.html).is_file()
