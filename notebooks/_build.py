@@ -58,11 +58,181 @@ def execute(path: Path) -> None:
     from nbclient import NotebookClient
 
     book = nbformat.read(str(path), as_version=4)
-    NotebookClient(book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(book, timeout=600, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in book.cells:  # execution timing metadata would make every run a diff
         cell.metadata.pop("execution", None)
     nbformat.write(book, str(path))
 
+
+
+NOTEBOOKS["01_identify_opportunities.ipynb"] = [
+    md("""# Step 1 — Identify opportunities
+
+Before measuring anything, agree with the client **where quality can add value**: branded content,
+education, loyalty, spreading happiness. Then brainstorm **specific extras** — small, concrete things
+only this client would do (a care tip for the boots just bought, a next-day call to a vulnerable
+customer). Finally run a **partial audit**: score a small random sample (real interactions or mystery
+shops) with the starter rubric, and see which dimensions and elements are weakest.
+
+A partial audit is a *conversation starter*, not a verdict: with 30 interactions the confidence
+intervals are wide, and two elements a few points apart are not really different. Use it to choose
+where to look first, and to show the client what the full measurement will give."""),
+    params('engagement = "../data/samples/northwind"  # the client folder\naudit_size = 30  # interactions in the mini-rating\nseed = None  # None: the engagement\'s seed'),
+    code("import qcikit\nfrom qcikit import opportunities, plots\n\neng = qcikit.Engagement.load(engagement)\nopportunities.brief(eng)"),
+    md("## Brainstorm: concepts that serve the client's value focus\n\nThe catalogue maps service-improvement concepts to the QCI dimensions. Use the prompts in the workshop; write the extras you agree on into `engagement.yaml` (`specific_extras`)."),
+    code('opportunities.concept_prompts(["Connection", "Differentiation"])'),
+    md("## Partial audit: the mini-rating"),
+    code("audit = opportunities.partial_audit(eng, n=audit_size, seed=seed)\nby_dimension = opportunities.rank_opportunities(audit, eng.rubric, level=\"dimension\")\nby_dimension.round(1)"),
+    code('by_element = opportunities.rank_opportunities(audit, eng.rubric)\nax = plots.estimates_with_ci(by_element, "name", f"Partial audit, {audit_size} interactions (weakest at the bottom)")'),
+    code('by_element.head(5)[["name", "dimension", "estimate", "ci_low", "ci_high"]].round(1)'),
+    md("""## What to decide now
+
+- Which **two or three elements** will the engagement focus on first? Pick among the weakest — and
+  where intervals overlap, let the client's value focus break the tie.
+- Which **specific extras** go into the rubric (as Differentiation elements or rules)?
+- Is a **mystery-shop** audit of competitors wanted (Competitive Edge in step 5)?
+- Sign off the scope, then go to step 2 to take a proper inventory."""),
+]
+
+NOTEBOOKS["02_take_inventory.ipynb"] = [
+    md("""# Step 2 — Take inventory
+
+A **statistically valid sample** of real interactions is the ground the whole method stands on.
+Decide the margin of error the client needs (±5 points at 95 % confidence is common), draw a
+**stratified random sample** (each touchpoint in proportion, with design weights so that estimates
+speak for the whole population), and **classify** each sampled interaction by touchpoint, customer
+type, inquiry type (the concern *as the customer sees it*), emotional state and objective.
+
+The feasible combinations are the **scenarios** — often hundreds. Some never occur (an angry
+customer who only wants information about a complaint…) and are excluded. The inventory shows which
+scenarios are frequent, and — through the coverage estimate — how much of the population still falls
+in scenarios the sample has not seen yet."""),
+    params('engagement = "../data/samples/northwind"\nwave = None  # None: the first wave\nmargins = [0.03, 0.05, 0.07, 0.10]\nconfidences = [0.90, 0.95, 0.99]'),
+    code("import qcikit\nfrom qcikit import inventory, plots, sampling\n\neng = qcikit.Engagement.load(engagement)\nwave = wave or eng.config.waves[0]\npopulation = eng.interactions[eng.interactions[\"wave\"] == wave]\nlen(population)"),
+    md("## How many interactions to score?\n\nCochran's formula with the finite population correction: the table gives *n* for each margin and confidence."),
+    code('table = sampling.planning_table(len(population), margins, confidences)\ntable.pivot(index="margin", columns="confidence", values="n")'),
+    code("ax = plots.sample_size_curve(table)"),
+    md("## The stratified draw\n\nThe plan allocates the sample to touchpoints in proportion; each stratum's design weight is N_h / n_h. (`qcikit sample DIR` draws and writes `sample.csv`; here we only show the plan.)"),
+    code("n = sampling.sample_size(eng.config.margin, eng.config.confidence, len(population))\nplan = sampling.plan(population, n, strata=eng.config.strata, confidence=eng.config.confidence)\nplan.round(3)"),
+    md("## Classification and the scenario map"),
+    code("classified = eng.inventory.merge(eng.sample[[\"interaction_id\", \"wave\", \"weight\"]], on=\"interaction_id\")\nclassified = classified[classified[\"wave\"] == wave]\nfrequent = inventory.frequencies(classified, classified[\"weight\"])\nfrequent.head(10).round(3)"),
+    code('excluded = inventory.excluded_pairs(eng.schema, "emotional_state", "objective")\nax = plots.scenario_heatmap(classified, "emotional_state", "objective", excluded=excluded)'),
+    md("## Coverage: have we seen the scenarios that matter?\n\nGood–Turing coverage estimates the share of the population in scenarios the sample has already seen; Chao1 estimates how many scenarios exist in total."),
+    code("print(f\"{len(inventory.scenarios(eng.schema))} feasible scenarios in the schema\")\ninventory.coverage(classified).round(3)"),
+    md("""## What to decide now
+
+- Is the margin acceptable to the client for the budget? (Each scored interaction costs rater time.)
+- Does unseen coverage exceed a few percent? Then enlarge the sample or add targeted draws for rare
+  but important scenarios (complaints, angry customers).
+- Are any "excluded" combinations actually occurring? Correct `scenarios.yaml` before step 3."""),
+]
+
+NOTEBOOKS["03_criteria_and_measurement.ipynb"] = [
+    md("""# Step 3 — Define precise criteria and measure
+
+Four dimensions — **Timing** (treating the customer's time as valuable), **Information** (complete,
+relevant, clear answers), **Connection** (interest in the customer and their situation) and
+**Differentiation** (branded language and key differences) — are broken into weighted elements, each
+with additive and subtractive rules and an example. Precise rules are what make **different raters
+get nearly the same result**; the agreement table below is how we check it, element by element.
+
+The weighted total is one **QCI** score, 0–100, per interaction. A "not applicable" element shares
+its weight within its dimension; scenario rules shift weights (an upset customer weighs Connection
+more); a critical element caps or zeroes the score when it fails."""),
+    params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nstore_path = "../reports/demo-scores.sqlite"  # where the scoring form saves'),
+    code("import qcikit\nfrom qcikit import plots, reliability, widgets\nfrom qcikit.store import Store\n\neng = qcikit.Engagement.load(engagement)\nrules = eng.rubric.to_frame()\nrules.head(8)"),
+    md("## Effective weights per scenario\n\nChoose a dimension and scenario facets to see each element's weight in that scenario."),
+    code("explorer = widgets.RubricExplorer(eng)\nexplorer.facets[\"emotional_state\"].value = \"angry\"\nexplorer.frame().round(1)"),
+    md("## QCI per interaction and dimension"),
+    code("scored = eng.scored()\nscored.groupby(\"rater\")[[\"qci\", *eng.rubric.dimensions]].mean().round(1)"),
+    md("## Do raters agree? Reliability by element\n\nKrippendorff's alpha with a 95 % bootstrap interval; ≥ .800 reliable, .667–.800 tentative. Elements below that need sharper rules or rater calibration."),
+    code("agreement = reliability.by_element(eng.scores, eng.rubric, level=level, n_boot=n_boot, seed=eng.config.seed)\nagreement.drop(columns=\"note\").round(3)"),
+    md("## Calibration against the gold standard"),
+    code('calibration = reliability.calibrate(eng.scores, eng.gold, eng.rubric)\ncalibration[calibration["element"] == "(all)"].round(3)'),
+    code("ax = plots.rater_bias(calibration)"),
+    code('flagged = calibration.loc[(calibration["element"] == "(all)") & calibration["coaching"], "rater"].tolist()\nreliability.qci_without(eng.scores, eng.rubric, flagged, eng.inventory_facets()).round(2)'),
+    md("## The scoring form\n\nPick your name and an interaction, read the transcript, score each element (rules and examples beside it), save. Saves go to an append-only SQLite store: corrections are new rows, nothing typed is lost."),
+    code("form = widgets.ScoringForm(eng, Store(store_path))\nform.widget"),
+    md("""## What to decide now
+
+- Which elements are **unreliable**? Rewrite their rules (see the training notebook on precise rules)
+  before the next wave.
+- Which raters **need coaching**, and what does their bias do to the client's QCI?
+- Freeze the rubric version for the wave; scores under another version are never mixed."""),
+]
+
+NOTEBOOKS["04_model_answers_and_metrics.ipynb"] = [
+    md("""# Step 4 — Model answers and specific metrics
+
+A model answer shows **the structure behind a good reply**, not a script: the elements that apply in
+the scenario, in order of weight, with the rule that earns the points, the brand's phrases and the
+consultant's own snippets. Give associates conversation outlines, branded e-mail templates, talking
+points and checklists per scenario.
+
+Then replace vague NPS/CSAT with **element-level metrics**: which specific behaviours are improving,
+by team and touchpoint, with intervals so nobody chases noise."""),
+    params('engagement = "../data/samples/northwind"\nscenario = {"touchpoint": "email", "emotional_state": "angry", "inquiry_type": "complaint"}'),
+    code("import qcikit\nfrom qcikit import answers, metrics, plots, widgets\n\neng = qcikit.Engagement.load(engagement)\nprint(answers.model_answer(eng, scenario, \"conversation_outline\"))"),
+    code('print(answers.model_answer(eng, scenario, "email", elements=["greeting", "apology_courtesy", "setting_expectations", "ownership"]))'),
+    code('print(answers.model_answer(eng, scenario, "checklist"))'),
+    md("## The element-level dashboard"),
+    code("dashboard = widgets.Dashboard(eng)\ndashboard.frame().round(1)"),
+    code('change = metrics.wave_change(eng)\nax = plots.wave_change(change)'),
+    code('change[change["significant"]][["measure", "before", "after", "change", "p_holm"]].round(3)'),
+    md("""## What to decide now
+
+- Which model answers go to which teams first (match them to each team's weakest elements)?
+- Which element metrics go on the client's dashboard — and at what target?
+- Agree the reporting rhythm for step 5 (every wave, same sample design)."""),
+]
+
+NOTEBOOKS["training/01_score_like_gold.ipynb"] = [
+    md("""# Training 1 — Scoring the same ten interactions as the gold rater
+
+You will compare a rater's scores with the **gold standard** (the lead consultant's reference scores)
+on ten interactions, and read the rule behind every disagreement. Then score one interaction yourself
+and check against the hidden solution."""),
+    params('engagement = "../../data/samples/northwind"\nrater = "chloe"  # the trainee whose scores we review'),
+    code("import qcikit\nfrom qcikit import reliability, training\n\neng = qcikit.Engagement.load(engagement)\nten = sorted(eng.gold[\"interaction_id\"].unique())[:10]\nten"),
+    code("notes = training.feedback(eng.scores, eng.gold, eng.rubric, rater, interactions=ten)\nprint(f\"{len(notes)} disagreements on {len(ten)} interactions\")\nnotes.head(12)"),
+    code('notes.groupby("element")["difference"].agg(["count", "mean"]).sort_values("count", ascending=False).round(2)'),
+    md("**Exercise.** Read the transcript below and score *Greeting* (0–2) and *Setting expectations* (0–3) with the rules in `rubric.yaml`. Then open the solution cell."),
+    code('print(eng.interactions.set_index("interaction_id").loc[ten[0], "transcript"])'),
+    new_code_cell('# Solution: the gold scores for this interaction\neng.gold[(eng.gold["interaction_id"] == ten[0]) & eng.gold["element"].isin(["greeting", "setting_expectations"])]',
+                  metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
+    md("**What to take away:** a consistent bias (all differences of one sign) means a lenient or strict reading of the rules — re-read the rules; scattered differences mean the rule itself is vague."),
+]
+
+NOTEBOOKS["training/02_precise_rules.ipynb"] = [
+    md("""# Training 2 — Writing scoring rules that raters apply alike
+
+A vague rule ("shows a friendly tone") is read differently by each rater; a precise rule ("greets the
+customer by name: +1; uses a warm opening line before business: +1", each with an example) is read
+alike. Below, the same interactions are rated under rules of growing precision, and Krippendorff's
+alpha shows what that does to agreement."""),
+    params("seed = 7"),
+    code("from qcikit import reliability, training\n\neffect = training.precision_effect(seed=seed)\neffect.round(3)"),
+    md("**Exercise.** Rewrite this vague rule as additive and subtractive rules with examples: *\"The agent is helpful.\"* Then compare with the solution."),
+    new_code_cell('# Solution: one way to make "helpful" precise\nprint("+2 Answers the question asked in the first reply (e.g. \\"Yes, you can return it until 30 June.\\")")\nprint("+1 Solves the next likely question (e.g. sends the return label with the answer)")\nprint("-2 Sends a template that misses the question (e.g. returns policy to a where-is-my-parcel question)")',
+                  metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
+    md("**Check yourself:** could two raters who never met score your rule the same way on the same transcript? If not, add an example."),
+]
+
+NOTEBOOKS["training/03_reading_a_report.ipynb"] = [
+    md("""# Training 3 — Reading a client report
+
+A report has one headline for executives and the detail managers act on. Read the summary below and
+answer the questions; the answers are in the hidden cells."""),
+    params('engagement = "../../data/samples/northwind"'),
+    code("from qcikit.sections import ReportContext\n\nr = ReportContext.load(engagement)\nr.summary_html()"),
+    md("**Question 1.** Is the QCI change since the last wave a real improvement or noise? How do you know?"),
+    new_code_cell('# Answer: read the change row — its interval and Holm-adjusted p-value\nr.change[r.change["kind"] == "overall"][["before", "after", "change", "ci_low", "ci_high", "p"]].round(3)',
+                  metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
+    md("**Question 2.** A team's score is 8 points above another's, but it is flagged *small*. What do you tell the manager?"),
+    new_code_cell('# Answer: small cells have wide intervals; compare the intervals, not the points\nr.by("team").round(1)',
+                  metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
+]
 
 if __name__ == "__main__":
     only = set(sys.argv[1:])

@@ -290,3 +290,11 @@ def coverage_from_counts(counts: np.ndarray, confidence: float = 0.95) -> pd.Dat
         "n": int(n), "observed": s_obs, "singletons": int(f1), "doubletons": int(f2),
         "coverage": cov, "unseen_share": 1 - cov, "chao1": chao1, "chao1_low": lo, "chao1_high": hi,
     }])
+
+
+def excluded_pairs(schema: ScenarioSchema, rows: str, cols: str) -> pd.DataFrame:
+    """Level pairs of two facets that no feasible scenario has (greyed out on the scenario map)."""
+    feasible = scenarios(schema)[[rows, cols]].drop_duplicates()
+    every = pd.MultiIndex.from_product([schema.facets[rows], schema.facets[cols]], names=[rows, cols]).to_frame(index=False)
+    merged = every.merge(feasible, how="left", indicator=True)
+    return merged[merged["_merge"] == "left_only"][[rows, cols]].reset_index(drop=True)

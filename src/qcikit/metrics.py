@@ -56,9 +56,21 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95) -> dict:
     return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n}
 
 
+def _cached(eng, key: str, build):
+    """Compute a table once per loaded engagement (a report asks for the same tables many times)."""
+    cache = eng.__dict__.setdefault("_metrics_cache", {})
+    if key not in cache:
+        cache[key] = build()
+    return cache[key].copy()
+
+
 def interaction_table(eng) -> pd.DataFrame:
     """One row per scored interaction: QCI and dimensions (mean over raters), wave,
     team, touchpoint, agent, scenario, design weight and effort."""
+    return _cached(eng, "interactions", lambda: _interaction_table(eng))
+
+
+def _interaction_table(eng) -> pd.DataFrame:
     scored = eng.scored()
     cols = ["qci", *eng.rubric.dimensions]
     per = scored.groupby("interaction_id", sort=False)[cols].mean()
@@ -79,6 +91,10 @@ def interaction_table(eng) -> pd.DataFrame:
 def element_table(eng) -> pd.DataFrame:
     """Long: one row per interaction and element, the element's score (0–100, mean over
     raters) with wave, team, touchpoint and design weight."""
+    return _cached(eng, "elements", lambda: _element_table(eng))
+
+
+def _element_table(eng) -> pd.DataFrame:
     s = eng.scores
     el = eng.rubric.elements
     per = (s.assign(score=100 * s["points"] / s["element"].map(el["max_points"]))

@@ -319,3 +319,13 @@ def draw_by_wave(frame: pd.DataFrame, margin: float = 0.05, confidence: float = 
         drawn["stratum"] = f"{w} / " + drawn["stratum"].astype(str)
         parts.append(drawn)
     return pd.concat(parts, ignore_index=True)
+
+
+def planning_table(population: int | None, margins=(0.03, 0.05, 0.07, 0.10), confidences=(0.90, 0.95, 0.99)) -> pd.DataFrame:
+    """Sample size for each margin × confidence (proportion 0.5, finite population correction).
+
+    >>> planning_table(1000, margins=(0.05,), confidences=(0.95,))["n"].tolist()
+    [278]
+    """
+    rows = [{"margin": m, "confidence": c, "n": sample_size(m, c, population)} for c in confidences for m in margins]
+    return pd.DataFrame(rows)

@@ -1,0 +1,221 @@
+"""The score store: one SQLite file per engagement, append-only.
+
+Every save is a new row with who saved it and when; a correction is simply a
+later row for the same interaction, rater and element, and the latest wins.
+Nothing is ever updated or deleted (triggers refuse it), so the history of
+every score — including disputes and how they were settled — stays in the file.
+
+The database runs in WAL mode with a busy timeout, so two consultants can
+score at once; each save of a form is one ``BEGIN IMMEDIATE`` transaction, so
+a process killed mid-save leaves either the whole form or none of it.
+``export_csv`` writes scores.csv atomically from the latest rows.
+"""
+from __future__ import annotations
+
+import getpass
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ._io import write_csv
+from .errors import QcikitError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scores (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    interaction_id TEXT NOT NULL,
+    rater TEXT NOT NULL,
+    element TEXT NOT NULL,
+    points REAL,
+    wave TEXT,
+    rubric_version TEXT,
+    saved_by TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS scores_key ON scores (interaction_id, rater, element, id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('dispute', 'settle')),
+    interaction_id TEXT NOT NULL,
+    rater TEXT NOT NULL,
+    element TEXT NOT NULL,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    points REAL,
+    dispute_id INTEGER
+);
+CREATE TRIGGER IF NOT EXISTS scores_no_update BEFORE UPDATE ON scores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS scores_no_delete BEFORE DELETE ON scores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+"""
+
+LATEST = """
+SELECT interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at
+FROM scores WHERE id IN (SELECT MAX(id) FROM scores GROUP BY interaction_id, rater, element)
+ORDER BY interaction_id, rater, element
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class Store:
+    """The append-only score store of one engagement (``scores.sqlite``).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> s = Store(os.path.join(tempfile.mkdtemp(), "scores.sqlite"))
+    >>> s.save("I-1", "ana", {"greeting": 2, "tone": None}, wave="w1", by="ana")
+    2
+    >>> s.save("I-1", "ana", {"greeting": 1}, by="ana", note="typo")
+    1
+    >>> s.latest()[["element", "points"]].values.tolist()
+    [['greeting', 1.0], ['tone', nan]]
+    """
+
+    def __init__(self, path: str | Path, timeout: float = 30.0):
+        self.path = Path(path)
+        self.timeout = timeout
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")  # a saved form survives a power cut, not only a crash
+        con.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        return con
+
+    @contextmanager
+    def _transaction(self):
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    # -- writing ---------------------------------------------------------------------
+    def save(self, interaction_id: str, rater: str, points: Mapping[str, float | None], wave: str | None = None,
+             rubric_version: str | None = None, by: str | None = None, note: str = "") -> int:
+        """Append one form: ``points`` maps element → points (None = not applicable). Returns rows written."""
+        if not points:
+            raise QcikitError("nothing to save: no element was scored. Fix: score at least one element.")
+        if not str(interaction_id).strip() or not str(rater).strip():
+            raise QcikitError("a score needs an interaction and a rater. Fix: choose both before saving.")
+        by = by or rater or getpass.getuser()
+        at = _now()
+        rows = [(str(interaction_id), str(rater), str(e), None if p is None or (isinstance(p, float) and np.isnan(p)) else float(p),
+                 wave, rubric_version, by, at, note) for e, p in points.items()]
+        with self._transaction() as con:
+            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def import_scores(self, scores: pd.DataFrame, by: str = "import") -> int:
+        """Append a whole scores table (e.g. an existing scores.csv) in one transaction."""
+        cols = ["interaction_id", "rater", "element", "points"]
+        missing = [c for c in cols if c not in scores.columns]
+        if missing:
+            raise QcikitError(f"scores lack column(s) {', '.join(missing)}. Fix: pass a table like scores.csv.")
+        at = _now()
+        wave = scores["wave"] if "wave" in scores else pd.Series([None] * len(scores))
+        version = scores["rubric_version"] if "rubric_version" in scores else pd.Series([None] * len(scores))
+        rows = [(str(i), str(r), str(e), None if pd.isna(p) else float(p), None if pd.isna(w) else str(w),
+                 None if pd.isna(v) else str(v), by, at, "")
+                for i, r, e, p, w, v in zip(scores["interaction_id"], scores["rater"], scores["element"], scores["points"], wave, version)]
+        with self._transaction() as con:
+            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def dispute(self, interaction_id: str, rater: str, element: str, by: str, comment: str) -> int:
+        """Raise a dispute on one score; returns the dispute's id."""
+        if not comment.strip():
+            raise QcikitError("a dispute needs a comment. Fix: say what you think is wrong and why.")
+        if self.latest_score(interaction_id, rater, element) is None:
+            raise QcikitError(f"there is no score for {interaction_id}, {rater}, {element} to dispute. Fix: check the ids.")
+        with self._transaction() as con:
+            cur = con.execute("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment) VALUES ('dispute', ?, ?, ?, ?, ?, ?)",
+                              (interaction_id, rater, element, by, _now(), comment))
+            return int(cur.lastrowid)
+
+    def settle(self, dispute_id: int, by: str, points: float | None, comment: str = "") -> None:
+        """Settle a dispute: a second rater's decision becomes the latest score; the history stays."""
+        with self._transaction() as con:
+            row = con.execute("SELECT interaction_id, rater, element, by FROM events WHERE id = ? AND kind = 'dispute'",
+                              (dispute_id,)).fetchone()
+            if row is None:
+                raise QcikitError(f"there is no dispute #{dispute_id}. Fix: pick one from store.disputes().")
+            done = con.execute("SELECT 1 FROM events WHERE kind = 'settle' AND dispute_id = ?", (dispute_id,)).fetchone()
+            if done:
+                raise QcikitError(f"dispute #{dispute_id} is already settled. Fix: raise a new dispute to reopen it.")
+            interaction_id, rater, element, raised_by = row
+            if by in (raised_by, rater):
+                raise QcikitError(f"dispute #{dispute_id} must be settled by a second rater, not {by}. "
+                                  "Fix: ask a rater who neither scored nor disputed it.")
+            prev = con.execute("SELECT wave, rubric_version FROM scores WHERE interaction_id = ? AND rater = ? AND element = ? "
+                               "ORDER BY id DESC LIMIT 1", (interaction_id, rater, element)).fetchone()
+            at = _now()
+            con.execute("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (interaction_id, rater, element, None if points is None else float(points), prev[0], prev[1], by, at,
+                         f"settles dispute #{dispute_id}"))
+            con.execute("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment, points, dispute_id)"
+                        " VALUES ('settle', ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (interaction_id, rater, element, by, at, comment, points, dispute_id))
+
+    # -- reading -----------------------------------------------------------------------
+    def _query(self, sql: str, params: Iterable = ()) -> pd.DataFrame:
+        con = self._connect()
+        try:
+            return pd.read_sql_query(sql, con, params=tuple(params))
+        finally:
+            con.close()
+
+    def history(self, interaction_id: str | None = None) -> pd.DataFrame:
+        """Every row ever saved (optionally for one interaction), oldest first."""
+        if interaction_id is None:
+            return self._query("SELECT * FROM scores ORDER BY id")
+        return self._query("SELECT * FROM scores WHERE interaction_id = ? ORDER BY id", (interaction_id,))
+
+    def latest(self) -> pd.DataFrame:
+        """The current score of every interaction, rater and element (the latest row wins)."""
+        out = self._query(LATEST)
+        out["points"] = out["points"].astype(float)
+        return out
+
+    def latest_score(self, interaction_id: str, rater: str, element: str):
+        df = self._query("SELECT points FROM scores WHERE interaction_id = ? AND rater = ? AND element = ? ORDER BY id DESC LIMIT 1",
+                         (interaction_id, rater, element))
+        return None if df.empty else df["points"].iloc[0]
+
+    def disputes(self, open_only: bool = False) -> pd.DataFrame:
+        """Disputes with how they were settled (``settled_by`` empty while open)."""
+        d = self._query("SELECT d.id, d.interaction_id, d.rater, d.element, d.by AS raised_by, d.comment, d.at AS raised_at, "
+                        "s.by AS settled_by, s.points AS settled_points, s.comment AS settlement, s.at AS settled_at "
+                        "FROM events d LEFT JOIN events s ON s.kind = 'settle' AND s.dispute_id = d.id "
+                        "WHERE d.kind = 'dispute' ORDER BY d.id")
+        return d[d["settled_by"].isna()] if open_only else d
+
+    def export_csv(self, path: str | Path) -> Path:
+        """Write the latest scores as scores.csv, atomically."""
+        latest = self.latest()[["interaction_id", "rater", "element", "points", "wave", "rubric_version"]]
+        latest = latest.assign(points=latest["points"].map(lambda x: "" if pd.isna(x) else f"{x:g}"))
+        return write_csv(latest, path)

@@ -1,0 +1,233 @@
+"""Interactive widgets for the notebooks (ipywidgets).
+
+Each widget is a small class holding its controls as attributes, so it can be
+driven from Python exactly as a person drives it in JupyterLab (set
+``.value``, call ``.click()``) — that is how the tests use them.
+
+- :class:`ScoringForm` — pick rater and interaction, read the transcript, score
+  each element with its rules beside it, save to the append-only store;
+  dispute a score with a comment.
+- :class:`RubricExplorer` — filter by dimension and scenario, see effective weights.
+- :class:`SampleSizeWhatIf` — margin, confidence, population and cost → n.
+- :class:`Dashboard` — element metrics by wave, team and touchpoint.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from . import metrics, sampling
+from .errors import QcikitError
+from .sections import redact, table_html
+from .store import Store
+
+NA = "N/A"
+
+
+def _rules_html(element) -> str:
+    items = [f"<li>+{r.points:g}: {html.escape(r.text)} <i>e.g. {html.escape(r.example)}</i></li>" for r in element.rules.additive]
+    items += [f"<li>−{r.points:g}: {html.escape(r.text)} <i>e.g. {html.escape(r.example)}</i></li>" for r in element.rules.subtractive]
+    start = f"starts at {element.start:g}; " if element.start else ""
+    return f"<small>{start}max {element.max_points:g}<ul>{''.join(items)}</ul></small>"
+
+
+class ScoringForm:
+    """Score one interaction at a time into the engagement's store.
+
+    Parameters
+    ----------
+    eng : Engagement
+    store : Store, optional
+        Defaults to ``scores.sqlite`` in the engagement folder.
+    raters : list of str, optional
+        Names offered in the rater box (any name may be typed).
+    """
+
+    def __init__(self, eng, store: Store | None = None, raters: list[str] | None = None):
+        self.eng = eng
+        self.store = store or Store(eng.path / "scores.sqlite")
+        ids = list(eng.sample["interaction_id"]) if eng.sample is not None else list(eng.interactions["interaction_id"])
+        known = sorted(set(eng.scores["rater"])) if eng.scores is not None else []
+        self.rater = w.Combobox(options=raters or known, placeholder="your name", description="Rater")
+        self.interaction = w.Dropdown(options=ids, description="Interaction")
+        self.transcript = w.HTML()
+        self.points: dict[str, w.Dropdown] = {}
+        rows = []
+        for e in eng.rubric.model.elements:
+            options = [str(int(p)) if float(p).is_integer() else str(p) for p in np.arange(0, e.max_points + 1)]
+            if e.na_allowed:
+                options = [NA] + options
+            dd = w.Dropdown(options=[""] + options, description=e.name[:28], layout=w.Layout(width="330px"),
+                            style={"description_width": "180px"})
+            self.points[e.id] = dd
+            rows.append(w.HBox([dd, w.HTML(_rules_html(e))]))
+        self.save = w.Button(description="Save", button_style="primary")
+        self.status = w.HTML()
+        self.dispute_element = w.Dropdown(options=eng.rubric.element_ids, description="Element")
+        self.dispute_rater = w.Text(description="Scored by")
+        self.comment = w.Textarea(description="Comment", placeholder="what is wrong, and why")
+        self.dispute = w.Button(description="Dispute")
+        self.save.on_click(self._on_save)
+        self.dispute.on_click(self._on_dispute)
+        self.interaction.observe(self._on_interaction, names="value")
+        self._on_interaction()
+        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.transcript, *rows, self.save, self.status,
+                              w.HTML("<b>Dispute a score</b>"), w.HBox([self.dispute_element, self.dispute_rater]),
+                              self.comment, self.dispute])
+
+    def _ipython_display_(self):  # pragma: no cover - display only
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _scenario(self) -> dict | None:
+        inv = self.eng.inventory_facets()
+        if inv is None:
+            return None
+        row = inv[inv["interaction_id"] == self.interaction.value]
+        return None if row.empty else row.iloc[0].drop("interaction_id").to_dict()
+
+    def _on_interaction(self, *_):
+        inter = self.eng.interactions.set_index("interaction_id")
+        iid = self.interaction.value
+        text = redact(str(inter.loc[iid, "transcript"])) if iid in inter.index else ""
+        self.transcript.value = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
+        active = set(self.eng.rubric.active_elements(self._scenario()))
+        for e, dd in self.points.items():
+            dd.value = ""
+            dd.disabled = e not in active
+        self.status.value = ""
+
+    def values(self) -> dict[str, float | None]:
+        out = {}
+        for e, dd in self.points.items():
+            if dd.disabled or dd.value == "":
+                continue
+            out[e] = None if dd.value == NA else float(dd.value)
+        return out
+
+    def _on_save(self, *_):
+        try:
+            rater = self.rater.value.strip()
+            if not rater:
+                raise QcikitError("enter your name as rater before saving.")
+            vals = self.values()
+            missing = [e for e, dd in self.points.items() if not dd.disabled and dd.value == ""]
+            if missing:
+                raise QcikitError(f"{len(missing)} element(s) are not scored yet: {', '.join(missing)}.")
+            wave = self.eng.interactions.set_index("interaction_id").loc[self.interaction.value, "wave"]
+            n = self.store.save(self.interaction.value, rater, vals, wave=wave, rubric_version=self.eng.rubric.version, by=rater)
+            self.status.value = f"<span style='color:#2a9d8f'>Saved {n} scores for {html.escape(self.interaction.value)}.</span>"
+        except QcikitError as exc:
+            self.status.value = f"<span style='color:#e76f51'>Not saved: {html.escape(str(exc))}</span>"
+
+    def _on_dispute(self, *_):
+        try:
+            by = self.rater.value.strip()
+            if not by:
+                raise QcikitError("enter your name as rater before disputing.")
+            did = self.store.dispute(self.interaction.value, self.dispute_rater.value.strip(), self.dispute_element.value,
+                                     by, self.comment.value)
+            self.status.value = f"Dispute #{did} raised; a second rater settles it with store.settle({did}, ...)."
+        except QcikitError as exc:
+            self.status.value = f"<span style='color:#e76f51'>Not raised: {html.escape(str(exc))}</span>"
+
+
+class RubricExplorer:
+    """The rubric's elements with their effective weights for a chosen scenario."""
+
+    def __init__(self, eng):
+        self.eng = eng
+        self.dimension = w.Dropdown(options=["(all)"] + eng.rubric.dimensions, description="Dimension")
+        self.facets = {f: w.Dropdown(options=["(any)"] + levels, description=f[:12]) for f, levels in eng.schema.facets.items()}
+        self.table = w.HTML()
+        for c in [self.dimension, *self.facets.values()]:
+            c.observe(self.refresh, names="value")
+        self.refresh()
+        self.widget = w.VBox([self.dimension, w.HBox(list(self.facets.values())[:3]), w.HBox(list(self.facets.values())[3:]), self.table])
+
+    def _ipython_display_(self):  # pragma: no cover
+        from IPython.display import display
+
+        display(self.widget)
+
+    def frame(self) -> pd.DataFrame:
+        scenario = {f: dd.value for f, dd in self.facets.items() if dd.value != "(any)"}
+        weights = self.eng.rubric.weights(scenario or None)
+        el = self.eng.rubric.elements
+        out = pd.DataFrame({"element": el["name"], "dimension": el["dimension"], "max_points": el["max_points"],
+                            "weight_%": 100 * weights.reindex(el.index)})
+        if self.dimension.value != "(all)":
+            out = out[out["dimension"] == self.dimension.value]
+        return out.reset_index(drop=True)
+
+    def refresh(self, *_):
+        self.table.value = table_html(self.frame(), {"weight_%": "{:.1f}", "max_points": "{:g}"})
+
+
+class SampleSizeWhatIf:
+    """Sliders for margin, confidence and population → sample size and scoring cost."""
+
+    def __init__(self, population: int = 10000, cost_per_interaction: float = 6.0):
+        self.margin = w.FloatSlider(value=0.05, min=0.01, max=0.15, step=0.005, description="Margin ±", readout_format=".3f")
+        self.confidence = w.SelectionSlider(options=[0.8, 0.9, 0.95, 0.99], value=0.95, description="Confidence")
+        self.population = w.BoundedIntText(value=population, min=1, max=10**9, description="Population")
+        self.cost = w.BoundedFloatText(value=cost_per_interaction, min=0, max=10**6, description="Cost each")
+        self.result = w.HTML()
+        for c in (self.margin, self.confidence, self.population, self.cost):
+            c.observe(self.refresh, names="value")
+        self.refresh()
+        self.widget = w.VBox([self.margin, self.confidence, self.population, self.cost, self.result])
+
+    def _ipython_display_(self):  # pragma: no cover
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def n(self) -> int:
+        return sampling.sample_size(self.margin.value, self.confidence.value, self.population.value)
+
+    def refresh(self, *_):
+        n = self.n
+        self.result.value = (f"<b>{n}</b> interactions to score per wave (cost {n * self.cost.value:,.0f}); "
+                             f"margin ±{100 * sampling.margin_of_error(n, self.confidence.value, self.population.value):.1f} points.")
+
+
+class Dashboard:
+    """Element metrics (design-weighted, 95% CI) filtered by wave, team and touchpoint."""
+
+    def __init__(self, eng):
+        self.eng = eng
+        self.elements = metrics.element_table(eng)
+        self.wave = w.Dropdown(options=list(eng.config.waves), value=eng.config.waves[-1], description="Wave")
+        self.team = w.Dropdown(options=["(all)"] + sorted(self.elements["team"].dropna().unique()), description="Team")
+        self.touchpoint = w.Dropdown(options=["(all)"] + sorted(self.elements["touchpoint"].dropna().unique()), description="Touchpoint")
+        self.table = w.HTML()
+        for c in (self.wave, self.team, self.touchpoint):
+            c.observe(self.refresh, names="value")
+        self.refresh()
+        self.widget = w.VBox([w.HBox([self.wave, self.team, self.touchpoint]), self.table])
+
+    def _ipython_display_(self):  # pragma: no cover
+        from IPython.display import display
+
+        display(self.widget)
+
+    def frame(self) -> pd.DataFrame:
+        el = self.elements[self.elements["wave"] == self.wave.value]
+        if self.team.value != "(all)":
+            el = el[el["team"] == self.team.value]
+        if self.touchpoint.value != "(all)":
+            el = el[el["touchpoint"] == self.touchpoint.value]
+        if el.empty:
+            return pd.DataFrame(columns=["element", "n", "estimate", "ci_low", "ci_high", "small"])
+        s = metrics.summarize(el, "score", by="element")
+        s["name"] = s["element"].map(self.eng.rubric.elements["name"])
+        return s[["name", "n", "estimate", "ci_low", "ci_high", "small"]].sort_values("estimate", ignore_index=True)
+
+    def refresh(self, *_):
+        self.table.value = table_html(self.frame(), {"n": "{:d}"})
