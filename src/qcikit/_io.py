@@ -11,33 +11,17 @@ from .errors import QcikitError
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically.
-
-    The text goes to a temporary file in the same folder, is flushed to disk,
-    then renamed over ``path``: a reader sees the old file or the new one,
-    never half of one, even when the process dies mid-write.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a data file should read like any other
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode(encoding))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Binary twin of :func:`atomic_write_text`."""
+    """Write ``data`` to ``path`` atomically.
+
+    The data go to a temporary file in the same folder, are flushed to disk,
+    then renamed over ``path``: a reader sees the old file or the new one,
+    never half of one, even when the process dies mid-write.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

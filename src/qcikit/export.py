@@ -4,13 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from ._io import atomic_write_bytes, write_csv
 from .engagement import Engagement
 from .errors import QcikitError
-from .rubric import effective_weights
+from .scoring import row_weights
 
 ExportFormat = Literal["csv", "parquet"]
 EXPORT_FORMATS = ("csv", "parquet")
@@ -26,21 +25,7 @@ def element_table(eng: Engagement) -> pd.DataFrame:
     s["dimension"] = s["element"].map(el["dimension"])
     s["max_points"] = s["element"].map(el["max_points"])
     s["share"] = s["points"] / s["max_points"]
-    facets = eng.inventory_facets()
-    # Effective weights per interaction and rater, from the scenario and the N/A pattern.
-    keys = s[["interaction_id", "rater"]].drop_duplicates().reset_index(drop=True)
-    unit = s.merge(keys.reset_index().rename(columns={"index": "unit"}), on=["interaction_id", "rater"])["unit"].to_numpy()
-    ids = eng.rubric.element_ids
-    code = pd.Categorical(s["element"], categories=ids).codes
-    applicable = np.zeros((len(keys), len(ids)), dtype=bool)
-    applicable[unit, code] = s["points"].notna().to_numpy()
-    if facets is not None:
-        scen = facets.set_index("interaction_id").reindex(keys["interaction_id"]).reset_index(drop=True)
-    else:
-        scen = pd.DataFrame(index=range(len(keys)))
-    dim_w, el_w = eng.rubric.scenario_factor_arrays(scen)
-    w = effective_weights(dim_w, el_w * applicable, eng.rubric.dimension_codes)
-    s["weight"] = w[unit, code]
+    s["weight"] = row_weights(s, eng.rubric, eng.inventory_facets())
     info = eng.interactions.set_index("interaction_id")[["team", "touchpoint", "agent_id"]]
     s = s.join(info, on="interaction_id")
     if eng.inventory is not None and "scenario" in eng.inventory:

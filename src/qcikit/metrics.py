@@ -22,8 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import MetricsError
-from .rubric import effective_weights
-from .scoring import score
+from .scoring import row_weights, score
 
 SMALL_CELL = 30
 LOW_EFFORT_MAX = 3  # answers 1–3 on the 1–7 effort scale count as "low effort"
@@ -256,19 +255,9 @@ def competitive_edge(eng, wave: str | None = None, confidence: float = 0.95) -> 
 def element_weights(eng) -> pd.Series:
     """Mean effective weight of each element over the scored interactions (after N/A and scenario rules)."""
     s = eng.scores
-    ids = eng.rubric.element_ids
-    keys = s[["interaction_id", "rater"]].drop_duplicates().reset_index(drop=True)
-    unit = pd.MultiIndex.from_frame(s[["interaction_id", "rater"]]).map(
-        dict(zip(pd.MultiIndex.from_frame(keys), range(len(keys))))).to_numpy()
-    code = pd.Index(ids).get_indexer(s["element"])
-    applicable = np.zeros((len(keys), len(ids)), dtype=bool)
-    applicable[unit, code] = s["points"].notna().to_numpy()
-    facets = eng.inventory_facets()
-    scen = (facets.set_index("interaction_id").reindex(keys["interaction_id"]).reset_index(drop=True)
-            if facets is not None else pd.DataFrame(index=range(len(keys))))
-    dim_w, el_w = eng.rubric.scenario_factor_arrays(scen)
-    w = effective_weights(dim_w, el_w * applicable, eng.rubric.dimension_codes)
-    return pd.Series(w.mean(axis=0), index=ids, name="weight")
+    w = pd.Series(row_weights(s, eng.rubric, eng.inventory_facets()), index=s.index)
+    n_units = len(s[["interaction_id", "rater"]].drop_duplicates())
+    return (w.groupby(s["element"]).sum() / n_units).reindex(eng.rubric.element_ids).fillna(0.0).rename("weight")
 
 
 def priorities(eng, wave: str | None = None, top: int | None = None, target: float | None = None) -> pd.DataFrame:

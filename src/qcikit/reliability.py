@@ -142,6 +142,14 @@ def _gwet_variance(n, n2, coef, pa_i, pe, pe_i, two):
     return np.sum((coef_x - coef) ** 2) / (n * (n - 1))
 
 
+def _prepare(ratings, categories, weights):
+    """Validated ratings, category counts, categories, weight matrix and Gwet's common parts."""
+    df = _ratings(ratings)
+    counts, cats = _category_counts(df, categories)
+    w = _weight_matrix(cats, weights)
+    return df, counts, cats, w, _gwet_parts(counts, w)
+
+
 def percent_agreement(ratings, confidence: float = 0.95, categories=None, weights: Weights = None) -> pd.DataFrame:
     """Share of agreeing rater pairs per unit, averaged over units (Gwet 2014, eq. 2.9).
 
@@ -155,10 +163,7 @@ def percent_agreement(ratings, confidence: float = 0.95, categories=None, weight
     >>> round(float(percent_agreement(r)["estimate"].iloc[0]), 4)
     0.8333
     """
-    df = _ratings(ratings)
-    counts, cats = _category_counts(df, categories)
-    w = _weight_matrix(cats, weights)
-    n, n2, two, r_i, pa_i, pa, pi = _gwet_parts(counts, w)
+    df, counts, cats, w, (n, n2, two, r_i, pa_i, pa, pi) = _prepare(ratings, categories, weights)
     var = np.sum(((n / n2) * pa_i - pa) ** 2) / (n * (n - 1))
     se = float(np.sqrt(var))
     lo, hi = _t_interval(pa, se, n, confidence)
@@ -197,11 +202,8 @@ def gwet_ac1(ratings, weights: Weights = None, confidence: float = 0.95, categor
     >>> round(float(gwet_ac1(r)["estimate"].iloc[0]), 4)
     0.7101
     """
-    df = _ratings(ratings)
-    counts, cats = _category_counts(df, categories)
+    df, counts, cats, w, (n, n2, two, r_i, pa_i, pa, pi) = _prepare(ratings, categories, weights)
     q = len(cats)
-    w = _weight_matrix(cats, weights)
-    n, n2, two, r_i, pa_i, pa, pi = _gwet_parts(counts, w)
     if q < 2:
         raise ReliabilityError("every rating falls in one category, so chance agreement cannot be estimated and AC1 is undefined. "
                                "Fix: pass categories= with every possible rating (e.g. range(0, max_points + 1)).")
@@ -229,10 +231,7 @@ def fleiss_kappa(ratings, confidence: float = 0.95, categories=None, weights: We
     >>> round(float(fleiss_kappa(r)["estimate"].iloc[0]), 4)
     0.5946
     """
-    df = _ratings(ratings)
-    counts, cats = _category_counts(df, categories)
-    w = _weight_matrix(cats, weights)
-    n, n2, two, r_i, pa_i, pa, pi = _gwet_parts(counts, w)
+    df, counts, cats, w, (n, n2, two, r_i, pa_i, pa, pi) = _prepare(ratings, categories, weights)
     pe = float(pi @ w @ pi)
     if pe >= 1:
         raise ReliabilityError("every rating falls in one category, so Fleiss' kappa is undefined (chance agreement is 1). "

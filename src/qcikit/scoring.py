@@ -244,3 +244,24 @@ def element_frame(scores: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
     out["dimension"] = out["element"].map(el["dimension"])
     out["share"] = out["points"] / out["element"].map(el["max_points"])
     return out
+
+
+def row_weights(scores: pd.DataFrame, rubric: Rubric, inventory: pd.DataFrame | None = None) -> np.ndarray:
+    """The effective weight of every score row (after N/A and scenario rules), aligned with ``scores``.
+
+    The weights of one interaction and rater sum to 1 over its scored elements.
+    """
+    unit, keys = _unit_codes(scores, ("interaction_id", "rater"))
+    ids = rubric.element_ids
+    code = pd.Index(ids).get_indexer(scores["element"])
+    applicable = np.zeros((len(keys), len(ids)), dtype=bool)
+    applicable[unit, code] = pd.to_numeric(scores["points"], errors="coerce").notna().to_numpy()
+    if inventory is not None:
+        facets = [c for c in inventory.columns if c not in ("interaction_id", "scenario")]
+        scen = inventory.drop_duplicates("interaction_id").set_index("interaction_id")[facets]
+        scen = scen.reindex(keys["interaction_id"].to_numpy()).reset_index(drop=True)
+    else:
+        scen = pd.DataFrame(index=range(len(keys)))
+    dim_w, el_w = rubric.scenario_factor_arrays(scen)
+    w = effective_weights(dim_w, el_w * applicable, rubric.dimension_codes)
+    return w[unit, code]
