@@ -179,7 +179,7 @@ by team and touchpoint, with intervals so nobody chases noise."""),
     md("## The element-level dashboard"),
     code("dashboard = widgets.Dashboard(eng)\ndashboard.frame().round(1)"),
     code('change = metrics.wave_change(eng)\nax = plots.wave_change(change)'),
-    code('change[change["significant"]][["measure", "before", "after", "change", "p_holm"]].round(3)'),
+    code('change[change["significant"]][["name", "before", "after", "change", "p_holm"]].round(3)'),
     md("""## What to decide now
 
 - Which model answers go to which teams first (match them to each team's weakest elements)?

@@ -31,8 +31,9 @@ def element_guidance(rubric, answers: dict | None, element: str) -> dict:
     best = max(e.rules.additive, key=lambda r: r.points) if e.rules.additive else None
     avoid = max(e.rules.subtractive, key=lambda r: r.points) if e.rules.subtractive else None
     snippet = ((answers or {}).get("elements") or {}).get(element, "")
+    # An element scored only by subtractive rules has no "do" rule: its aim is what to do.
     return {"id": e.id, "name": e.name, "dimension": e.dimension, "aim": e.description,
-            "do": best.text if best else "", "example": best.example if best else "",
+            "do": best.text if best else e.description, "example": best.example if best else "",
             "avoid": avoid.text if avoid else "", "snippet": snippet}
 
 

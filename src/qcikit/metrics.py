@@ -172,6 +172,8 @@ def wave_change(eng, confidence: float = 0.95, alpha: float = 0.05) -> pd.DataFr
                      "change": diff, "ci_low": diff - z * se, "ci_high": diff + z * se,
                      "n_before": ra["n"], "n_after": rb["n"], "hedges_g": g, "p": p})
     out = pd.DataFrame(rows)
+    names = eng.rubric.elements["name"]
+    out.insert(1, "name", [names.get(m, m) for m in out["measure"]])
     out["p_holm"] = np.nan
     out["significant"] = False
     # Holm within each family: the headline QCI alone, the dimensions, the elements.
@@ -249,7 +251,10 @@ def competitive_edge(eng, wave: str | None = None, confidence: float = 0.95) -> 
             se = np.sqrt(np.nan_to_num(c["se"]) ** 2 + np.nan_to_num(k["se"]) ** 2)
             rows.append({"competitor": comp, "measure": name, "client": c["estimate"], "competitor_score": k["estimate"],
                          "edge": edge, "ci_low": edge - z * se, "ci_high": edge + z * se, "n_client": c["n"], "n_shops": k["n"]})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    names = eng.rubric.elements["name"]
+    out.insert(2, "name", [names.get(m, m) for m in out["measure"]])
+    return out
 
 
 def element_weights(eng) -> pd.Series:

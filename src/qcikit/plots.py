@@ -50,7 +50,7 @@ def wave_change(change: pd.DataFrame, ax=None):
     ax.hlines(y, t["ci_low"], t["ci_high"], color=colors, lw=2)
     ax.scatter(t["change"], y, color=colors, zorder=3)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, t["measure"])
+    ax.set_yticks(y, t["name"] if "name" in t else t["measure"])
     ax.set_xlabel(f"change {change.attrs.get('before', '')} → {change.attrs.get('after', '')} (points, 95% CI)")
     sns.despine(ax=ax)
     return ax
@@ -60,7 +60,7 @@ def competitive_edge(edge: pd.DataFrame, ax=None):
     """Edge over each competitor (client − competitor) per element, grouped by competitor."""
     t = edge[edge["measure"] != "QCI"]
     ax = _ax(ax, (7, 0.3 * t["measure"].nunique() + 1.5))
-    sns.barplot(data=t, y="measure", x="edge", hue="competitor", ax=ax, errorbar=None,
+    sns.barplot(data=t, y="name" if "name" in t else "measure", x="edge", hue="competitor", ax=ax, errorbar=None,
                 palette=[PALETTE["brand"], PALETTE["good"], PALETTE["bad"]][: t["competitor"].nunique()])
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("edge over competitor (points; > 0 = client ahead)")

@@ -103,7 +103,9 @@ FIRST = ["Maria", "James", "Aisha", "Chen", "Olga", "Tomás", "Priya", "Kwame", 
 LAST = ["Okafor", "Smith", "Nguyen", "García", "Kowalski", "Brown", "Patel", "Müller", "Rossi", "Dubois", "Kim", "Silva"]
 RATERS = ["ana", "ben", "chloe", "dev"]
 RATER_BIAS = {"ana": 0.0, "ben": -0.03, "chloe": 0.10, "dev": 0.03}  # chloe is the lenient rater
-RATER_NOISE = {"ana": 0.07, "ben": 0.10, "chloe": 0.09, "dev": 0.12}
+RATER_NOISE = {"ana": 0.04, "ben": 0.06, "chloe": 0.05, "dev": 0.07}
+# Elements whose rules are vague in the starter rubric: raters read them more differently.
+VAGUE = {"tone": 0.10, "personalisation": 0.08}
 
 ASK = {
     "billing": "Why was I charged the {fee} twice this month?",
@@ -221,7 +223,7 @@ def _scores(spec, rubric, sample, truth, rng):
     t = truth.set_index("interaction_id").loc[sample["interaction_id"]]
     wave2 = (sample["wave"].to_numpy() == list(WAVES)[1])
     improve = np.array([spec.improving.get(e, 0.0) for e in ids])
-    logit = base[None, :] + 1.1 * t["quality"].to_numpy()[:, None] + rng.normal(0, 0.4, (len(t), len(ids)))
+    logit = base[None, :] + 1.7 * t["quality"].to_numpy()[:, None] + rng.normal(0, 0.6, (len(t), len(ids)))
     share = _sigmoid(logit) + wave2[:, None] * improve[None, :]
     share = np.clip(share, 0, 1)
     # Not applicable: consistent across raters because it is a fact of the interaction.
@@ -244,7 +246,8 @@ def _scores(spec, rubric, sample, truth, rng):
     rows = []
     for r_i, r in enumerate(raters):
         who = overlap | (primary == r_i)
-        obs = share[who] + RATER_BIAS[r] + rng.normal(0, RATER_NOISE[r], (int(who.sum()), len(ids)))
+        spread = np.array([np.hypot(RATER_NOISE[r], VAGUE.get(e, 0.0)) for e in ids])
+        obs = share[who] + RATER_BIAS[r] + rng.normal(0, 1, (int(who.sum()), len(ids))) * spread[None, :]
         pts = np.clip(np.round(obs * maxp[None, :]), 0, maxp[None, :])
         pts = np.where(na[who], np.nan, pts)
         keep = ~excluded[who]

@@ -152,7 +152,7 @@ class ReportContext:
         dims = self.dimensions()
         parts = ["<h3>Dimensions</h3>", table_html(dims.rename(columns={"estimate": "score"}), {"n": "{:d}"})]
         if self.change is not None:
-            ch = self.change[self.change["kind"] != "overall"][["measure", "before", "after", "change", "ci_low", "ci_high", "p_holm", "significant"]]
+            ch = self.change[self.change["kind"] != "overall"][["name", "before", "after", "change", "ci_low", "ci_high", "p_holm", "significant"]]
             parts += [f"<h3>Change since {esc(self.change.attrs['before'])}</h3>",
                       "<p>p-values are Holm-adjusted across elements; only rows marked True are changes to report.</p>",
                       table_html(ch, {"p_holm": "{:.3f}"})]
