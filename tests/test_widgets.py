@@ -103,3 +103,24 @@ def test_dashboard_filters(eng):
     assert team["n"].max() < all_["n"].max()
     d.touchpoint.value = "face_to_face"
     assert "<table" in d.table.value
+
+
+def test_typed_values_survive_a_dead_kernel(eng, tmp_path):
+    path = tmp_path / "s.sqlite"
+    form = widgets.ScoringForm(eng, Store(path))
+    form.rater.value = "zoe"
+    iid = form.interaction.value
+    form.points["greeting"].value = "2"
+    form.points["tone"].value = "1"
+    del form  # the kernel dies before Save
+    again = widgets.ScoringForm(eng, Store(path))
+    again.interaction.value = iid
+    again.rater.value = "zoe"
+    assert again.points["greeting"].value == "2" and again.points["tone"].value == "1"
+    assert "Restored an unsaved draft" in again.status.value
+    fill(again)
+    again.save.click()
+    # Once saved, the draft is spent: a fresh form starts empty.
+    third = widgets.ScoringForm(eng, Store(path))
+    third.rater.value = "zoe"
+    assert third.points["greeting"].value == ""

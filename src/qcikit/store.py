@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS events (
     points REAL,
     dispute_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS drafts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    interaction_id TEXT NOT NULL,
+    rater TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS drafts_no_update BEFORE UPDATE ON drafts BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS scores_no_update BEFORE UPDATE ON scores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS scores_no_delete BEFORE DELETE ON scores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
@@ -144,6 +152,31 @@ class Store:
             con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
+
+    def save_draft(self, interaction_id: str, rater: str, values: Mapping[str, str]) -> None:
+        """Keep what the form holds right now (called on every change), so nothing typed is lost
+        if the kernel dies before Save."""
+        import json
+
+        with self._transaction() as con:
+            con.execute("INSERT INTO drafts (interaction_id, rater, payload, at) VALUES (?, ?, ?, ?)",
+                        (str(interaction_id), str(rater), json.dumps(dict(values), sort_keys=True), _now()))
+
+    def draft(self, interaction_id: str, rater: str) -> dict | None:
+        """The latest draft of this form if it is newer than the last save of it, else None."""
+        import json
+
+        con = self._connect()
+        try:
+            d = con.execute("SELECT payload, at FROM drafts WHERE interaction_id = ? AND rater = ? ORDER BY id DESC LIMIT 1",
+                            (interaction_id, rater)).fetchone()
+            saved = con.execute("SELECT MAX(saved_at) FROM scores WHERE interaction_id = ? AND rater = ?",
+                                (interaction_id, rater)).fetchone()[0]
+        finally:
+            con.close()
+        if d is None or (saved is not None and saved >= d[1]):
+            return None
+        return json.loads(d[0])
 
     def dispute(self, interaction_id: str, rater: str, element: str, by: str, comment: str) -> int:
         """Raise a dispute on one score; returns the dispute's id."""

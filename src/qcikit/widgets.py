@@ -72,7 +72,11 @@ class ScoringForm:
         self.dispute = w.Button(description="Dispute")
         self.save.on_click(self._on_save)
         self.dispute.on_click(self._on_dispute)
+        self._restoring = False
         self.interaction.observe(self._on_interaction, names="value")
+        self.rater.observe(self._restore_draft, names="value")
+        for dd in self.points.values():
+            dd.observe(self._keep_draft, names="value")
         self._on_interaction()
         self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.transcript, *rows, self.save, self.status,
                               w.HTML("<b>Dispute a score</b>"), w.HBox([self.dispute_element, self.dispute_rater]),
@@ -96,10 +100,32 @@ class ScoringForm:
         text = redact(str(inter.loc[iid, "transcript"])) if iid in inter.index else ""
         self.transcript.value = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
         active = set(self.eng.rubric.active_elements(self._scenario()))
+        self._restoring = True
         for e, dd in self.points.items():
             dd.value = ""
             dd.disabled = e not in active
+        self._restoring = False
         self.status.value = ""
+        self._restore_draft()
+
+    def _keep_draft(self, *_):
+        """Every change is written to the store's drafts at once: a dead kernel loses nothing typed."""
+        rater = self.rater.value.strip()
+        if self._restoring or not rater:
+            return
+        self.store.save_draft(self.interaction.value, rater, {e: dd.value for e, dd in self.points.items() if dd.value != ""})
+
+    def _restore_draft(self, *_):
+        rater = self.rater.value.strip()
+        draft = self.store.draft(self.interaction.value, rater) if rater else None
+        if not draft:
+            return
+        self._restoring = True
+        for e, v in draft.items():
+            if e in self.points and v in self.points[e].options and not self.points[e].disabled:
+                self.points[e].value = v
+        self._restoring = False
+        self.status.value = f"Restored an unsaved draft from the store ({len(draft)} element(s))."
 
     def values(self) -> dict[str, float | None]:
         out = {}
