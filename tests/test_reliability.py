@@ -322,3 +322,18 @@ def test_by_element_reports_undefined_rather_than_crashing(make_rubric):
     assert (table["verdict"] == "undefined").all()
     assert table["note"].str.contains("undefined").all()
     assert (table["percent_agreement"] == 1).all()
+
+
+def test_applicability_agreement_counts_na_disagreements(make_rubric):
+    r = make_rubric()
+    rows = []
+    for u in range(6):
+        for rater in ("a", "b"):
+            for e in r.element_ids:
+                # Rater b calls e0 not applicable on two of six interactions where a scored it.
+                na = e == "e0" and rater == "b" and u < 2
+                rows.append({"interaction_id": f"i{u}", "rater": rater, "element": e,
+                             "points": np.nan if na else float((u + len(e)) % 5)})
+    table = R.by_element(pd.DataFrame(rows), r, n_boot=0).set_index("element")
+    assert table.loc["e0", "applicability_agreement"] == pytest.approx(4 / 6)
+    assert table.loc["e1", "applicability_agreement"] == 1

@@ -497,7 +497,9 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
     """Agreement per element: the table ``qcikit reliability DIR`` prints.
 
     Only interactions scored by two or more raters count.  Points left empty
-    (not applicable) count as not rated.  When every rating of an element is
+    (not applicable) count as not rated for the coefficient; whether raters
+    agree that an element applies at all is ``applicability_agreement`` (the
+    share of rater pairs agreeing on applicable vs not applicable).  When every rating of an element is
     the same, the coefficient is undefined: the row says so in ``note`` and
     the verdict is ``undefined``, while percent agreement is still given.
 
@@ -505,7 +507,8 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
     -------
     DataFrame
         ``element``, ``dimension``, ``n_units``, ``n_raters``, ``coefficient``,
-        ``estimate``, ``ci_low``, ``ci_high``, ``percent_agreement``, ``verdict``, ``note``.
+        ``estimate``, ``ci_low``, ``ci_high``, ``percent_agreement``,
+        ``applicability_agreement``, ``verdict``, ``note``.
     """
     if coefficient not in COEFFICIENTS:
         raise ReliabilityError(f"coefficient {coefficient!r} is not known. Fix: use one of {', '.join(COEFFICIENTS)}.")
@@ -523,10 +526,19 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
             m = float(rubric.max_points[e])
             if m.is_integer() and (mat.stack() % 1 == 0).all():
                 cats = np.arange(0, int(m) + 1, dtype=float)
+        # Do raters agree on whether the element applies at all? (N/A is "not rated" for the coefficient.)
+        rated = shared[shared["element"] == e]
+        applies = rated.assign(applies=rated["points"].notna().astype(float)).pivot_table(
+            index="interaction_id", columns="rater", values="applies", aggfunc="first")
         row = {"element": e, "dimension": rubric.elements.loc[e, "dimension"] if rubric is not None else "",
                "n_units": int((mat.notna().sum(axis=1) >= 2).sum()), "n_raters": int(mat.notna().any().sum()),
                "coefficient": coefficient, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-               "percent_agreement": np.nan, "note": ""}
+               "percent_agreement": np.nan, "applicability_agreement": np.nan, "note": ""}
+        try:
+            if len(applies) and (applies.notna().sum(axis=1) >= 2).sum() >= 2:
+                row["applicability_agreement"] = float(percent_agreement(applies, confidence)["estimate"].iloc[0])
+        except ReliabilityError:
+            pass
         try:
             row["percent_agreement"] = float(percent_agreement(mat, confidence)["estimate"].iloc[0])
             if coefficient == "alpha":
@@ -544,7 +556,7 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
         row["verdict"] = verdict(row["estimate"])
         rows.append(row)
     cols = ["element", "dimension", "n_units", "n_raters", "coefficient", "estimate", "ci_low", "ci_high",
-            "percent_agreement", "verdict", "note"]
+            "percent_agreement", "applicability_agreement", "verdict", "note"]
     return pd.DataFrame(rows, columns=cols)
 
 
