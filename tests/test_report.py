@@ -90,3 +90,8 @@ def test_dask_local_cluster(tmp_path):
             distributed.Client(cluster) as client:
         [res] = render_reports([SAMPLES / "brightwave"], tmp_path, executor=client, progress=False)
     assert res.ok and Path(res.html).is_file()
+
+
+def test_missing_report_notebook_is_a_clear_error(tmp_path):
+    with pytest.raises(RenderError, match="the report notebook .* does not exist"):
+        render_reports([SAMPLES / "brightwave"], tmp_path, notebook=tmp_path / "nope.ipynb", progress=False)

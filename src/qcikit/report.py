@@ -252,6 +252,9 @@ def render_reports(engagement_dirs, out_dir, workers: int | None = None, executo
     dirs = [str(Path(d).resolve()) for d in engagement_dirs]
     if not dirs:
         raise RenderError("no engagement folders were given. Fix: pass one or more folders, e.g. data/samples/*.")
+    if not Path(notebook or REPORT_NOTEBOOK).is_file():
+        raise RenderError(f"the report notebook {notebook or REPORT_NOTEBOOK} does not exist. "
+                          "Fix: run from the qcikit project (editable install) or pass notebook= the path of client_report.ipynb.")
     out_dir = str(Path(out_dir).resolve())
     nb = str(Path(notebook).resolve()) if notebook else None
     results: dict[str, RenderResult] = {}
