@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import qcikit  # noqa: E402
 from qcikit import reliability, sampling  # noqa: E402
-from qcikit.templates import starter_rubric  # noqa: E402
 
 
 def best(fn, repeat=3):

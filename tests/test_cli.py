@@ -8,7 +8,7 @@ import pytest
 import qcikit
 from qcikit.cli import main
 
-from conftest import DATA, ROOT, SAMPLES
+from conftest import DATA, SAMPLES
 
 
 def test_help_lists_commands():

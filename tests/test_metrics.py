@@ -1,6 +1,5 @@
 """Design-weighted summaries, wave change, Customer Effort, Competitive Edge, priorities."""
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 

@@ -1,7 +1,6 @@
 """Notebooks stay thin, valid and parameterized; each step notebook runs for each sample client."""
 import json
 import re
-from pathlib import Path
 
 import nbformat
 import pytest

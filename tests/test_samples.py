@@ -1,7 +1,6 @@
 """The sample engagements are generated, not hand-made: same seed, same bytes."""
 import filecmp
 
-import pandas as pd
 
 import qcikit
 from qcikit import samples

@@ -64,7 +64,7 @@ def read_yaml(path: str | os.PathLike, error=QcikitError):
     path = Path(path)
     text = read_text(path, error)
     if not text.strip():
-        raise error(f"{path.name}: the file is empty. Fix: fill it in (see templates/ for a starter).")
+        raise error(f"{path.name}: the file is empty. Fix: fill it in (`qcikit new` writes a starter).")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

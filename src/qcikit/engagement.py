@@ -153,7 +153,7 @@ class _Loader:
         if not path.is_file():
             if required:
                 self.add(name, "", "the file is missing.",
-                         f"Create it (run `qcikit new` for a scaffold, or copy it from templates/).")
+                         "Create it (run `qcikit new` for a scaffold, or copy it from src/qcikit/templates/).")
             return None
         raw = path.read_bytes()
         try:
@@ -236,7 +236,7 @@ class _Loader:
         if data is None:
             return
         if not isinstance(data, dict):
-            self.add("engagement.yaml", "", "the file must be a mapping of keys to values.", "Start from templates/engagement.yaml.")
+            self.add("engagement.yaml", "", "the file must be a mapping of keys to values.", "Start from src/qcikit/templates/engagement.yaml.")
             return
         try:
             self.data["config"] = EngagementConfig.model_validate(data)
@@ -414,7 +414,7 @@ class _Loader:
         if data is None:
             return
         if not isinstance(data, dict):
-            self.add("answers.yaml", "", "the file must map element ids to snippets.", "Start from templates/answers.yaml.")
+            self.add("answers.yaml", "", "the file must map element ids to snippets.", "Start from src/qcikit/templates/answers.yaml.")
             return
         rubric = self.data.get("rubric")
         if rubric is not None:

@@ -67,7 +67,7 @@ def validate_schema_dict(data: Any, source: str = "scenarios.yaml") -> list[Prob
     """Every problem in a scenario schema mapping (empty list when sound)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("facets"), Mapping) or not data["facets"]:
         return [Problem(source, "key facets", "the schema needs a 'facets' mapping of facet name to a list of levels.",
-                        "Start from templates/scenarios.yaml.")]
+                        "Start from src/qcikit/templates/scenarios.yaml.")]
     p = []
     facets = data["facets"]
     for name, levels in facets.items():
@@ -101,7 +101,7 @@ def load_schema(path: str | Path) -> ScenarioSchema:
     """Read and validate ``scenarios.yaml``."""
     path = Path(path)
     if not path.is_file():
-        raise InventoryError(f"{path}: the scenario schema does not exist. Fix: copy templates/scenarios.yaml.")
+        raise InventoryError(f"{path}: the scenario schema does not exist. Fix: copy src/qcikit/templates/scenarios.yaml.")
     return ScenarioSchema.from_dict(read_yaml(path, InventoryError), path.name)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import copy
 import os
 import re
 import time

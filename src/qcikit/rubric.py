@@ -130,7 +130,7 @@ def _pydantic_problems(file: str, exc: ValidationError) -> list[Problem]:
         if kind == "missing":
             fix = f"add the key '{err['loc'][-1]}'."
         elif kind == "extra_forbidden":
-            fix = "remove or rename this key (check its spelling against templates/rubric.yaml)."
+            fix = "remove or rename this key (check its spelling against src/qcikit/templates/rubric.yaml)."
         else:
             fix = "correct this value."
         msg = err["msg"].rstrip(".")
@@ -402,7 +402,7 @@ def validate_rubric_dict(data: Any, source: str = "rubric.yaml", facets: Mapping
     """
     if not isinstance(data, Mapping):
         return [Problem(source, "", "the rubric must be a mapping with version, dimensions and elements.",
-                        "Start from templates/rubric.yaml.")]
+                        "Start from src/qcikit/templates/rubric.yaml.")]
     try:
         model = RubricModel.model_validate(data)
     except ValidationError as exc:
@@ -485,13 +485,13 @@ def load_rubric(path: str | Path) -> Rubric:
     Examples
     --------
     >>> import qcikit
-    >>> rubric = qcikit.load_rubric("templates/rubric.yaml")  # doctest: +SKIP
+    >>> rubric = qcikit.load_rubric("src/qcikit/templates/rubric.yaml")  # doctest: +SKIP
     >>> rubric.weights().sum()  # doctest: +SKIP
     1.0
     """
     path = Path(path)
     if not path.is_file():
-        raise RubricError(f"{path}: the rubric file does not exist. Fix: create it with `qcikit new` or copy templates/rubric.yaml.")
+        raise RubricError(f"{path}: the rubric file does not exist. Fix: create it with `qcikit new` or copy src/qcikit/templates/rubric.yaml.")
     data = read_yaml(path, RubricError)
     problems = validate_rubric_dict(data, path.name)
     if problems:
