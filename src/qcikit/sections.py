@@ -37,8 +37,18 @@ def esc(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def p_value(p: float) -> str:
+    """A p-value as a reader expects it: three decimals, or "<0.001".
+
+    >>> p_value(0.0004), p_value(0.0312)
+    ('<0.001', '0.031')
+    """
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def table_html(df: pd.DataFrame, formats: dict | None = None, classes: str = "qci-table") -> str:
-    """A DataFrame as an HTML table with every cell escaped and numbers formatted."""
+    """A DataFrame as an HTML table with every cell escaped and numbers formatted
+    (``formats`` maps a column to a format string or a function)."""
     formats = formats or {}
     head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
     rows = []
@@ -47,7 +57,8 @@ def table_html(df: pd.DataFrame, formats: dict | None = None, classes: str = "qc
         for c in df.columns:
             v = r[c]
             if c in formats and v is not None and not (isinstance(v, float) and np.isnan(v)):
-                v = formats[c].format(v)
+                f = formats[c]
+                v = f(v) if callable(f) else f.format(v)
             elif isinstance(v, float):
                 v = "" if np.isnan(v) else f"{v:.1f}"
             cells.append(f"<td>{esc(v)}</td>")
@@ -111,7 +122,7 @@ class ReportContext:
                  f'{h["qci"]["n"]} interactions; target {cfg.target_qci:g}</span></div>']
         if "change" in h:
             c = h["change"]
-            sig = "a real change (p = {:.3f})".format(c["p"]) if c["significant"] else "within noise (p = {:.3f})".format(c["p"])
+            sig = f"a real change (p = {p_value(c['p'])})" if c["significant"] else f"within noise (p = {p_value(c['p'])})"
             parts.append(f'<p>Change since {esc(self.change.attrs["before"])}: <b>{c["change"]:+.1f}</b> points '
                          f'(95% CI {c["ci_low"]:+.1f} to {c["ci_high"]:+.1f}) — {sig}.</p>')
         try:
@@ -155,7 +166,7 @@ class ReportContext:
             ch = self.change[self.change["kind"] != "overall"][["name", "before", "after", "change", "ci_low", "ci_high", "p_holm", "significant"]]
             parts += [f"<h3>Change since {esc(self.change.attrs['before'])}</h3>",
                       "<p>p-values are Holm-adjusted across elements; only rows marked True are changes to report.</p>",
-                      table_html(ch, {"p_holm": "{:.3f}"})]
+                      table_html(ch, {"p_holm": p_value})]
         for col, title in (("team", "Teams"), ("touchpoint", "Touchpoints"), ("scenario", "Scenarios (largest 10)")):
             if col in self.current:
                 t = self.by(col).sort_values("n", ascending=False).head(10)
