@@ -233,9 +233,11 @@ def coverage(assigned: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     bias-corrected Chao1 estimate (Chao 1987; Colwell 2013, *EstimateS* user
     guide, appendix B)
 
-    .. math:: \\hat S = S_{obs} + \\frac{n-1}{n}\\frac{f_1 (f_1 - 1)}{2 (f_2 + 1)}
+    .. math:: \\hat S = S_{obs} + \\frac{f_1 (f_1 - 1)}{2 (f_2 + 1)}
 
-    with Chao's log-normal confidence interval.
+    with its variance and Chao's log-normal confidence interval (the form
+    scikit-bio implements; EstimateS multiplies the second term by
+    :math:`(n-1)/n`, which changes nothing at inventory sample sizes).
 
     Returns
     -------
@@ -267,18 +269,15 @@ def coverage_from_counts(counts: np.ndarray, confidence: float = 0.95) -> pd.Dat
     s_obs = len(counts)
     f1 = float((counts == 1).sum())
     f2 = float((counts == 2).sum())
-    a = (n - 1) / n
     if f1 == 0:
         cov = 1.0
     else:
         cov = 1 - (f1 / n) * ((n - 1) * f1 / ((n - 1) * f1 + 2 * f2))
-    chao1 = s_obs + a * f1 * (f1 - 1) / (2 * (f2 + 1))
-    # Variance (Chao 1987; EstimateS appendix B), log-normal CI around the unseen part.
-    if f2 > 0:
-        r = f1 / f2
-        var = f2 * (a * r**2 / 2 + a**2 * r**3 + a**2 * r**4 / 4)
-    else:
-        var = a * f1 * (f1 - 1) / 2 + a**2 * f1 * (2 * f1 - 1) ** 2 / 4 - a**2 * f1**4 / (4 * chao1)
+    chao1 = s_obs + f1 * (f1 - 1) / (2 * (f2 + 1))
+    # Variance of the bias-corrected estimator (Chao 2005; EstimateS user guide, appendix B),
+    # with Chao's (1987) log-normal interval around the unseen part.
+    var = (f1 * (f1 - 1) / (2 * (f2 + 1)) + f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2)
+           + f1**2 * f2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4))
     t = chao1 - s_obs
     z = stats.norm.ppf(0.5 + confidence / 2)
     if t > 0 and var > 0:
