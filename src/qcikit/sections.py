@@ -21,15 +21,24 @@ from .engagement import Engagement
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<![\w])\+?\d[\d ()./-]{6,}\d(?![\w])")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
+
+
+def _phone(match: re.Match) -> str:
+    # A phone number has at least nine digits; dates and order numbers are left alone.
+    text = match.group(0)
+    if DATE.fullmatch(text.strip()) or sum(ch.isdigit() for ch in text) < 9:
+        return text
+    return "[phone]"
 
 
 def redact(text: str) -> str:
     """Replace e-mail addresses and phone numbers with placeholders.
 
-    >>> redact("mail me at ana.b@example.com or +44 7700 900123")
-    'mail me at [e-mail] or [phone]'
+    >>> redact("mail me at ana.b@example.com or +44 7700 900123 by 2026-07-01")
+    'mail me at [e-mail] or [phone] by 2026-07-01'
     """
-    return PHONE.sub("[phone]", EMAIL.sub("[e-mail]", text))
+    return PHONE.sub(_phone, EMAIL.sub("[e-mail]", text))
 
 
 def esc(value) -> str:
@@ -218,7 +227,7 @@ class ReportContext:
         cur = inter[inter["wave"] == self.wave]
         t = cur["transcript"].astype(str)
         markup = t.str.contains(r"<[a-zA-Z/!]", regex=True)
-        personal = t.str.contains(EMAIL) | t.str.contains(PHONE)
+        personal = t.map(redact) != t
         rows = cur[markup | personal].head(limit)
         items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(redact(r.transcript)[:300])}</code></li>" for r in rows.itertuples())
         return Fragment(f"<h3>Data notes</h3><p>{int(markup.sum())} transcript(s) this wave contain markup and "
