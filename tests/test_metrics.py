@@ -30,6 +30,28 @@ def test_weighted_mean_hand_computed():
     assert r["se"] == pytest.approx(np.sqrt(36.328125))
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_matches_samplics_taylor_linearization(eng):
+    """Stratified, domain-aware linearization equals samplics' TaylorEstimator (an independent survey library)."""
+    samplics = pytest.importorskip("samplics")
+    t = metrics.interaction_table(eng)
+    t = t[t["wave"] == eng.config.waves[-1]].reset_index(drop=True)
+    est = samplics.TaylorEstimator(samplics.PopParam.mean)
+    est.estimate(y=t["qci"].to_numpy(), samp_weight=t["weight"].to_numpy(), stratum=t["stratum"].to_numpy(), remove_nan=True)
+    ours = metrics.weighted_mean_ci(t["qci"], t["weight"], strata=t["stratum"])
+    assert ours["estimate"] == pytest.approx(float(est.point_est))
+    assert ours["se"] == pytest.approx(float(est.stderror))
+    assert (ours["ci_low"], ours["ci_high"]) == pytest.approx((float(est.lower_ci), float(est.upper_ci)))
+    by_team = metrics.summarize(t, "qci", by="team", bounds=None).set_index("team")
+    dom = samplics.TaylorEstimator(samplics.PopParam.mean)
+    dom.estimate(y=t["qci"].to_numpy(), samp_weight=t["weight"].to_numpy(), stratum=t["stratum"].to_numpy(),
+                 domain=t["team"].to_numpy(), remove_nan=True)
+    for team in by_team.index:
+        assert by_team.loc[team, "estimate"] == pytest.approx(float(dom.point_est[team]))
+        assert by_team.loc[team, "se"] == pytest.approx(float(dom.stderror[team]))
+        assert by_team.loc[team, "ci_low"] == pytest.approx(float(dom.lower_ci[team]))
+
+
 def test_weights_scale_free_and_population_consistent():
     rng = np.random.default_rng(0)
     y, w = rng.normal(60, 10, 200), rng.uniform(1, 5, 200)

@@ -7,13 +7,19 @@ the sample's design weights :math:`w_i = N_h / n_h`; the weighted mean
 
 .. math:: \\bar y_w = \\frac{\\sum_i w_i y_i}{\\sum_i w_i}
 
-has the linearization (ratio-estimator) variance, with replacement,
+has the Taylor-linearization variance of a ratio, with replacement within
+strata,
 
-.. math:: \\hat V(\\bar y_w) = \\frac{n}{n-1} \\frac{\\sum_i w_i^2 (y_i - \\bar y_w)^2}{(\\sum_i w_i)^2}
+.. math:: \\hat V(\\bar y_w) = \\sum_h \\frac{n_h}{n_h-1} \\sum_{i \\in h} (z_i - \\bar z_h)^2,
+          \\qquad z_i = \\frac{w_i d_i (y_i - \\bar y_w)}{\\sum_j w_j d_j}
 
-(Lohr 2019, *Sampling: Design and Analysis*, 3rd ed., §9.1; Cochran 1977,
-§6.4) and a t interval on n − 1 degrees of freedom.  With equal weights it is
-the ordinary t interval of a mean.
+where :math:`d_i` marks the domain (a team, a touchpoint…; 1 everywhere for
+the whole population) and *h* runs over the sampling strata (wave ×
+touchpoint), and a t interval on n − H degrees of freedom (Lohr 2019,
+*Sampling: Design and Analysis*, 3rd ed., §9.1 and §14.2; Wolter 2007, ch. 6).
+Domains are estimated over the whole sample, so a team's interval reflects
+the design rather than treating the team as its own sample.  Without strata
+and with equal weights it is the ordinary t interval of a mean.
 """
 from __future__ import annotations
 
@@ -28,8 +34,18 @@ SMALL_CELL = 30
 LOW_EFFORT_MAX = 3  # answers 1–3 on the 1–7 effort scale count as "low effort"
 
 
-def weighted_mean_ci(values, weights=None, confidence: float = 0.95) -> dict:
+def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None, domain=None) -> dict:
     """Design-weighted mean with its confidence interval (see the module docstring).
+
+    Parameters
+    ----------
+    values, weights : array-like
+        One value and one design weight per sampled interaction (NaN values are left out).
+    strata : array-like, optional
+        The sampling stratum of each interaction (``sample.csv``'s ``stratum``).
+    domain : array-like of bool, optional
+        The interactions of the sub-population to estimate (a team, a touchpoint);
+        the others still count for the variance.
 
     Examples
     --------
@@ -39,19 +55,29 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95) -> dict:
     """
     y = np.asarray(values, dtype=float)
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
+    d = np.ones(len(y), dtype=bool) if domain is None else np.asarray(domain, dtype=bool)
+    h = np.zeros(len(y), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata))[0]
     keep = ~np.isnan(y) & ~np.isnan(w)
-    y, w = y[keep], w[keep]
-    n = len(y)
+    y, w, d, h = y[keep], w[keep], d[keep], h[keep]
+    n = int(d.sum())
+    empty = {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": n}
     if n == 0:
-        return {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0}
+        return empty
     if (w <= 0).any():
         raise MetricsError("design weights must be greater than 0. Fix: redraw the sample with `qcikit sample`.")
-    mean = float(np.sum(w * y) / np.sum(w))
+    wd = w * d
+    mean = float(np.sum(wd * y) / np.sum(wd))
     if n < 2:
-        return {"estimate": mean, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": n}
-    var = n / (n - 1) * np.sum(w**2 * (y - mean) ** 2) / np.sum(w) ** 2
+        return {**empty, "estimate": mean}
+    z = wd * (y - mean) / np.sum(wd)
+    n_h = np.bincount(h)
+    z_bar = np.bincount(h, weights=z) / n_h
+    ss = np.bincount(h, weights=(z - z_bar[h]) ** 2)
+    multi = n_h > 1  # a stratum with one interaction adds no estimable variance
+    var = float(np.sum(n_h[multi] / (n_h[multi] - 1) * ss[multi]))
     se = float(np.sqrt(var))
-    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    df = max(len(y) - int((n_h > 0).sum()), 1)
+    t = stats.t.ppf(0.5 + confidence / 2, df)
     return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n}
 
 
@@ -80,10 +106,11 @@ def _interaction_table(eng) -> pd.DataFrame:
     if eng.inventory is not None and "scenario" in eng.inventory:
         per = per.join(eng.inventory.set_index("interaction_id")["scenario"])
     if eng.sample is not None:
-        per = per.join(eng.sample.set_index("interaction_id")["weight"])
+        per = per.join(eng.sample.set_index("interaction_id")[["weight", "stratum"]])
     else:
-        per["weight"] = 1.0
+        per["weight"], per["stratum"] = 1.0, "all"
     per["weight"] = per["weight"].fillna(1.0)
+    per["stratum"] = per["stratum"].fillna("unsampled")
     return per.reset_index()
 
 
@@ -99,28 +126,42 @@ def _element_table(eng) -> pd.DataFrame:
     per = (s.assign(score=100 * s["points"] / s["element"].map(el["max_points"]))
            .groupby(["interaction_id", "element"], sort=False)["score"].mean().reset_index())
     per["dimension"] = per["element"].map(el["dimension"])
-    info = interaction_table(eng).set_index("interaction_id")[["wave", "team", "touchpoint", "weight"]]
+    info = interaction_table(eng).set_index("interaction_id")[["wave", "team", "touchpoint", "weight", "stratum"]]
     return per.join(info, on="interaction_id")
 
 
 def summarize(table: pd.DataFrame, value: str = "qci", by=None, confidence: float = 0.95,
-              bounds: tuple[float, float] | None = (0.0, 100.0)) -> pd.DataFrame:
+              bounds: tuple[float, float] | None = (0.0, 100.0), measure: str | None = None) -> pd.DataFrame:
     """Weighted mean of ``value`` with CI, overall or per group; small groups flagged, not hidden.
 
     ``bounds`` clips the interval to the scale (a 0–100 score's mean cannot pass 100,
     though a t interval on a handful of interactions can); None leaves it as computed.
 
-    Returns columns: the ``by`` columns, ``n``, ``estimate``, ``se``, ``ci_low``,
-    ``ci_high``, ``small`` (fewer than 30 interactions: read with care).
+    Groups are domains of the whole table, and a ``stratum`` column (when
+    present) gives the stratified variance.  A long table with several rows
+    per interaction (one per element) names that column as ``measure``: it is
+    split by measure first, so each piece has one row per interaction.  Returns columns: the ``by``
+    columns, ``n``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``small``
+    (fewer than 30 interactions: read with care).
     """
     if value not in table.columns:
         raise MetricsError(f"column '{value}' is not in the table. Fix: use one of {', '.join(map(str, table.columns))}.")
-    groups = [((), table)] if not by else table.groupby(by, sort=True, observed=True)
-    rows = []
-    for key, part in groups:
-        r = weighted_mean_ci(part[value], part.get("weight"), confidence)
-        key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip([by] if isinstance(by, str) else (by or []), key)), **r})
+    if measure is not None:
+        parts = [summarize(part, value, by, confidence, bounds).assign(**{measure: key})
+                 for key, part in table.groupby(measure, sort=True, observed=True)]
+        out = pd.concat(parts, ignore_index=True)
+        return out[[measure, *[c for c in out.columns if c != measure]]]
+    strata = table["stratum"] if "stratum" in table else None
+    if not by:
+        rows = [weighted_mean_ci(table[value], table.get("weight"), confidence, strata)]
+    else:
+        rows = []
+        keys = [by] if isinstance(by, str) else list(by)
+        for key, part in table.groupby(keys, sort=True, observed=True):
+            key = key if isinstance(key, tuple) else (key,)
+            # A group is a domain of the whole sample: every interaction counts for the variance.
+            r = weighted_mean_ci(table[value], table.get("weight"), confidence, strata, table.index.isin(part.index))
+            rows.append({**dict(zip(keys, key)), **r})
     out = pd.DataFrame(rows)
     if bounds is not None and len(out):
         out["ci_low"] = out["ci_low"].clip(lower=bounds[0])
@@ -157,8 +198,8 @@ def wave_change(eng, confidence: float = 0.95, alpha: float = 0.05) -> pd.DataFr
     for name, kind, table, col in measures:
         a = table[table["wave"] == before]
         b = table[table["wave"] == after]
-        ra = weighted_mean_ci(a[col], a["weight"], confidence)
-        rb = weighted_mean_ci(b[col], b["weight"], confidence)
+        ra = weighted_mean_ci(a[col], a["weight"], confidence, a["stratum"])
+        rb = weighted_mean_ci(b[col], b["weight"], confidence, b["stratum"])
         xa, xb = a[col].dropna().to_numpy(), b[col].dropna().to_numpy()
         p, g = np.nan, np.nan
         if len(xa) >= 2 and len(xb) >= 2 and (np.var(xa) + np.var(xb)) > 0:
@@ -239,13 +280,13 @@ def competitive_edge(eng, wave: str | None = None, confidence: float = 0.95) -> 
     rows = []
     for comp, shops in ms.groupby("competitor", sort=True):
         comp_qci = score(shops, eng.rubric, by=("interaction_id",), source="mystery_shops.csv")
-        items = [("QCI", inter["qci"], inter["weight"], comp_qci["qci"])]
+        items = [("QCI", inter["qci"], inter["weight"], inter["stratum"], comp_qci["qci"])]
         share = shops.assign(score=100 * shops["points"] / shops["element"].map(eng.rubric.max_points))
         for e in eng.rubric.element_ids:
             mine = el[el["element"] == e]
-            items.append((e, mine["score"], mine["weight"], share.loc[share["element"] == e, "score"]))
-        for name, y, w, theirs in items:
-            c = weighted_mean_ci(y, w, confidence)
+            items.append((e, mine["score"], mine["weight"], mine["stratum"], share.loc[share["element"] == e, "score"]))
+        for name, y, w, h, theirs in items:
+            c = weighted_mean_ci(y, w, confidence, h)
             k = weighted_mean_ci(theirs, None, confidence)
             edge = c["estimate"] - k["estimate"]
             se = np.sqrt(np.nan_to_num(c["se"]) ** 2 + np.nan_to_num(k["se"]) ** 2)
@@ -279,7 +320,7 @@ def priorities(eng, wave: str | None = None, top: int | None = None, target: flo
     el = el[el["wave"] == wave]
     if el.empty:
         raise MetricsError(f"{eng.path}: no scores in wave '{wave}'. Fix: pick one of {', '.join(eng.config.waves)}.")
-    summary = summarize(el, "score", by="element").set_index("element")
+    summary = summarize(el, "score", measure="element").set_index("element")
     w = element_weights(eng)
     out = pd.DataFrame({
         "element": summary.index,
@@ -300,9 +341,10 @@ def team_weakest(eng, team: str, wave: str | None = None, top: int = 3) -> pd.Da
     """A team's weakest elements in ``wave`` (lowest weighted score first), for its coaching page."""
     wave = wave or eng.config.waves[-1]
     el = element_table(eng)
-    part = el[(el["wave"] == wave) & (el["team"] == team)]
-    if part.empty:
+    el = el[el["wave"] == wave]
+    if not (el["team"] == team).any():
         raise MetricsError(f"{eng.path}: team '{team}' has no scores in wave '{wave}'. Fix: check the team name in interactions.csv.")
-    s = summarize(part, "score", by="element")
+    s = summarize(el, "score", by="team", measure="element")
+    s = s[s["team"] == team].drop(columns="team")
     s["name"] = s["element"].map(eng.rubric.elements["name"])
     return s.sort_values(["estimate", "element"], ignore_index=True).head(top)

@@ -71,7 +71,7 @@ def rank_opportunities(audit: pd.DataFrame, rubric, level: str = "element") -> p
                      dimension=audit["element"].map(el["dimension"]), weight=1.0)
     key = "element" if level == "element" else "dimension"
     per = s.groupby(["interaction_id", key])["score"].mean().reset_index().assign(weight=1.0)
-    out = metrics.summarize(per, "score", by=key)
+    out = metrics.summarize(per, "score", measure=key)
     if key == "element":
         out["name"] = out["element"].map(el["name"])
         out["dimension"] = out["element"].map(el["dimension"])

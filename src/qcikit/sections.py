@@ -115,7 +115,7 @@ class ReportContext:
 
     # -- executive summary ---------------------------------------------------------
     def headline(self) -> dict:
-        r = metrics.weighted_mean_ci(self.current["qci"], self.current["weight"])
+        r = metrics.weighted_mean_ci(self.current["qci"], self.current["weight"], strata=self.current["stratum"])
         out = {"qci": r}
         if self.change is not None:
             out["change"] = self.change[self.change["kind"] == "overall"].iloc[0].to_dict()
@@ -164,7 +164,7 @@ class ReportContext:
     def elements(self) -> pd.DataFrame:
         el = metrics.element_table(self.eng)
         el = el[el["wave"] == self.wave]
-        s = metrics.summarize(el, "score", by="element")
+        s = metrics.summarize(el, "score", measure="element")
         s["name"] = s["element"].map(self.eng.rubric.elements["name"])
         return s
 

@@ -245,13 +245,13 @@ class Dashboard:
 
     def frame(self) -> pd.DataFrame:
         el = self.elements[self.elements["wave"] == self.wave.value]
-        if self.team.value != "(all)":
-            el = el[el["team"] == self.team.value]
-        if self.touchpoint.value != "(all)":
-            el = el[el["touchpoint"] == self.touchpoint.value]
-        if el.empty:
-            return pd.DataFrame(columns=["element", "n", "estimate", "ci_low", "ci_high", "small"])
-        s = metrics.summarize(el, "score", by="element")
+        filters = {c: dd.value for c, dd in (("team", self.team), ("touchpoint", self.touchpoint)) if dd.value != "(all)"}
+        if el.empty or any(not (el[c] == v).any() for c, v in filters.items()):
+            return pd.DataFrame(columns=["name", "n", "estimate", "ci_low", "ci_high", "small"])
+        # The chosen team/touchpoint is a domain of the wave's sample (design-based interval).
+        domain = np.logical_and.reduce([el[c] == v for c, v in filters.items()]) if filters else np.ones(len(el), bool)
+        s = metrics.summarize(el.assign(_in=domain), "score", by="_in", measure="element")
+        s = s[s["_in"]].drop(columns="_in")
         s["name"] = s["element"].map(self.eng.rubric.elements["name"])
         return s[["name", "n", "estimate", "ci_low", "ci_high", "small"]].sort_values("estimate", ignore_index=True)
 
