@@ -123,3 +123,11 @@ def test_single_wave_change_is_a_clear_error(eng):
     one.scores = one.scores[one.scores["wave"] == "2026-Q2"]
     with pytest.raises(qcikit.MetricsError, match="a change needs two"):
         metrics.wave_change(one)
+
+
+def test_new_scores_are_not_served_from_a_stale_cache():
+    e = qcikit.Engagement.load(SAMPLES / "brightwave")
+    before = metrics.interaction_table(e)["qci"].mean()
+    e.scores = e.scores.assign(points=0.0)
+    assert metrics.interaction_table(e)["qci"].max() == 0 and before > 0
+    assert e.scored()["qci"].max() == 0

@@ -111,15 +111,17 @@ class Engagement:
         The engagement's own scores are scored once and the result reused
         (a copy is returned, so callers cannot change the cache).
         """
-        if scores is None and getattr(self, "_scored", None) is not None:
-            return self._scored.copy()
+        cached = getattr(self, "_scored", None)
+        # Keyed on the scores object: assigning new scores to the engagement invalidates it.
+        if scores is None and cached is not None and cached[0] is self.scores:
+            return cached[1].copy()
         s = self.scores if scores is None else scores
         if s is None:
             raise ValidationError(str(self.path), [Problem("scores.csv", "", "there are no scores yet.",
                                                            "Score the sample (scoring form) or add scores.csv.")])
         out = score(s, self.rubric, self.inventory_facets(), source="scores.csv")
         if scores is None:
-            self._scored = out
+            self._scored = (self.scores, out)
         return out.copy()
 
     def inventory_facets(self) -> pd.DataFrame | None:

@@ -84,9 +84,11 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
 def _cached(eng, key: str, build):
     """Compute a table once per loaded engagement (a report asks for the same tables many times)."""
     cache = eng.__dict__.setdefault("_metrics_cache", {})
-    if key not in cache:
-        cache[key] = build()
-    return cache[key].copy()
+    # Keyed on the scores object too, so an engagement given new scores is recomputed.
+    full = (key, id(eng.scores))
+    if full not in cache or cache[full][0] is not eng.scores:
+        cache[full] = (eng.scores, build())
+    return cache[full][1].copy()
 
 
 def interaction_table(eng) -> pd.DataFrame:
