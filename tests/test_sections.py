@@ -50,3 +50,10 @@ def test_save_tables_writes_the_headline(tmp_path):
     table = pd.read_csv(path)
     assert list(table["measure"]) == ["QCI", *r.eng.rubric.dimensions]
     assert table.loc[0, "estimate"] == pytest.approx(r.headline()["qci"]["estimate"])
+
+
+def test_summary_says_what_changed():
+    r = ReportContext.load(SAMPLES / "northwind")
+    text = r.summary_html()
+    # The generator improved these elements in wave 2; the summary names them as real changes.
+    assert "What changed" in text and "Setting expectations +" in text and "Ownership +" in text

@@ -68,6 +68,8 @@ def table_html(df: pd.DataFrame, formats: dict | None = None, classes: str = "qc
             if c in formats and v is not None and not (isinstance(v, float) and np.isnan(v)):
                 f = formats[c]
                 v = f(v) if callable(f) else f.format(v)
+            elif isinstance(v, (bool, np.bool_)):
+                v = "yes" if v else ""
             elif isinstance(v, float):
                 v = "" if np.isnan(v) else f"{v:.1f}"
             cells.append(f"<td>{esc(v)}</td>")
@@ -134,6 +136,7 @@ class ReportContext:
             sig = f"a real change (p = {p_value(c['p'])})" if c["significant"] else f"within noise (p = {p_value(c['p'])})"
             parts.append(f'<p>Change since {esc(self.change.attrs["before"])}: <b>{c["change"]:+.1f}</b> points '
                          f'(95% CI {c["ci_low"]:+.1f} to {c["ci_high"]:+.1f}) — {sig}.</p>')
+            parts.append(self.what_changed())
         try:
             ce = metrics.customer_effort(self.eng).set_index("wave").loc[self.wave]
             parts.append(f'<p>Customer Effort: mean {ce["mean_effort"]:.2f} on 1–7 (lower is easier), '
@@ -151,6 +154,16 @@ class ReportContext:
                         f"reaching target adds {r.potential:.1f} QCI points</li>" for r in pr.itertuples())
         parts.append(f"<h3>Fix first</h3><ol>{items}</ol></div>")
         return Fragment("".join(parts))
+
+    def what_changed(self) -> str:
+        """The elements that really moved since the last wave (Holm-adjusted), in words."""
+        el = self.change[(self.change["kind"] == "element") & self.change["significant"]]
+        up = el[el["change"] > 0].sort_values("change", ascending=False)
+        down = el[el["change"] < 0].sort_values("change")
+        fmt = lambda t: ", ".join(f"{esc(r.name)} {r.change:+.1f}" for r in t.itertuples())
+        better = f"better: {fmt(up)}" if len(up) else "no element improved beyond noise"
+        worse = f"worse: {fmt(down)}" if len(down) else "no element got significantly worse"
+        return f"<p>What changed (elements, Holm-adjusted): {better}; {worse}.</p>"
 
     # -- detail ------------------------------------------------------------------------
     def dimensions(self) -> pd.DataFrame:
