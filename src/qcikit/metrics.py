@@ -7,10 +7,10 @@ the sample's design weights :math:`w_i = N_h / n_h`; the weighted mean
 
 .. math:: \\bar y_w = \\frac{\\sum_i w_i y_i}{\\sum_i w_i}
 
-has the Taylor-linearization variance of a ratio, with replacement within
-strata,
+has the Taylor-linearization variance of a ratio, with the finite population
+correction of each stratum,
 
-.. math:: \\hat V(\\bar y_w) = \\sum_h \\frac{n_h}{n_h-1} \\sum_{i \\in h} (z_i - \\bar z_h)^2,
+.. math:: \\hat V(\\bar y_w) = \\sum_h \\Big(1 - \\frac{n_h}{N_h}\\Big) \\frac{n_h}{n_h-1} \\sum_{i \\in h} (z_i - \\bar z_h)^2,
           \\qquad z_i = \\frac{w_i d_i (y_i - \\bar y_w)}{\\sum_j w_j d_j}
 
 where :math:`d_i` marks the domain (a team, a touchpoint…; 1 everywhere for
@@ -34,7 +34,7 @@ SMALL_CELL = 30
 LOW_EFFORT_MAX = 3  # answers 1–3 on the 1–7 effort scale count as "low effort"
 
 
-def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None, domain=None) -> dict:
+def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None, domain=None, fpc=None) -> dict:
     """Design-weighted mean with its confidence interval (see the module docstring).
 
     Parameters
@@ -46,6 +46,10 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     domain : array-like of bool, optional
         The interactions of the sub-population to estimate (a team, a touchpoint);
         the others still count for the variance.
+    fpc : array-like, optional
+        Finite population correction :math:`1 - n_h/N_h` of each interaction's
+        stratum; it multiplies that stratum's variance.  (A small client's
+        wave is sampled at a large fraction: without it the interval is too wide.)
 
     Examples
     --------
@@ -57,8 +61,9 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
     d = np.ones(len(y), dtype=bool) if domain is None else np.asarray(domain, dtype=bool)
     h = np.zeros(len(y), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata))[0]
+    f = np.ones(len(y)) if fpc is None else np.asarray(fpc, dtype=float)
     keep = ~np.isnan(y) & ~np.isnan(w)
-    y, w, d, h = y[keep], w[keep], d[keep], h[keep]
+    y, w, d, h, f = y[keep], w[keep], d[keep], h[keep], f[keep]
     n = int(d.sum())
     empty = {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": n}
     if n == 0:
@@ -73,8 +78,10 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     n_h = np.bincount(h)
     z_bar = np.bincount(h, weights=z) / n_h
     ss = np.bincount(h, weights=(z - z_bar[h]) ** 2)
+    fpc_h = np.ones(len(n_h))
+    fpc_h[h[::-1]] = f[::-1]  # the stratum's correction (constant within a stratum): its first row's value
     multi = n_h > 1  # a stratum with one interaction adds no estimable variance
-    var = float(np.sum(n_h[multi] / (n_h[multi] - 1) * ss[multi]))
+    var = float(np.sum(fpc_h[multi] * n_h[multi] / (n_h[multi] - 1) * ss[multi]))
     se = float(np.sqrt(var))
     df = max(len(y) - int((n_h > 0).sum()), 1)
     t = stats.t.ppf(0.5 + confidence / 2, df)
@@ -109,10 +116,13 @@ def _interaction_table(eng) -> pd.DataFrame:
         per = per.join(eng.inventory.set_index("interaction_id")["scenario"])
     if eng.sample is not None:
         per = per.join(eng.sample.set_index("interaction_id")[["weight", "stratum"]])
+        # Design weights are N_h / n_h, so the sampling fraction of a stratum is 1 / weight.
+        per["fpc"] = 1 - 1 / per["weight"]
     else:
-        per["weight"], per["stratum"] = 1.0, "all"
+        per["weight"], per["stratum"], per["fpc"] = 1.0, "all", 1.0
     per["weight"] = per["weight"].fillna(1.0)
     per["stratum"] = per["stratum"].fillna("unsampled")
+    per["fpc"] = per["fpc"].fillna(1.0)
     return per.reset_index()
 
 
@@ -128,7 +138,7 @@ def _element_table(eng) -> pd.DataFrame:
     per = (s.assign(score=100 * s["points"] / s["element"].map(el["max_points"]))
            .groupby(["interaction_id", "element"], sort=False)["score"].mean().reset_index())
     per["dimension"] = per["element"].map(el["dimension"])
-    info = interaction_table(eng).set_index("interaction_id")[["wave", "team", "touchpoint", "weight", "stratum"]]
+    info = interaction_table(eng).set_index("interaction_id")[["wave", "team", "touchpoint", "weight", "stratum", "fpc"]]
     return per.join(info, on="interaction_id")
 
 
@@ -154,15 +164,16 @@ def summarize(table: pd.DataFrame, value: str = "qci", by=None, confidence: floa
         out = pd.concat(parts, ignore_index=True)
         return out[[measure, *[c for c in out.columns if c != measure]]]
     strata = table["stratum"] if "stratum" in table else None
+    fpc = table["fpc"] if "fpc" in table else None
     if not by:
-        rows = [weighted_mean_ci(table[value], table.get("weight"), confidence, strata)]
+        rows = [weighted_mean_ci(table[value], table.get("weight"), confidence, strata, fpc=fpc)]
     else:
         rows = []
         keys = [by] if isinstance(by, str) else list(by)
         for key, part in table.groupby(keys, sort=True, observed=True):
             key = key if isinstance(key, tuple) else (key,)
             # A group is a domain of the whole sample: every interaction counts for the variance.
-            r = weighted_mean_ci(table[value], table.get("weight"), confidence, strata, table.index.isin(part.index))
+            r = weighted_mean_ci(table[value], table.get("weight"), confidence, strata, table.index.isin(part.index), fpc)
             rows.append({**dict(zip(keys, key)), **r})
     out = pd.DataFrame(rows)
     if bounds is not None and len(out):
@@ -200,8 +211,8 @@ def wave_change(eng, confidence: float = 0.95, alpha: float = 0.05) -> pd.DataFr
     for name, kind, table, col in measures:
         a = table[table["wave"] == before]
         b = table[table["wave"] == after]
-        ra = weighted_mean_ci(a[col], a["weight"], confidence, a["stratum"])
-        rb = weighted_mean_ci(b[col], b["weight"], confidence, b["stratum"])
+        ra = weighted_mean_ci(a[col], a["weight"], confidence, a["stratum"], fpc=a["fpc"])
+        rb = weighted_mean_ci(b[col], b["weight"], confidence, b["stratum"], fpc=b["fpc"])
         xa, xb = a[col].dropna().to_numpy(), b[col].dropna().to_numpy()
         p, g = np.nan, np.nan
         if len(xa) >= 2 and len(xb) >= 2 and (np.var(xa) + np.var(xb)) > 0:
@@ -282,13 +293,13 @@ def competitive_edge(eng, wave: str | None = None, confidence: float = 0.95) -> 
     rows = []
     for comp, shops in ms.groupby("competitor", sort=True):
         comp_qci = score(shops, eng.rubric, by=("interaction_id",), source="mystery_shops.csv")
-        items = [("QCI", inter["qci"], inter["weight"], inter["stratum"], comp_qci["qci"])]
+        items = [("QCI", inter["qci"], inter["weight"], inter["stratum"], inter["fpc"], comp_qci["qci"])]
         share = shops.assign(score=100 * shops["points"] / shops["element"].map(eng.rubric.max_points))
         for e in eng.rubric.element_ids:
             mine = el[el["element"] == e]
-            items.append((e, mine["score"], mine["weight"], mine["stratum"], share.loc[share["element"] == e, "score"]))
-        for name, y, w, h, theirs in items:
-            c = weighted_mean_ci(y, w, confidence, h)
+            items.append((e, mine["score"], mine["weight"], mine["stratum"], mine["fpc"], share.loc[share["element"] == e, "score"]))
+        for name, y, w, h, f, theirs in items:
+            c = weighted_mean_ci(y, w, confidence, h, fpc=f)
             k = weighted_mean_ci(theirs, None, confidence)
             edge = c["estimate"] - k["estimate"]
             se = np.sqrt(np.nan_to_num(c["se"]) ** 2 + np.nan_to_num(k["se"]) ** 2)

@@ -117,7 +117,8 @@ class ReportContext:
 
     # -- executive summary ---------------------------------------------------------
     def headline(self) -> dict:
-        r = metrics.weighted_mean_ci(self.current["qci"], self.current["weight"], strata=self.current["stratum"])
+        cur = self.current
+        r = metrics.weighted_mean_ci(cur["qci"], cur["weight"], strata=cur["stratum"], fpc=cur["fpc"])
         out = {"qci": r}
         if self.change is not None:
             out["change"] = self.change[self.change["kind"] == "overall"].iloc[0].to_dict()
