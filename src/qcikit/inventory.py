@@ -168,12 +168,17 @@ def assign(inventory_df: pd.DataFrame, schema: ScenarioSchema, source: str = "in
     return out
 
 
-def _wilson(p: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+def wilson_interval(share, n, confidence: float = 0.95):
+    """Wilson score interval for a share from n observations (n may be an effective, non-integer size).
+
+    The one Wilson interval of the kit (statsmodels' ``proportion_confint``), used for
+    scenario shares and Customer Effort shares alike.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    share, n = np.asarray(share, dtype=float), np.asarray(n, dtype=float)
+    lo, hi = proportion_confint(share * n, n, alpha=1 - confidence, method="wilson")
+    return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
 
 
 def frequencies(
@@ -211,7 +216,7 @@ def frequencies(
     total = w.sum()
     n_eff = total**2 / (w**2).sum()
     share = agg["sum"].to_numpy() / total
-    lo, hi = _wilson(share, np.full(len(share), n_eff), confidence)
+    lo, hi = wilson_interval(share, np.full(len(share), n_eff), confidence)
     out = pd.DataFrame({
         "scenario": agg.index, "n": agg["size"].to_numpy(), "share": share,
         "ci_low": lo, "ci_high": hi, "population": agg["sum"].to_numpy(),

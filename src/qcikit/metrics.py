@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import MetricsError
+from .inventory import wilson_interval
 from .scoring import row_weights, score
 
 SMALL_CELL = 30
@@ -241,15 +242,6 @@ def wave_change(eng, confidence: float = 0.95, alpha: float = 0.05) -> pd.DataFr
     return out
 
 
-def _wilson(k: float, n: float, confidence: float) -> tuple[float, float]:
-    from statsmodels.stats.proportion import proportion_confint
-
-    if n == 0:
-        return np.nan, np.nan
-    lo, hi = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
-    return float(lo), float(hi)
-
-
 def customer_effort(eng, by: str | None = "wave", confidence: float = 0.95) -> pd.DataFrame:
     """Customer Effort from the 1–7 answers in interactions.csv (1 = very easy).
 
@@ -267,7 +259,7 @@ def customer_effort(eng, by: str | None = "wave", confidence: float = 0.95) -> p
     for key, part in groups:
         r = weighted_mean_ci(part["effort"], None, confidence)
         k = float((part["effort"] <= LOW_EFFORT_MAX).sum())
-        lo, hi = _wilson(k, len(part), confidence)
+        lo, hi = (float(x) for x in wilson_interval(k / len(part), len(part), confidence))
         rows.append({by or "group": key, "n": len(part), "mean_effort": r["estimate"], "ci_low": r["ci_low"],
                      "ci_high": r["ci_high"], "low_effort_share": k / len(part), "share_low": lo, "share_high": hi})
     return pd.DataFrame(rows)

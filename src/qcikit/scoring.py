@@ -236,16 +236,6 @@ def score(
     return out
 
 
-def element_frame(scores: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
-    """Long scores with each element's dimension and share of its maximum (0–1)."""
-    el = rubric.elements
-    out = scores.copy()
-    out["points"] = pd.to_numeric(out["points"], errors="coerce")
-    out["dimension"] = out["element"].map(el["dimension"])
-    out["share"] = out["points"] / out["element"].map(el["max_points"])
-    return out
-
-
 def row_weights(scores: pd.DataFrame, rubric: Rubric, inventory: pd.DataFrame | None = None) -> np.ndarray:
     """The effective weight of every score row (after N/A and scenario rules), aligned with ``scores``.
 
