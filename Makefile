@@ -10,11 +10,11 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,dask]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask,parquet]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qcikit demo --out reports
+	$(BIN)/qcikit demo --samples data/samples --out reports
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
@@ -32,7 +32,7 @@ samples: $(STAMP)
 
 # Rewrite and re-execute the notebooks (their committed outputs are what nbval checks).
 notebooks: $(STAMP)
-	$(BIN)/python notebooks/_build.py
+	$(BIN)/python tools/build_notebooks.py
 
 corpus: $(STAMP)
 	$(BIN)/python tests/data/make_corpus.py

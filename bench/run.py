@@ -121,7 +121,10 @@ def bench_render(n: int = 12):
     import subprocess
     import tempfile
 
-    from qcikit.report import REPORT_NOTEBOOK, render_reports
+    from qcikit.report import render_reports
+    from qcikit.workspace import report_notebook
+
+    REPORT_NOTEBOOK = report_notebook()
 
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,9 +7,12 @@ import pytest
 
 from qcikit import RenderError
 from qcikit.cli import main
-from qcikit.report import REPORT_NOTEBOOK, check_parameters, render_reports, to_html
+from qcikit.report import check_parameters, render_reports, to_html
+from qcikit.workspace import report_notebook
 
 from conftest import SAMPLES
+
+REPORT_NOTEBOOK = report_notebook()
 
 CLIENTS = ["northwind", "brightwave", "voltania"]
 

@@ -7,13 +7,14 @@
 from .engagement import Engagement
 from .errors import (InventoryError, MetricsError, Problem, QcikitError, ReliabilityError, RenderError,
                      RubricError, RubricVersionError, SamplingError, ScoringError, ValidationError)
+from .redaction import redact
 from .rubric import Rubric, load_rubric
 from .scoring import score
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Engagement", "Rubric", "load_rubric", "score", "QcikitError", "ValidationError", "Problem", "RubricError",
+    "Engagement", "Rubric", "redact", "load_rubric", "score", "QcikitError", "ValidationError", "Problem", "RubricError",
     "RubricVersionError", "ScoringError", "SamplingError", "InventoryError", "ReliabilityError", "MetricsError",
     "RenderError",
 ]

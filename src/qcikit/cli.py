@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import __version__
 from .errors import QcikitError
-
-SAMPLES = Path("data/samples")
-
 
 def _engagement(path):
     from .engagement import Engagement
@@ -25,8 +23,19 @@ def _engagement(path):
 def cmd_new(args) -> int:
     from .scaffold import new_engagement
 
-    folder = new_engagement(args.dir, args.client)
-    print(f"Created {folder}. Next: put the client's interactions in interactions.csv, then run `qcikit validate {folder}`.")
+    folder = new_engagement(args.dir, args.client, notebooks=not args.no_notebooks)
+    print(f"Created {folder} with engagement.yaml (every key explained), rubric.yaml, scenarios.yaml, answers.yaml"
+          + ("" if args.no_notebooks else " and the step notebooks in notebooks/") + ".")
+    print(f"Next: fill in interactions.csv (see docs/formats.md), then run `qcikit validate {folder}`.")
+    return 0
+
+
+def cmd_notebooks(args) -> int:
+    from .workspace import write_notebooks
+
+    written = write_notebooks(args.dir, force=args.force, training=not args.no_training)
+    print(f"Wrote {len(written)} notebooks into {Path(args.dir) / 'notebooks'}; engagement data were not touched.")
+    print(f"Open them with `jupyter lab {args.dir}` and run each from the top.")
     return 0
 
 
@@ -45,8 +54,8 @@ def cmd_validate(args) -> int:
             eng = Engagement.load(d)
             n_scores = 0 if eng.scores is None else len(eng.scores)
             n_sample = 0 if eng.sample is None else len(eng.sample)
-            print(f"{d}: clean — {len(eng.interactions)} interactions, {n_sample} sampled, {n_scores} score rows, "
-                  f"rubric {eng.rubric.version} with {len(eng.rubric.element_ids)} elements.")
+            print(f"{d}: clean — {len(eng.interactions)} interactions, {n_sample} sampled, {n_scores} score rows "
+                  f"read from {eng.scores_source}, rubric {eng.rubric.version} with {len(eng.rubric.element_ids)} elements.")
     return 2 if bad else 0
 
 
@@ -64,7 +73,8 @@ def cmd_sample(args) -> int:
     if target.exists() and not args.force:
         raise QcikitError(f"{target}: a sample already exists and may already be scored; nothing was changed. "
                           "Fix: pass --force to draw a new one (the old file is replaced).")
-    drawn = sampling.draw_by_wave(eng.interactions, margin, confidence, strata=strata, seed=seed, minimum=args.minimum)
+    drawn = sampling.draw_by_wave(eng.interactions, margin, confidence, strata=strata, seed=seed,
+                                  minimum=2 if args.minimum is None else args.minimum)
     cols = ["interaction_id", "wave"] + ([strata] if strata else []) + ["stratum", "weight"]
     out = drawn[cols].copy()
     out["weight"] = out["weight"].map(lambda x: f"{x:.6f}")
@@ -82,21 +92,23 @@ def cmd_reliability(args) -> int:
 
     eng = _engagement(args.dir)
     if eng.scores is None:
-        raise QcikitError(f"{args.dir}/scores.csv is missing, so there is nothing to compare. Fix: score the sample first.")
-    table = reliability.by_element(eng.scores, eng.rubric, coefficient=args.coefficient, level=args.level,
+        raise QcikitError(f"{args.dir}: there are no scores yet, so nothing to compare. Fix: score the sample first.")
+    # Agreement reads each rater's own ratings, before any dispute was settled (settling would inflate it).
+    print(f"Scores read from {eng.scores_source}.")
+    table = reliability.by_element(eng.own_ratings, eng.rubric, coefficient=args.coefficient, level=args.level,
                                    n_boot=args.n_boot, seed=eng.config.seed)
     shown = table.drop(columns=["note"] if not table["note"].any() else [])
     print(f"{eng.config.client}: agreement by element ({table['coefficient'].iloc[0]}, 95% CI; "
           f"≥ .800 reliable, .667–.800 tentative)")
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if eng.gold is not None:
-        cal = reliability.calibrate(eng.scores, eng.gold, eng.rubric)
+        cal = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric)
         overall = cal[cal["element"] == "(all)"].drop(columns="element")
         print("\nCalibration against gold.csv (bias in points; qci_bias in QCI points):")
         print(overall.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         flagged = overall.loc[overall["coaching"], "rater"].tolist()
         if flagged:
-            print("\n" + reliability.qci_without(eng.scores, eng.rubric, flagged, eng.inventory_facets())
+            print("\n" + reliability.qci_without(eng.own_ratings, eng.rubric, flagged, eng.inventory_facets())
                   .to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     return 0
 
@@ -105,20 +117,91 @@ def cmd_export(args) -> int:
     from .export import export
 
     eng = _engagement(args.dir)
-    for p in export(eng, args.out or Path(args.dir) / "export", args.format):
+    for p in export(eng, args.out or Path(args.dir) / "export", args.format, force=args.force):
         print(p)
     return 0
 
 
+def _scores_csv(path: Path):
+    """Read a scores CSV the way validation does (dialects, numbers with row numbers)."""
+    from .engagement import _Loader
+
+    loader = _Loader(path.parent)
+    df = loader.csv(path.name, required=True)
+    if df is not None:
+        loader._score_checks(path.name, df)
+    if loader.problems:
+        from .errors import ValidationError
+
+        raise ValidationError(str(path), loader.problems)
+    return df
+
+
+def cmd_scores_import(args) -> int:
+    folder = Path(args.dir)
+    eng = _engagement(folder) if not (folder / "scores.sqlite").exists() else None
+    src = Path(args.file) if args.file else folder / "scores.csv"
+    if not src.is_file():
+        raise QcikitError(f"{src}: there is no such file to import. Fix: pass the CSV's path as FILE.")
+    rows = _scores_csv(src)
+    store = eng.open_store() if eng is not None else None
+    if store is None:
+        from .store import Store
+
+        store = Store(folder / "scores.sqlite")
+    before = store.n_rows
+    added = store.import_scores(rows, by=f"import:{src.name}")
+    print(f"Imported {added} new row(s) from {src} into {folder / 'scores.sqlite'} "
+          f"({len(rows) - added} already there); the store now holds {store.n_rows} row(s), {before} before.")
+    try:
+        _engagement(folder)
+    except QcikitError as exc:
+        print(f"The engagement now has problems to fix (the rows are stored, nothing was lost):\n{exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_scores_export(args) -> int:
+    from .store import Store
+
+    folder = Path(args.dir)
+    path = folder / "scores.sqlite"
+    if not path.is_file():
+        raise QcikitError(f"{path}: there is no score store yet, so nothing to export. "
+                          f"Fix: score in notebook 03's form, or run `qcikit scores import {folder}`.")
+    target = Path(args.out) if args.out else folder / "scores.csv"
+    store = Store(path)
+    if target.exists():
+        old = _scores_csv(target)
+        pending = store.holds(old)
+        if len(pending):
+            raise QcikitError(f"{target}: {len(pending)} row(s) of this file are not in the store and would be lost; "
+                              f"nothing was written. Fix: run `qcikit scores import {folder} {target}` first.")
+        if not args.force:
+            raise QcikitError(f"{target} already exists; nothing was written. "
+                              "Fix: pass --force to replace it (every row of it is in the store), or choose --out.")
+    store.export_csv(target)
+    print(f"Wrote the latest score of every interaction, rater and element ({len(store.latest())} rows) to {target}.")
+    return 0
+
+
 def _print_results(results) -> int:
-    table = pd.DataFrame([{"client": r.slug, "status": "ok" if r.ok else "FAILED", "seconds": round(r.seconds, 1),
-                           "output": r.html or r.notebook or "", "error": r.error} for r in results])
-    print(table.to_string(index=False))
+    """One line per client; a failure gets one short summary (≤ 100 columns a line) and where to look."""
+    import textwrap
+
+    for r in results:
+        where = r.html if r.ok else (r.notebook or "")
+        print(f"{'ok' if r.ok else 'FAILED':6} {r.slug:20} {r.seconds:5.1f} s  {where}")
     failed = [r for r in results if not r.ok]
     for r in failed:
-        print(f"\n{r.summary()}", file=sys.stderr)
-        for p in r.problems[:10]:
-            print(f"  - {p}", file=sys.stderr)
+        if r.problems:
+            text = (f"{r.slug}: the engagement folder has {len(r.problems)} problem(s); first: {r.problems[0]} "
+                    f"List them all with `qcikit validate {r.engagement}`.")
+        else:
+            cell = f" at cell {r.cell}" if r.cell is not None else ""
+            text = f"{r.slug}: the report failed{cell}: {r.error}" + (f" Open {r.notebook} to see where." if r.notebook else "")
+        print("\n" + textwrap.fill(text, width=100, subsequent_indent="  ", break_on_hyphens=False, break_long_words=True),
+              file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -144,7 +227,13 @@ def cmd_demo(args) -> int:
     root = Path(args.samples)
     dirs = sorted(p for p in root.iterdir() if (p / "engagement.yaml").is_file()) if root.is_dir() else []
     if not dirs:
-        raise QcikitError(f"{root}: no sample engagements found. Fix: run `python -m qcikit.samples {root}` or pass --samples.")
+        from .samples import generate
+        from .workspace import write_notebooks
+
+        print(f"Writing the three sample engagements into {root.resolve()} (seeded; the same every time) ...")
+        dirs = generate(root)
+        for d in dirs:
+            write_notebooks(d)
     for d in dirs:
         eng = _engagement(d)
         print(f"\n{eng.config.client} ({eng.config.industry}) — QCI by wave, rubric {eng.rubric.version}")
@@ -152,54 +241,112 @@ def cmd_demo(args) -> int:
     if args.no_render:
         return 0
     print(f"\nRendering {len(dirs)} reports into {Path(args.out).resolve()} ...")
-    code = _print_results(render_reports(dirs, args.out, workers=args.workers, progress=not args.quiet))
+    results = render_reports(dirs, args.out, workers=args.workers, progress=not args.quiet)
+    code = _print_results(results)
     if code == 0:
-        print(f"\nOpen the reports: {', '.join(str((Path(args.out) / (d.name + '.html')).resolve()) for d in dirs)}")
+        print("\nOpen the reports in a browser; each engagement folder also holds notebooks/ to open in JupyterLab.")
     return code
 
 
+WORKFLOW = """\
+the workflow, in order:
+  qcikit new DIR --client NAME    1  scaffold an engagement workspace (files + notebooks)
+  qcikit validate DIR             2  check every file, list every problem
+  qcikit sample DIR               2  draw the stratified sample (sample.csv)
+  qcikit notebooks DIR               (re)write the workspace notebooks; score in notebook 03
+  qcikit scores import DIR [FILE] 3  add scores from a CSV to the engagement's store
+  qcikit reliability DIR          3  agreement per element, calibration against gold
+  qcikit render DIR... --out OUT  5  one report per engagement and wave (HTML, --pdf)
+  qcikit export DIR               5  tidy tables for the client's BI tools
+  qcikit scores export DIR           write the store's latest scores to scores.csv
+  qcikit demo                        write and render the three sample engagements
+
+`qcikit COMMAND --help` explains each command. File formats: docs/formats.md."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="qcikit", description="Quality of Customer Interaction methodology kit.")
+    p = argparse.ArgumentParser(prog="qcikit", description="Quality of Customer Interaction (QCI) methodology kit.",
+                                epilog=WORKFLOW, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"qcikit {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    s = sub.add_parser("new", help="scaffold an engagement from templates")
-    s.add_argument("dir")
-    s.add_argument("--client", required=True)
+    s = sub.add_parser("new", help="scaffold an engagement workspace from the shipped templates",
+                       description="Create an engagement folder: engagement.yaml (every key explained), rubric.yaml, "
+                                   "scenarios.yaml, answers.yaml, an interactions.csv header and notebooks/.")
+    s.add_argument("dir", metavar="DIR", help="the folder to create (must be new or empty)")
+    s.add_argument("--client", required=True, metavar="NAME", help="the client's name, e.g. 'Harbor Hotels'")
+    s.add_argument("--no-notebooks", action="store_true", help="do not write the workspace notebooks")
     s.set_defaults(func=cmd_new)
-    s = sub.add_parser("validate", help="check every file; list every problem found")
-    s.add_argument("dirs", nargs="+", metavar="DIR")
+    s = sub.add_parser("validate", help="check every file; list every problem found",
+                       description="Check every file of each engagement and list every problem at once.")
+    s.add_argument("dirs", nargs="+", metavar="DIR", help="engagement folder(s)")
     s.set_defaults(func=cmd_validate)
-    s = sub.add_parser("sample", help="draw sample.csv from interactions.csv")
-    s.add_argument("dir")
-    s.add_argument("--margin", type=float, default=None)
-    s.add_argument("--confidence", type=float, default=None)
-    s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--minimum", type=int, default=0, help="at least this many per stratum")
+    s = sub.add_parser("sample", help="draw sample.csv from interactions.csv",
+                       description="Draw a stratified, seeded random sample per wave and write sample.csv with design weights.")
+    s.add_argument("dir", metavar="DIR", help="the engagement folder")
+    s.add_argument("--margin", type=float, default=None, help="margin of error, e.g. 0.05 (default: engagement.yaml)")
+    s.add_argument("--confidence", type=float, default=None, help="confidence level, e.g. 0.95 (default: engagement.yaml)")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: engagement.yaml)")
+    s.add_argument("--minimum", type=int, default=None, help="at least this many per stratum (default: 2)")
     s.add_argument("--force", action="store_true", help="replace an existing sample.csv")
     s.set_defaults(func=cmd_sample)
-    s = sub.add_parser("reliability", help="print the per-element agreement table and calibration")
-    s.add_argument("dir")
-    s.add_argument("--coefficient", choices=["alpha", "fleiss", "ac1", "percent"], default="alpha")
-    s.add_argument("--level", choices=["nominal", "ordinal", "interval", "ratio"], default="ordinal")
-    s.add_argument("--n-boot", type=int, default=1000, dest="n_boot")
+    s = sub.add_parser("notebooks", help="(re)write an engagement's workspace notebooks",
+                       description="Write the step and training notebooks into DIR/notebooks/, their engagement "
+                                   "parameter pointing at DIR. Engagement data are never touched.")
+    s.add_argument("dir", metavar="DIR", help="the engagement folder")
+    s.add_argument("--force", action="store_true", help="replace notebooks you have edited")
+    s.add_argument("--no-training", action="store_true", help="write the step notebooks only")
+    s.set_defaults(func=cmd_notebooks)
+    s = sub.add_parser("scores", help="import or export scores between a CSV file and the store",
+                       description="The engagement's store (scores.sqlite) holds every score; scores.csv is the "
+                                   "import/export format.")
+    ssub = s.add_subparsers(dest="action", metavar="ACTION", required=True)
+    t = ssub.add_parser("import", help="add a CSV's score rows to the store (importing twice adds nothing)",
+                        description="Add the rows of a scores CSV to the engagement's store. Rows already in the "
+                                    "store are skipped, so importing the same file twice adds nothing.")
+    t.add_argument("dir", metavar="DIR", help="the engagement folder")
+    t.add_argument("file", nargs="?", default=None, metavar="FILE", help="the CSV to import (default: DIR/scores.csv)")
+    t.set_defaults(func=cmd_scores_import)
+    t = ssub.add_parser("export", help="write the store's latest scores to a CSV, atomically",
+                        description="Write the latest score of every interaction, rater and element to a CSV.")
+    t.add_argument("dir", metavar="DIR", help="the engagement folder")
+    t.add_argument("--out", default=None, metavar="FILE", help="where to write (default: DIR/scores.csv)")
+    t.add_argument("--force", action="store_true", help="replace an existing file")
+    t.set_defaults(func=cmd_scores_export)
+    s = sub.add_parser("reliability", help="print the per-element agreement table and calibration",
+                       description="Agreement between raters per element (with intervals) and calibration against gold.")
+    s.add_argument("dir", metavar="DIR", help="the engagement folder")
+    s.add_argument("--coefficient", choices=["alpha", "fleiss", "ac1", "percent"], default="alpha",
+                   help="agreement coefficient (default: Krippendorff's alpha)")
+    s.add_argument("--level", choices=["nominal", "ordinal", "interval", "ratio"], default="ordinal",
+                   help="level of measurement of the points (default: ordinal)")
+    s.add_argument("--n-boot", type=int, default=1000, dest="n_boot", help="bootstrap resamples for the intervals")
     s.set_defaults(func=cmd_reliability)
-    s = sub.add_parser("export", help="tidy scored tables for the client's BI tools")
-    s.add_argument("dir")
-    s.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    s.add_argument("--out", default=None)
+    s = sub.add_parser("export", help="tidy scored tables for the client's BI tools",
+                       description="Write <slug>_elements and <slug>_interactions tables (CSV, or parquet with "
+                                   "`pip install 'qcikit[parquet]'`).")
+    s.add_argument("dir", metavar="DIR", help="the engagement folder")
+    s.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (default: csv)")
+    s.add_argument("--out", default=None, metavar="OUT", help="output folder (default: DIR/export)")
+    s.add_argument("--force", action="store_true", help="replace existing export files")
     s.set_defaults(func=cmd_export)
-    s = sub.add_parser("render", help="render one HTML report per engagement, in parallel")
-    s.add_argument("dirs", nargs="+", metavar="DIR")
-    s.add_argument("--out", required=True)
-    s.add_argument("--workers", type=int, default=None)
+    s = sub.add_parser("render", help="render one HTML report per engagement, in parallel",
+                       description="Execute the client report notebook for each engagement and write a "
+                                   "self-contained HTML report (and the executed notebook, for audit).")
+    s.add_argument("dirs", nargs="+", metavar="DIR", help="engagement folder(s)")
+    s.add_argument("--out", required=True, metavar="OUT", help="the folder the reports go to")
+    s.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: the machine's cores)")
     s.add_argument("--wave", default=None, help="the wave to report (default: the latest)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_render)
-    s = sub.add_parser("demo", help="show the sample engagements and render their reports")
-    s.add_argument("--samples", default=str(SAMPLES))
-    s.add_argument("--out", default="reports")
-    s.add_argument("--workers", type=int, default=None)
+    s = sub.add_parser("demo", help="write and render the sample engagements",
+                       description="Show the sample engagements' QCI and render their reports. When the samples "
+                                   "folder holds none, the three sample engagements are written there first.")
+    s.add_argument("--samples", default="qcikit-samples", metavar="DIR",
+                   help="where the sample engagements are, or are written (default: ./qcikit-samples)")
+    s.add_argument("--out", default="reports", metavar="OUT", help="the folder the reports go to (default: ./reports)")
+    s.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: the machine's cores)")
     s.add_argument("--no-render", action="store_true", help="print the QCI tables only")
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_demo)
     return p
 

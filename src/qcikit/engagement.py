@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, model_validator
 
 from . import inventory as inv
 from .errors import Problem, ValidationError
@@ -24,6 +24,7 @@ from .rubric import Rubric, RubricModel, validate_rubric_dict, _pydantic_problem
 from .scoring import score
 
 MAX_ROWS_LISTED = 10
+STORE = "scores.sqlite"
 
 REQUIRED = {
     "interactions.csv": ["interaction_id", "started_at", "touchpoint", "agent_id", "team", "wave", "transcript"],
@@ -35,12 +36,60 @@ REQUIRED = {
 }
 
 
+def delimiter(text: str) -> str:
+    """The column delimiter of a CSV text, read off its header line.
+
+    Excel saves "CSV" with ';' in most European locales and some tools write
+    tabs; a header with one of those and no comma is read with it.
+
+    >>> delimiter("interaction_id;rater;element;points\\n"), delimiter("a,b\\n")
+    (';', ',')
+    """
+    head = text.partition("\n")[0]
+    if "," in head:
+        return ","
+    for sep in (";", "\t", "|"):
+        if sep in head:
+            return sep
+    return ","
+
+
+def _as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Store rows as the CSV reader would give them: strings, empty cells as NaN."""
+    out = df[["interaction_id", "rater", "element", "points", "wave", "rubric_version"]].copy()
+    out["points"] = out["points"].map(lambda x: np.nan if pd.isna(x) else f"{x:g}")
+    for c in ("interaction_id", "rater", "element", "wave", "rubric_version"):
+        out[c] = out[c].where(out[c].notna(), np.nan)
+    return out.reset_index(drop=True)
+
+
+def _store_where(df: pd.DataFrame) -> Callable[[int], str]:
+    """A store row has no line number; it is named by its interaction, rater and element."""
+    return lambda i: f"interaction {df['interaction_id'].iloc[i]}, rater {df['rater'].iloc[i]}, element {df['element'].iloc[i]}"
+
+
 class BrandVoice(BaseModel):
     model_config = ConfigDict(extra="allow")
     tone: str = ""
     signature_phrases: list[str] = []
     avoid: list[str] = []
     sign_off: str = ""
+
+
+RaterRole = Literal["rater", "lead", "gold"]
+
+
+class Rater(BaseModel):
+    """One person who scores: a name and a role (rater, lead — settles disputes —, or gold)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1)
+    role: RaterRole = "rater"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, v):
+        return {"name": v} if isinstance(v, str) else v
 
 
 class EngagementConfig(BaseModel):
@@ -60,6 +109,12 @@ class EngagementConfig(BaseModel):
     margin: float = Field(default=0.05, gt=0, lt=1)
     strata: str | None = "touchpoint"
     target_qci: float = Field(default=80.0, ge=0, le=100)
+    raters: list[Rater] = []
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+    @property
+    def rater_names(self) -> list[str]:
+        return [r.name for r in self.raters]
 
 
 @dataclass
@@ -84,6 +139,8 @@ class Engagement:
     gold: pd.DataFrame | None = None
     mystery_shops: pd.DataFrame | None = None
     answers: dict = field(default_factory=dict)
+    ratings: pd.DataFrame | None = field(default=None, repr=False)
+    scores_source: str = "none"
 
     @classmethod
     def load(cls, path: str | Path) -> "Engagement":
@@ -104,6 +161,30 @@ class Engagement:
     @property
     def slug(self) -> str:
         return self.config.slug
+
+    @property
+    def own_ratings(self) -> pd.DataFrame | None:
+        """Each rater's own latest ratings, before any dispute was settled: what agreement is computed on.
+
+        ``scores`` holds the settled values (what metrics use); the two differ only
+        where a dispute was settled in the store.
+        """
+        return self.ratings if self.ratings is not None else self.scores
+
+    def open_store(self):
+        """The engagement's score store (``scores.sqlite``), created on first use.
+
+        A new store first takes in the rows of scores.csv, so the scores typed
+        in the form join those already scored and none is left behind.
+        """
+        from .store import Store
+
+        path = self.path / STORE
+        new = not path.exists()
+        store = Store(path)
+        if new and self.scores is not None and self.scores_source == "scores.csv":
+            store.import_scores(self.scores)
+        return store
 
     def scored(self, scores: pd.DataFrame | None = None) -> pd.DataFrame:
         """QCI per interaction and rater, with scenario weights from the inventory.
@@ -137,16 +218,20 @@ class _Loader:
         self.folder = folder
         self.problems: list[Problem] = []
         self.data: dict[str, Any] = {}
+        self.dialect: dict[str, str] = {}
 
     # -- helpers ---------------------------------------------------------
     def add(self, file: str, where: str, message: str, fix: str) -> None:
         self.problems.append(Problem(file, where, message, fix))
 
-    def rows(self, file: str, mask: np.ndarray, message: Callable[[int], str], fix: str) -> None:
-        """One problem per flagged row, up to MAX_ROWS_LISTED, then a count of the rest."""
+    def rows(self, file: str, mask: np.ndarray, message: Callable[[int], str], fix: str,
+             where: Callable[[int], str] | None = None) -> None:
+        """One problem per flagged row, up to MAX_ROWS_LISTED, then a count of the rest.
+
+        ``where`` names a row (default: its line in the CSV, header = line 1)."""
         idx = np.flatnonzero(mask)
         for i in idx[:MAX_ROWS_LISTED]:
-            self.add(file, f"row {i + 2}", message(int(i)), fix)
+            self.add(file, where(int(i)) if where else f"row {i + 2}", message(int(i)), fix)
         if len(idx) > MAX_ROWS_LISTED:
             self.add(file, "", f"{len(idx) - MAX_ROWS_LISTED} more row(s) have the same kind of problem.", fix)
 
@@ -187,9 +272,10 @@ class _Loader:
         text = self.text(name, required)
         if text is None:
             return None
+        sep = delimiter(text)
         try:
             # Strings everywhere: ids stay ids ("007" is not 7); numbers are converted below with row numbers.
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=sep)
         except pd.errors.ParserError as exc:
             self.add(name, "", f"the CSV cannot be parsed ({str(exc).strip()}).",
                      "Check that every row has as many fields as the header and that quotes are closed.")
@@ -198,22 +284,34 @@ class _Loader:
             self.add(name, "", "the file has no header row.", "Add the header line with the column names.")
             return None
         df.columns = [str(c).strip() for c in df.columns]
+        self.dialect[name] = sep
         missing = [c for c in REQUIRED.get(name, []) if c not in df.columns]
         if missing:
-            self.add(name, "header", f"missing column(s) {', '.join(missing)}.",
-                     f"Add the column(s); the file needs {', '.join(REQUIRED[name])}.")
+            other = [d for d in (";", "\t", "|") if d != sep and d in text.partition("\n")[0]]
+            if other:
+                shown = {"\t": "a tab", ";": "';'", "|": "'|'"}[other[0]]
+                self.add(name, "header", f"the header mixes ',' and {shown} between columns, so the columns "
+                         f"{', '.join(missing)} cannot be found.",
+                         "Save it as 'CSV UTF-8 (comma delimited)' (Excel) with one delimiter throughout.")
+            else:
+                self.add(name, "header", f"missing column(s) {', '.join(missing)}.",
+                         f"Add the column(s); the file needs {', '.join(REQUIRED[name])}.")
             return None
         if len(df) == 0:
             self.add(name, "", "the file has a header but no rows.", "Add the data rows, or delete the file if it is optional.")
             return None
         return df
 
-    def numeric(self, name: str, df: pd.DataFrame, col: str, allow_empty: bool, fix: str) -> pd.Series:
-        vals = pd.to_numeric(df[col], errors="coerce")
+    def numeric(self, name: str, df: pd.DataFrame, col: str, allow_empty: bool, fix: str, where=None) -> pd.Series:
+        raw = df[col]
+        if self.dialect.get(name) == ";":
+            # Where ';' separates columns (Excel in most European locales), ',' is the decimal mark: 2,5 = 2.5.
+            raw = raw.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+        vals = pd.to_numeric(raw, errors="coerce")
         bad = vals.isna() & df[col].notna()
-        self.rows(name, bad.to_numpy(), lambda i: f"{col} '{df[col].iloc[i]}' is not a number.", fix)
+        self.rows(name, bad.to_numpy(), lambda i: f"{col} '{df[col].iloc[i]}' is not a number.", fix, where)
         if not allow_empty:
-            self.rows(name, df[col].isna().to_numpy(), lambda i: f"{col} is empty.", fix)
+            self.rows(name, df[col].isna().to_numpy(), lambda i: f"{col} is empty.", fix, where)
         return vals.astype(float)
 
     # -- the files -------------------------------------------------------
@@ -232,6 +330,10 @@ class _Loader:
         self.load_scores("gold.csv", required=False)
         self.load_mystery_shops()
         self.load_answers()
+        self.check_raters()
+        self.check_inventory()
+        for name in ("scores", "gold"):
+            self.check_complete(name)
 
     def load_config(self) -> None:
         data = self.yaml("engagement.yaml")
@@ -264,13 +366,13 @@ class _Loader:
         if not p:
             self.data["rubric"] = Rubric(RubricModel.model_validate(data), "rubric.yaml")
 
-    def _waves(self, name: str, df: pd.DataFrame) -> None:
+    def _waves(self, name: str, df: pd.DataFrame, where=None) -> None:
         cfg = self.data.get("config")
         if cfg is None or "wave" not in df.columns:
             return
         bad = df["wave"].notna() & ~df["wave"].isin(cfg.waves)
         self.rows(name, bad.to_numpy(), lambda i: f"wave '{df['wave'].iloc[i]}' is not listed in engagement.yaml.",
-                  f"Use one of {', '.join(cfg.waves)}, or add the wave to 'waves' in engagement.yaml.")
+                  f"Use one of {', '.join(cfg.waves)}, or add the wave to 'waves' in engagement.yaml.", where)
 
     def _duplicates(self, name: str, df: pd.DataFrame, keys: list[str], what: str) -> None:
         dup = df.duplicated(keys, keep="first").to_numpy()
@@ -287,7 +389,17 @@ class _Loader:
                   "Give every interaction a unique id.")
         when = pd.to_datetime(df["started_at"], errors="coerce", format="ISO8601")
         bad = (when.isna() & df["started_at"].notna()) | df["started_at"].isna()
-        self.rows(name, bad.to_numpy(), lambda i: f"started_at '{df['started_at'].iloc[i]}' is not a date and time.",
+        text = df["started_at"].fillna("")
+        # Day/month/year as Excel shows it: name it as such when it reads as a date either way round.
+        excel = text.str.match(r"^\s*\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b") & (
+            pd.to_datetime(text, errors="coerce", dayfirst=True, format="mixed").notna()
+            | pd.to_datetime(text, errors="coerce", dayfirst=False, format="mixed").notna())
+        self.rows(name, (bad & excel).to_numpy(),
+                  lambda i: f"started_at '{df['started_at'].iloc[i]}' is written day/month/year (or month/day/year) "
+                            "as Excel shows dates; which number is the month cannot be told safely.",
+                  "Write dates as ISO 8601, e.g. 2026-05-04 14:30 (in Excel, format the column as yyyy-mm-dd hh:mm "
+                  "before saving).")
+        self.rows(name, (bad & ~excel).to_numpy(), lambda i: f"started_at '{df['started_at'].iloc[i]}' is not a date and time.",
                   "Write dates as ISO 8601, e.g. 2026-05-04 14:30.")
         df["started_at"] = when
         if "effort" in df.columns:
@@ -306,12 +418,12 @@ class _Loader:
         df["transcript"] = df["transcript"].fillna("")
         self.data["interactions"] = df
 
-    def _known_ids(self, name: str, df: pd.DataFrame, ids: pd.Series | None, where: str) -> None:
+    def _known_ids(self, name: str, df: pd.DataFrame, ids: pd.Series | None, where: str, row=None) -> None:
         if ids is None:
             return
         bad = ~df["interaction_id"].isin(ids)
         self.rows(name, bad.to_numpy(), lambda i: f"interaction '{df['interaction_id'].iloc[i]}' is not in {where}.",
-                  f"Correct the id, or add the interaction to {where}.")
+                  f"Correct the id, or add the interaction to {where}.", row)
 
     def load_sample(self) -> None:
         name = "sample.csv"
@@ -351,11 +463,18 @@ class _Loader:
         self.data["inventory"] = df
 
     def load_scores(self, name: str, required: bool) -> None:
+        if name == "scores.csv" and (self.folder / STORE).is_file():
+            self.load_store()
+            return
         df = self.csv(name, required)
         if df is None:
             return
-        if name == "gold.csv" and "rater" not in df.columns:
-            df["rater"] = "gold"
+        if name == "scores.csv":
+            self.data["scores_source"] = "scores.csv"
+        if name == "gold.csv":
+            self.data["gold_has_rater"] = "rater" in df.columns
+            if "rater" not in df.columns:
+                df["rater"] = "gold"
         self._score_checks(name, df)
         if name == "scores.csv":
             ids, where = self._sample_ids()
@@ -368,31 +487,70 @@ class _Loader:
         self._waves(name, df)
         self.data[name.removesuffix(".csv")] = df
 
-    def _score_checks(self, name: str, df: pd.DataFrame) -> None:
+    def load_store(self) -> None:
+        """The store is the source of truth: its latest (settled) scores are the engagement's scores,
+        each rater's own latest ratings are kept apart for agreement, and a scores.csv beside it must
+        hold nothing the store lacks (else an edit to the CSV would be silently ignored)."""
+        from .store import Store
+
+        try:
+            store = Store(self.folder / STORE)
+            settled, own = store.latest(settled=True), store.latest(settled=False)
+        except Exception as exc:  # noqa: BLE001 - a damaged or locked database is the user's to fix
+            self.add(STORE, "", f"the score store cannot be read ({exc}).",
+                     "Restore scores.sqlite from a backup, or close the program that holds it open.")
+            return
+        if settled.empty:
+            self.data["scores_source"] = f"{STORE} (empty)"
+        else:
+            df = _as_text(settled)
+            self._score_checks(STORE, df, where=_store_where(df))
+            ids, where = self._sample_ids()
+            self._known_ids(STORE, df, ids, where, _store_where(df))
+            self._waves(STORE, df, _store_where(df))
+            self.data["scores"] = df
+            own = _as_text(own)
+            own["points"] = pd.to_numeric(own["points"], errors="coerce")
+            self.data["ratings"] = own
+            self.data["scores_source"] = f"{STORE} ({len(df)} current scores)"
+        csv = self.csv("scores.csv", required=False) if (self.folder / "scores.csv").is_file() else None
+        if csv is not None:
+            if "rater" not in csv.columns or "points" not in csv.columns:
+                return
+            pending = store.holds(csv.assign(points=pd.to_numeric(csv["points"], errors="coerce")))
+            if len(pending):
+                first = int(pending.index[0])
+                self.add("scores.csv", f"row {first + 2}",
+                         f"{len(pending)} row(s) are not in the score store {STORE}, which the kit reads instead of "
+                         "scores.csv; they would be ignored.",
+                         f"Run `qcikit scores import {self.folder}` to add them to the store, or delete scores.csv "
+                         f"if it is an old export (`qcikit scores export {self.folder}` writes a fresh one).")
+
+    def _score_checks(self, name: str, df: pd.DataFrame, where=None) -> None:
         rubric: Rubric | None = self.data.get("rubric")
         raw = df["points"].copy()
-        pts = self.numeric(name, df, "points", True, "Write points as a number from 0 to the element's maximum, or leave empty for not applicable.")
+        pts = self.numeric(name, df, "points", True, "Write points as a number from 0 to the element's maximum, or leave empty for not applicable.", where)
         df["points"] = pts
         if rubric is None:
             return
         known = df["element"].isin(rubric.element_ids)
         self.rows(name, (~known).to_numpy(), lambda i: f"element '{df['element'].iloc[i]}' is not in rubric.yaml.",
-                  f"Use an element id of the rubric ({', '.join(rubric.element_ids)}).")
+                  f"Use an element id of the rubric ({', '.join(rubric.element_ids)}).", where)
         maxp = df["element"].map(rubric.max_points)
         over = known & pts.notna() & ((pts < 0) | (pts > maxp))
         self.rows(name, over.to_numpy(),
                   lambda i: f"element '{df['element'].iloc[i]}' has {pts.iloc[i]:g} points, outside 0–{maxp.iloc[i]:g}.",
-                  "Correct the points to lie between 0 and the element's maximum (see rubric.yaml).")
+                  "Correct the points to lie between 0 and the element's maximum (see rubric.yaml).", where)
         na_ok = df["element"].map(rubric.elements["na_allowed"]).fillna(True).astype(bool)
         bad_na = known & raw.isna() & ~na_ok
         self.rows(name, bad_na.to_numpy(), lambda i: f"element '{df['element'].iloc[i]}' is left empty (not applicable), which the rubric does not allow.",
-                  "Score the element, or set na_allowed: true for it in rubric.yaml.")
+                  "Score the element, or set na_allowed: true for it in rubric.yaml.", where)
         if "rubric_version" in df.columns:
             other = df["rubric_version"].notna() & (df["rubric_version"] != rubric.version)
             if other.any():
                 versions = ", ".join(sorted(df.loc[other, "rubric_version"].unique()))
                 first = int(np.argmax(other.to_numpy()))
-                self.add(name, f"row {first + 2}",
+                self.add(name, where(first) if where else f"row {first + 2}",
                          f"{int(other.sum())} row(s) were scored under rubric version {versions}, not the current {rubric.version}.",
                          "Re-score them with the current rubric, or keep them in a separate engagement with their own rubric; versions are not mixed.")
 
@@ -410,6 +568,102 @@ class _Loader:
                       f"Use one of {', '.join(cfg.competitors) or '(none listed)'}, or add it to 'competitors'.")
         self._duplicates(name, df, ["competitor", "interaction_id", "element"], "competitor, shop and element")
         self.data["mystery_shops"] = df
+
+    def check_raters(self) -> None:
+        """Every rater named in scores, gold or the store is declared in engagement.yaml."""
+        import difflib
+
+        cfg = self.data.get("config")
+        if cfg is None:
+            return
+        declared = cfg.rater_names
+        for key, file in (("scores", None), ("gold", "gold.csv")):
+            df = self.data.get(key)
+            if df is None or (key == "gold" and not self.data.get("gold_has_rater")):
+                continue
+            file = file or ("scores.csv" if self.data.get("scores_source") == "scores.csv" else STORE)
+            names = sorted(df["rater"].dropna().unique())
+            if not declared:
+                self.add("engagement.yaml", "key raters", f"no raters are declared, so the {len(names)} name(s) in {file} "
+                         f"({', '.join(names[:8])}) cannot be checked for typos.",
+                         "Add a 'raters:' list naming everyone who scores, e.g. raters: [" + ", ".join(names[:3]) + "].")
+                return
+            for name in names:
+                if name in declared:
+                    continue
+                rows = np.flatnonzero((df["rater"] == name).to_numpy())
+                close = difflib.get_close_matches(name, declared, n=1, cutoff=0.5)
+                hint = f"did you mean {close[0]}? " if close else ""
+                where = _store_where(df)(rows[0]) if file == STORE else f"row {rows[0] + 2}"
+                self.add(file, where, f"rater '{name}' ({len(rows)} row(s)) is not declared in engagement.yaml; {hint}".rstrip(" ;") + ".",
+                         f"Correct the name{' to ' + close[0] if close else ''}, or add '{name}' to 'raters' in engagement.yaml.")
+
+    def check_inventory(self) -> None:
+        """Scenario rules need every scored interaction classified; facets in both files agree."""
+        rubric, inter, inv = self.data.get("rubric"), self.data.get("interactions"), self.data.get("inventory")
+        scores, schema = self.data.get("scores"), self.data.get("schema")
+        if rubric is not None and rubric.model.scenario_rules and scores is not None:
+            known = set(inv["interaction_id"]) if inv is not None else set()
+            missing = sorted(set(scores["interaction_id"].dropna()) - known)
+            if missing:
+                self.add("inventory.csv", "" if inv is None else "interaction_id",
+                         f"{len(missing)} scored interaction(s) are not classified ({', '.join(missing[:5])}"
+                         f"{' …' if len(missing) > 5 else ''}), but rubric.yaml has scenario rules, which then cannot apply.",
+                         "Classify them in inventory.csv (one column per facet of scenarios.yaml; notebook 02 has a form).")
+        if inter is None or inv is None or schema is None:
+            return
+        shared = [f for f in schema.names if f in inter.columns and f in inv.columns]
+        if not shared:
+            return
+        m = inv[["interaction_id", *shared]].merge(inter[["interaction_id", *shared]], on="interaction_id", suffixes=("", "@i"))
+        for f in shared:
+            bad = (m[f] != m[f + "@i"]).to_numpy()
+            rows = inv.reset_index(drop=True).index[inv["interaction_id"].isin(m.loc[bad, "interaction_id"])]
+            mm = m[bad].reset_index(drop=True)
+            for k, r in enumerate(rows[:MAX_ROWS_LISTED]):
+                self.add("inventory.csv", f"row {r + 2}",
+                         f"interaction {mm['interaction_id'].iloc[k]} has {f} '{mm[f].iloc[k]}' here but "
+                         f"'{mm[f + '@i'].iloc[k]}' in interactions.csv.",
+                         "Correct the one that is wrong; the two files must agree on every facet they both hold.")
+            if len(rows) > MAX_ROWS_LISTED:
+                self.add("inventory.csv", "", f"{len(rows) - MAX_ROWS_LISTED} more row(s) disagree with interactions.csv on {f}.",
+                         "Correct them the same way.")
+
+    def check_complete(self, key: str) -> None:
+        """Each interaction a rater scored has a row for every element that applies in its scenario."""
+        df, rubric = self.data.get(key), self.data.get("rubric")
+        if df is None or rubric is None or df.empty:
+            return
+        file = "gold.csv" if key == "gold" else ("scores.csv" if self.data.get("scores_source") == "scores.csv" else STORE)
+        inv, schema = self.data.get("inventory"), self.data.get("schema")
+        pairs = df[["interaction_id", "rater"]].drop_duplicates()
+        if inv is not None and schema is not None and all(f in inv.columns for f in schema.names):
+            pairs = pairs.merge(inv[["interaction_id", *schema.names]], on="interaction_id", how="left")
+            facets = schema.names
+        else:
+            facets = []
+        expected = []
+        for values, part in (pairs.groupby(facets, dropna=False, sort=False) if facets else [((), pairs)]):
+            values = values if isinstance(values, tuple) else (values,)
+            scenario = None if not facets or any(pd.isna(v) for v in values) else dict(zip(facets, values))
+            active = rubric.active_elements(scenario)
+            expected.append(part[["interaction_id", "rater"]].merge(pd.DataFrame({"element": active}), how="cross"))
+        want = pd.concat(expected, ignore_index=True)
+        have = df[["interaction_id", "rater", "element"]].assign(_has=True)
+        gap = want.merge(have, on=["interaction_id", "rater", "element"], how="left")
+        gap = gap[gap["_has"].isna()].sort_values(["interaction_id", "rater", "element"], ignore_index=True)
+        if gap.empty:
+            return
+        critical = set(rubric.elements.index[rubric.elements["critical"].notna()])
+        for r in gap.head(MAX_ROWS_LISTED).itertuples():
+            crit = " (a critical element: without it a fail cannot be seen)" if r.element in critical else ""
+            self.add(file, f"interaction {r.interaction_id}, rater {r.rater}",
+                     f"there is no row for element '{r.element}'{crit}; a missing row is not the same as not applicable.",
+                     "Add the row: the points, or an empty points cell when the element does not apply.")
+        if len(gap) > MAX_ROWS_LISTED:
+            self.add(file, "", f"{len(gap) - MAX_ROWS_LISTED} more element row(s) are missing "
+                     f"({gap['interaction_id'].nunique()} interaction(s) in all).",
+                     "Add the missing rows the same way.")
 
     def load_answers(self) -> None:
         data = self.yaml("answers.yaml", required=False)
@@ -432,5 +686,6 @@ class _Loader:
             path=self.folder.resolve(), config=d["config"], rubric=d["rubric"], schema=d["schema"],
             interactions=d["interactions"], sample=d.get("sample"), inventory=d.get("inventory"),
             scores=d.get("scores"), gold=d.get("gold"), mystery_shops=d.get("mystery_shops"),
-            answers=d.get("answers") or {},
+            answers=d.get("answers") or {}, ratings=d.get("ratings"),
+            scores_source=d.get("scores_source", "none"),
         )

@@ -19,7 +19,7 @@ def element_table(eng: Engagement) -> pd.DataFrame:
     """One row per interaction, rater and element: points, share of max, dimension,
     effective weight (after N/A and scenario rules), wave, team, touchpoint, scenario, design weight."""
     if eng.scores is None:
-        raise QcikitError(f"{eng.path}: scores.csv is missing, so there is nothing to export. Fix: score the sample first.")
+        raise QcikitError(f"{eng.path}: there are no scores yet, so nothing to export. Fix: score the sample first.")
     s = eng.scores[["interaction_id", "rater", "element", "points", "wave"]].copy()
     el = eng.rubric.elements
     s["dimension"] = s["element"].map(el["dimension"])
@@ -35,11 +35,25 @@ def element_table(eng: Engagement) -> pd.DataFrame:
     return s
 
 
-def export(eng: Engagement, out_dir: str | Path, fmt: ExportFormat = "csv") -> list[Path]:
-    """Write ``<slug>_elements`` and ``<slug>_interactions`` tables in ``fmt`` to ``out_dir``."""
+def export(eng: Engagement, out_dir: str | Path, fmt: ExportFormat = "csv", force: bool = False) -> list[Path]:
+    """Write ``<slug>_elements`` and ``<slug>_interactions`` tables in ``fmt`` to ``out_dir``.
+
+    Existing files are replaced only with ``force=True``; each file is written atomically.
+    """
     if fmt not in EXPORT_FORMATS:
         raise QcikitError(f"format '{fmt}' is not supported. Fix: use one of {', '.join(EXPORT_FORMATS)}.")
     out_dir = Path(out_dir)
+    targets = [out_dir / f"{eng.slug}_{name}.{fmt}" for name in ("elements", "interactions")]
+    there = [str(t) for t in targets if t.exists()]
+    if there and not force:
+        raise QcikitError(f"{', '.join(there)} already exist(s); nothing was written. "
+                          "Fix: pass --force to replace them, or choose another folder with --out.")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise QcikitError("parquet export needs pyarrow, which a plain install leaves out. "
+                              "Fix: pip install 'qcikit[parquet]', or use --format csv.") from None
     tables = {"elements": element_table(eng), "interactions": eng.scored()}
     written = []
     for name, df in tables.items():
@@ -47,13 +61,10 @@ def export(eng: Engagement, out_dir: str | Path, fmt: ExportFormat = "csv") -> l
         if fmt == "csv":
             write_csv(df, target)
         else:
-            try:
-                import io
+            import io
 
-                buf = io.BytesIO()
-                df.to_parquet(buf, index=False)
-            except ImportError:
-                raise QcikitError("parquet export needs pyarrow. Fix: pip install pyarrow, or use --format csv.") from None
+            buf = io.BytesIO()
+            df.to_parquet(buf, index=False)
             atomic_write_bytes(target, buf.getvalue())
         written.append(target)
     return written

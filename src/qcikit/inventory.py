@@ -302,3 +302,26 @@ def excluded_pairs(schema: ScenarioSchema, rows: str, cols: str) -> pd.DataFrame
     every = pd.MultiIndex.from_product([schema.facets[rows], schema.facets[cols]], names=[rows, cols]).to_frame(index=False)
     merged = every.merge(feasible, how="left", indicator=True)
     return merged[merged["_merge"] == "left_only"][[rows, cols]].reset_index(drop=True)
+
+
+def save_classification(folder: str | Path, interaction_id: str, levels: Mapping[str, str], schema: ScenarioSchema) -> Path:
+    """Write one interaction's classification into ``folder/inventory.csv`` (atomically).
+
+    A re-classification replaces that interaction's row; other rows and any
+    extra columns are kept. Unknown levels and excluded combinations are refused.
+    """
+    from ._io import write_csv
+
+    missing = [f for f in schema.names if not levels.get(f)]
+    if missing:
+        raise InventoryError(f"interaction {interaction_id}: no level chosen for {', '.join(missing)}. Fix: choose one for each facet.")
+    row = pd.DataFrame([{"interaction_id": str(interaction_id), **{f: str(levels[f]) for f in schema.names}}])
+    problems = classification_problems(row, schema, "the classification")
+    if problems:
+        raise InventoryError(f"interaction {interaction_id}: {problems[0].message} Fix: {problems[0].fix}")
+    path = Path(folder) / "inventory.csv"
+    if path.is_file():
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+        old = old[old["interaction_id"] != str(interaction_id)]
+        row = pd.concat([old, row], ignore_index=True).fillna("")
+    return write_csv(row, path)

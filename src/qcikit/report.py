@@ -30,10 +30,8 @@ from ._io import atomic_write_text
 from .engagement import Engagement
 from .errors import RenderError
 from .templates import path as template_path
+from .workspace import report_notebook
 
-# The report notebook lives with the other notebooks at the top of the project (src layout:
-# src/qcikit/report.py -> ../../notebooks); `render_reports(notebook=...)` accepts another.
-REPORT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "client_report.ipynb"
 KERNEL = "python3"
 RESET = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
 
@@ -77,12 +75,21 @@ _KM = None
 
 def _kernel():
     global _KM
+    import multiprocessing.util
+    import tempfile
+
     from jupyter_client.manager import KernelManager
 
     if _KM is None or not _KM.is_alive():
-        _KM = KernelManager(kernel_name=KERNEL)
+        # IPC sockets in a private folder: nothing listens on a TCP port, so the kernel has no
+        # unencrypted-transport warning to print, and no other user of the machine can connect.
+        sockets = tempfile.mkdtemp(prefix="qcikit-kernel-")
+        _KM = KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(sockets, "k"))
         env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # keep the inline backend: figures become PNGs
         _KM.start_kernel(extra_arguments=["--HistoryManager.enabled=False"], env=env)
+        # A pool's worker process ends with os._exit, which skips atexit; multiprocessing's own
+        # finalizers do run, so the kernel is shut down instead of noticing its parent has gone.
+        multiprocessing.util.Finalize(None, _shutdown, exitpriority=10)
         atexit.register(_shutdown)
     return _KM
 
@@ -91,7 +98,7 @@ def _shutdown():
     global _KM
     if _KM is not None:
         try:
-            _KM.shutdown_kernel(now=True)
+            _KM.shutdown_kernel(now=False)
         except Exception:  # noqa: BLE001 - best effort at interpreter exit
             pass
         _KM = None
@@ -106,7 +113,7 @@ def execute(notebook: Path, parameters: dict, cwd: Path, warm: bool = True, time
 
     nb = load_notebook_node(str(notebook))  # papermill's reader also gives every cell a tags list
     nb = parameterize_notebook(nb, parameters)
-    km = _kernel() if warm else None
+    km = _kernel()
     if warm:
         nb.cells.insert(0, nbformat.v4.new_code_cell(RESET, metadata={"tags": ["qcikit-reset"]}))
     client = NotebookClient(nb, km=km, kernel_name=KERNEL, timeout=timeout, resources={"metadata": {"path": str(cwd)}},
@@ -121,7 +128,8 @@ def execute(notebook: Path, parameters: dict, cwd: Path, warm: bool = True, time
                     client.execute_cell(c, i)
             cell = None
         else:
-            client.execute()
+            client.execute(cleanup_kc=False)
+            client.km.restart_kernel(now=True)  # a cold run leaves nothing behind for the next client
     except CellExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}"
         if cell is None:
@@ -188,7 +196,7 @@ def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: 
     """Validate, execute and export one engagement's report (never raises for a client's problem)."""
     t0 = time.perf_counter()
     engagement, out_dir = Path(engagement).resolve(), Path(out_dir).resolve()
-    notebook = Path(notebook).resolve() if notebook else REPORT_NOTEBOOK
+    notebook = Path(notebook).resolve() if notebook else report_notebook()
     slug = engagement.name
     problems = Engagement.validate(engagement)
     if problems:
@@ -251,9 +259,10 @@ def render_reports(engagement_dirs, out_dir, workers: int | None = None, executo
     dirs = [str(Path(d).resolve()) for d in engagement_dirs]
     if not dirs:
         raise RenderError("no engagement folders were given. Fix: pass one or more folders, e.g. data/samples/*.")
-    if not Path(notebook or REPORT_NOTEBOOK).is_file():
-        raise RenderError(f"the report notebook {notebook or REPORT_NOTEBOOK} does not exist. "
-                          "Fix: run from the qcikit project (editable install) or pass notebook= the path of client_report.ipynb.")
+    if notebook is not None and not Path(notebook).is_file():
+        raise RenderError(f"the report notebook {notebook} does not exist. "
+                          "Fix: pass notebook= the path of a client_report.ipynb, or leave it out to use the installed one.")
+    report_notebook()  # the installed notebook is there, or a clear error says how to reinstall
     out_dir = str(Path(out_dir).resolve())
     nb = str(Path(notebook).resolve()) if notebook else None
     results: dict[str, RenderResult] = {}

@@ -204,10 +204,12 @@ class Rubric:
             f"Fix: use one of {', '.join(self.element_ids)}."
         )
 
-    def to_frame(self) -> pd.DataFrame:
-        """The rubric as a readable long table: one row per scoring rule."""
+    def to_frame(self, elements: list[str] | None = None) -> pd.DataFrame:
+        """The rubric as a readable long table: one row per scoring rule (of ``elements``, ids; default all)."""
         rows = []
         for e in self.model.elements:
+            if elements is not None and e.id not in elements:
+                continue
             for kind in ("additive", "subtractive"):
                 for r in getattr(e.rules, kind):
                     rows.append(

@@ -209,6 +209,10 @@ def _interactions(spec: ClientSpec, schema, rng) -> pd.DataFrame:
     return out, truth
 
 
+def _raters(spec: ClientSpec) -> list[str]:
+    return RATERS[:4] if spec.size >= 1000 else RATERS[:3]
+
+
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -236,7 +240,7 @@ def _scores(spec, rubric, sample, truth, rng):
     excluded = np.zeros_like(na)
     excluded[:, ids.index("written_presentation")] = spoken
     # Raters: each interaction has a primary rater; an overlap set per wave is scored by all.
-    raters = RATERS[:4] if spec.size >= 1000 else RATERS[:3]
+    raters = _raters(spec)
     n = len(t)
     primary = rng.integers(0, len(raters), size=n)
     overlap = np.zeros(n, dtype=bool)
@@ -316,6 +320,8 @@ def generate_client(spec: ClientSpec, out_dir: str | Path) -> Path:
         "value_focus": spec.value_focus, "specific_extras": spec.specific_extras, "waves": list(WAVES),
         "competitors": spec.competitors, "seed": spec.seed, "confidence": 0.95, "margin": 0.05,
         "strata": "touchpoint", "target_qci": 80,
+        "raters": [{"name": r, "role": "lead" if r == RATERS[0] else "rater"} for r in _raters(spec)],
+        "country": "GB",
     }
     atomic_write_text(folder / "engagement.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=120))
     interactions, truth = _interactions(spec, schema, rng)

@@ -1,6 +1,7 @@
 """``qcikit new``: a fresh engagement folder from the shipped templates."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,9 +18,10 @@ def slugify(name: str) -> str:
     return slug or "client"
 
 
-def new_engagement(folder: str | Path, client: str) -> Path:
-    """Create ``folder`` with engagement.yaml, rubric.yaml, scenarios.yaml, answers.yaml
-    and an interactions.csv header, ready to be filled in.
+def new_engagement(folder: str | Path, client: str, notebooks: bool = True) -> Path:
+    """Create ``folder`` with engagement.yaml (every key commented), rubric.yaml,
+    scenarios.yaml, answers.yaml, an interactions.csv header and — unless
+    ``notebooks=False`` — the workspace notebooks in ``folder/notebooks/``.
 
     Refuses to touch a folder that already holds files, so nothing is overwritten.
     """
@@ -30,12 +32,19 @@ def new_engagement(folder: str | Path, client: str) -> Path:
         raise QcikitError(f"{folder}: the folder already holds files; nothing was changed. "
                           "Fix: choose a new folder name, or move the files away first.")
     folder.mkdir(parents=True, exist_ok=True)
-    config = yaml.safe_load(template_path("engagement.yaml").read_text(encoding="utf-8"))
-    config["client"] = client.strip()
-    config["slug"] = slugify(client)
-    atomic_write_text(folder / "engagement.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    # Text substitution, not a YAML round trip: the template's comments explain every key and must survive.
+    # json.dumps gives a double-quoted string, which is valid YAML whatever the client's name holds.
+    config = template_path("engagement.yaml").read_text(encoding="utf-8")
+    config = config.replace("{client}", json.dumps(client.strip(), ensure_ascii=False), 1)
+    config = config.replace("{slug}", json.dumps(slugify(client)), 1)
+    yaml.safe_load(config)  # the template stays valid YAML (a broken package fails here, not in validate)
+    atomic_write_text(folder / "engagement.yaml", config)
     for name in ("rubric.yaml", "scenarios.yaml", "answers.yaml"):
         atomic_write_text(folder / name, template_path(name).read_text(encoding="utf-8"))
     header = REQUIRED["interactions.csv"] + ["channel_detail", "effort"]
     atomic_write_text(folder / "interactions.csv", ",".join(header) + "\n")
+    if notebooks:
+        from .workspace import write_notebooks
+
+        write_notebooks(folder)
     return folder

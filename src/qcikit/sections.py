@@ -18,28 +18,7 @@ import pandas as pd
 
 from . import answers, metrics, reliability
 from .engagement import Engagement
-
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-PHONE = re.compile(r"(?<![\w])\+?\d[\d ()./-]{6,}\d(?![\w])")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
-
-
-def _phone(match: re.Match) -> str:
-    # A phone number has at least nine digits; dates and order numbers are left alone.
-    text = match.group(0)
-    if DATE.fullmatch(text.strip()) or sum(ch.isdigit() for ch in text) < 9:
-        return text
-    return "[phone]"
-
-
-def redact(text: str) -> str:
-    """Replace e-mail addresses and phone numbers with placeholders.
-
-    >>> redact("mail me at ana.b@example.com or +44 7700 900123 by 2026-07-01")
-    'mail me at [e-mail] or [phone] by 2026-07-01'
-    """
-    return PHONE.sub(_phone, EMAIL.sub("[e-mail]", text))
-
+from .redaction import redact
 
 def esc(value) -> str:
     """HTML-escape any value (client text never reaches a report unescaped)."""
@@ -206,7 +185,7 @@ class ReportContext:
             return "", ""
         worst = part.sort_values(["score", "interaction_id"]).iloc[0]["interaction_id"]
         text = self.eng.interactions.set_index("interaction_id").loc[worst, "transcript"]
-        return worst, redact(str(text))
+        return worst, redact(str(text), self.eng.config.country)
 
     def coaching_html(self) -> Fragment:
         parts = []
@@ -241,9 +220,9 @@ class ReportContext:
         cur = inter[inter["wave"] == self.wave]
         t = cur["transcript"].astype(str)
         markup = t.str.contains(r"<[a-zA-Z/!]", regex=True)
-        personal = t.map(redact) != t
+        personal = t.map(lambda x: redact(x, self.eng.config.country)) != t
         rows = cur[markup | personal].head(limit)
-        items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(redact(r.transcript)[:300])}</code></li>" for r in rows.itertuples())
+        items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(redact(r.transcript, self.eng.config.country)[:300])}</code></li>" for r in rows.itertuples())
         return Fragment(f"<h3>Data notes</h3><p>{int(markup.sum())} transcript(s) this wave contain markup and "
                         f"{int(personal.sum())} contain e-mail addresses or phone numbers. Quoted below as plain text, "
                         f"personal data redacted:</p><ul>{items}</ul>")
@@ -256,7 +235,8 @@ class ReportContext:
         from .sampling import margin_of_error
 
         moe = margin_of_error(n, eng.config.confidence, n_pop) if n else float("nan")
-        rel = reliability.by_element(eng.scores[eng.scores["wave"] == self.wave], eng.rubric, n_boot=200, seed=eng.config.seed)
+        own = eng.own_ratings
+        rel = reliability.by_element(own[own["wave"] == self.wave], eng.rubric, n_boot=200, seed=eng.config.seed)
         rel = rel[["element", "n_units", "estimate", "ci_low", "ci_high", "verdict"]]
         parts = ["<h3>Method</h3>",
                  f"<p>{n} of {n_pop} interactions in wave {esc(self.wave)} were sampled at random within touchpoints "

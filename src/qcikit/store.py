@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS scores (
     rubric_version TEXT,
     saved_by TEXT NOT NULL,
     saved_at TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT ''
+    note TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT 'form'
 );
 CREATE INDEX IF NOT EXISTS scores_key ON scores (interaction_id, rater, element, id);
 CREATE TABLE IF NOT EXISTS events (
@@ -65,11 +66,16 @@ CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events BEGIN SELE
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 """
 
+# A settlement row carries the original rater's name (it replaces that rater's score in the metrics)
+# but is marked as one, so agreement can be read from each rater's own ratings before adjudication.
+# Stores written before the `source` column existed marked settlements in `note` only.
+SETTLEMENT = "(source = 'settlement' OR note LIKE 'settles dispute #%')"
 LATEST = """
-SELECT interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at
-FROM scores WHERE id IN (SELECT MAX(id) FROM scores GROUP BY interaction_id, rater, element)
+SELECT interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, source
+FROM scores WHERE id IN (SELECT MAX(id) FROM scores {where} GROUP BY interaction_id, rater, element)
 ORDER BY interaction_id, rater, element
 """
+COLUMNS = ["interaction_id", "rater", "element", "points", "wave", "rubric_version"]
 
 
 def _now() -> str:
@@ -95,8 +101,14 @@ class Store:
         self.path = Path(path)
         self.timeout = timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
+        con = self._connect()
+        try:
             con.executescript(SCHEMA)
+            cols = {r[1] for r in con.execute("PRAGMA table_info(scores)")}
+            if "source" not in cols:  # a store made by an earlier qcikit: add the column, keep every row
+                con.execute("ALTER TABLE scores ADD COLUMN source TEXT NOT NULL DEFAULT 'form'")
+        finally:
+            con.close()
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -130,28 +142,44 @@ class Store:
         by = by or rater or getpass.getuser()
         at = _now()
         rows = [(str(interaction_id), str(rater), str(e), None if p is None or (isinstance(p, float) and np.isnan(p)) else float(p),
-                 wave, rubric_version, by, at, note) for e, p in points.items()]
+                 None if wave is None else str(wave), rubric_version, by, at, note) for e, p in points.items()]
         with self._transaction() as con:
             con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def import_scores(self, scores: pd.DataFrame, by: str = "import") -> int:
-        """Append a whole scores table (e.g. an existing scores.csv) in one transaction."""
-        cols = ["interaction_id", "rater", "element", "points"]
-        missing = [c for c in cols if c not in scores.columns]
+        """Append the rows of a scores table (e.g. scores.csv) that the store does not hold yet.
+
+        A row is skipped when the store has ever held the same points for its
+        interaction, rater and element: importing a file twice adds nothing, and
+        re-importing an old export never undoes a correction made since.
+        Returns the number of rows added.
+        """
+        missing = [c for c in COLUMNS[:4] if c not in scores.columns]
         if missing:
             raise QcikitError(f"scores lack column(s) {', '.join(missing)}. Fix: pass a table like scores.csv.")
+        new = self._not_held(scores)
+        if new.empty:
+            return 0
         at = _now()
-        wave = scores["wave"] if "wave" in scores else pd.Series([None] * len(scores))
-        version = scores["rubric_version"] if "rubric_version" in scores else pd.Series([None] * len(scores))
+        opt = lambda col: new[col] if col in new else pd.Series([None] * len(new), index=new.index)  # noqa: E731
         rows = [(str(i), str(r), str(e), None if pd.isna(p) else float(p), None if pd.isna(w) else str(w),
-                 None if pd.isna(v) else str(v), by, at, "")
-                for i, r, e, p, w, v in zip(scores["interaction_id"], scores["rater"], scores["element"], scores["points"], wave, version)]
+                 None if pd.isna(v) else str(v), by, at, "", "import")
+                for i, r, e, p, w, v in zip(new["interaction_id"], new["rater"], new["element"], new["points"],
+                                            opt("wave"), opt("rubric_version"))]
         with self._transaction() as con:
-            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, "
+                            "note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
+
+    def _not_held(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``scores`` whose points the store has never held for that interaction, rater and element."""
+        held = self._query("SELECT DISTINCT interaction_id, rater, element, points FROM scores")
+        key = lambda df: (df["interaction_id"].astype(str) + "\x1f" + df["rater"].astype(str) + "\x1f"  # noqa: E731
+                          + df["element"].astype(str) + "\x1f"
+                          + pd.to_numeric(df["points"], errors="coerce").map(lambda x: "" if pd.isna(x) else repr(float(x))))
+        return scores[~key(scores).isin(set(key(held)))] if len(held) else scores
 
     def save_draft(self, interaction_id: str, rater: str, values: Mapping[str, str]) -> None:
         """Keep what the form holds right now (called on every change), so nothing typed is lost
@@ -206,8 +234,8 @@ class Store:
             prev = con.execute("SELECT wave, rubric_version FROM scores WHERE interaction_id = ? AND rater = ? AND element = ? "
                                "ORDER BY id DESC LIMIT 1", (interaction_id, rater, element)).fetchone()
             at = _now()
-            con.execute("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, "
+                        "note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'settlement')",
                         (interaction_id, rater, element, None if points is None else float(points), prev[0], prev[1], by, at,
                          f"settles dispute #{dispute_id}"))
             con.execute("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment, points, dispute_id)"
@@ -228,11 +256,24 @@ class Store:
             return self._query("SELECT * FROM scores ORDER BY id")
         return self._query("SELECT * FROM scores WHERE interaction_id = ? ORDER BY id", (interaction_id,))
 
-    def latest(self) -> pd.DataFrame:
-        """The current score of every interaction, rater and element (the latest row wins)."""
-        out = self._query(LATEST)
+    def latest(self, settled: bool = True) -> pd.DataFrame:
+        """The current score of every interaction, rater and element (the latest row wins).
+
+        Parameters
+        ----------
+        settled : bool
+            True (the default, what metrics and reports use): a settled dispute's decision
+            replaces the rater's score. False (what agreement coefficients use): each
+            rater's own latest rating, before adjudication — settlement rows are left out,
+            so adjudication cannot inflate agreement.
+        """
+        out = self._query(LATEST.format(where="" if settled else f"WHERE NOT {SETTLEMENT}"))
         out["points"] = out["points"].astype(float)
         return out
+
+    def holds(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``scores`` (a CSV table) that are *not* in the store's history: what an import would add."""
+        return self._not_held(scores)
 
     def latest_score(self, interaction_id: str, rater: str, element: str):
         df = self._query("SELECT points FROM scores WHERE interaction_id = ? AND rater = ? AND element = ? ORDER BY id DESC LIMIT 1",
@@ -248,7 +289,15 @@ class Store:
         return d[d["settled_by"].isna()] if open_only else d
 
     def export_csv(self, path: str | Path) -> Path:
-        """Write the latest scores as scores.csv, atomically."""
-        latest = self.latest()[["interaction_id", "rater", "element", "points", "wave", "rubric_version"]]
+        """Write the latest (settled) scores as a scores CSV, atomically."""
+        latest = self.latest()[COLUMNS]
         latest = latest.assign(points=latest["points"].map(lambda x: "" if pd.isna(x) else f"{x:g}"))
         return write_csv(latest, path)
+
+    @property
+    def n_rows(self) -> int:
+        con = self._connect()
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+        finally:
+            con.close()

@@ -7,6 +7,7 @@ driven from Python exactly as a person drives it in JupyterLab (set
 - :class:`ScoringForm` — pick rater and interaction, read the transcript, score
   each element with its rules beside it, save to the append-only store;
   dispute a score with a comment.
+- :class:`ClassificationForm` — classify interactions into scenarios (writes inventory.csv).
 - :class:`RubricExplorer` — filter by dimension and scenario, see effective weights.
 - :class:`SampleSizeWhatIf` — margin, confidence, population and cost → n.
 - :class:`Dashboard` — element metrics by wave, team and touchpoint.
@@ -21,10 +22,21 @@ import pandas as pd
 
 from . import metrics, sampling
 from .errors import QcikitError
-from .sections import redact, table_html
+from .redaction import redact
+from .sections import table_html
 from .store import Store
 
 NA = "N/A"
+
+
+def _voice_html(voice) -> str:
+    """The brand voice beside the rubric: the Differentiation elements are scored against it."""
+    parts = [f"<b>Brand voice:</b> {html.escape(voice.tone)}" if voice.tone else ""]
+    if voice.signature_phrases:
+        parts.append("<b>signature phrases:</b> " + "; ".join(f"“{html.escape(p)}”" for p in voice.signature_phrases))
+    if voice.avoid:
+        parts.append("<b>avoid:</b> " + ", ".join(f"“{html.escape(p)}”" for p in voice.avoid))
+    return "<small>" + " · ".join(p for p in parts if p) + "</small>"
 
 
 def _rules_html(element) -> str:
@@ -41,18 +53,22 @@ class ScoringForm:
     ----------
     eng : Engagement
     store : Store, optional
-        Defaults to ``scores.sqlite`` in the engagement folder.
+        Defaults to the engagement's own store (``scores.sqlite`` in its folder),
+        created at the first save or draft — never a path relative to the kernel.
     raters : list of str, optional
-        Names offered in the rater box (any name may be typed).
+        Names offered in the rater box (default: the raters declared in engagement.yaml).
     """
 
     def __init__(self, eng, store: Store | None = None, raters: list[str] | None = None):
         self.eng = eng
-        self.store = store or Store(eng.path / "scores.sqlite")
+        self._store = store
         ids = list(eng.sample["interaction_id"]) if eng.sample is not None else list(eng.interactions["interaction_id"])
-        known = sorted(set(eng.scores["rater"])) if eng.scores is not None else []
-        self.rater = w.Combobox(options=raters or known, placeholder="your name", description="Rater")
+        known = raters or eng.config.rater_names or (sorted(set(eng.scores["rater"])) if eng.scores is not None else [])
+        self.rater = w.Combobox(options=known, placeholder="your name", description="Rater", ensure_option=False)
+        self.rater.add_class("qcikit-rater")
         self.interaction = w.Dropdown(options=ids, description="Interaction")
+        self.interaction.add_class("qcikit-interaction")
+        self.voice = w.HTML(_voice_html(eng.config.brand_voice))
         self.transcript = w.HTML()
         self.points: dict[str, w.Dropdown] = {}
         rows = []
@@ -62,9 +78,11 @@ class ScoringForm:
                 options = [NA] + options
             dd = w.Dropdown(options=[""] + options, description=e.name[:28], layout=w.Layout(width="330px"),
                             style={"description_width": "180px"})
+            dd.add_class(f"qcikit-points-{e.id}")
             self.points[e.id] = dd
             rows.append(w.HBox([dd, w.HTML(_rules_html(e))]))
         self.save = w.Button(description="Save", button_style="primary")
+        self.save.add_class("qcikit-save")
         self.status = w.HTML()
         self.dispute_element = w.Dropdown(options=eng.rubric.element_ids, description="Element")
         self.dispute_rater = w.Text(description="Scored by")
@@ -78,7 +96,8 @@ class ScoringForm:
         for dd in self.points.values():
             dd.observe(self._keep_draft, names="value")
         self._on_interaction()
-        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.transcript, *rows, self.save, self.status,
+        self.status.add_class("qcikit-status")
+        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.voice, self.transcript, *rows, self.save, self.status,
                               w.HTML("<b>Dispute a score</b>"), w.HBox([self.dispute_element, self.dispute_rater]),
                               self.comment, self.dispute])
 
@@ -86,6 +105,16 @@ class ScoringForm:
         from IPython.display import display
 
         display(self.widget)
+
+    @property
+    def store(self) -> Store:
+        """The store, opened (and, for the engagement's own store, created) on first use."""
+        if self._store is None:
+            self._store = self.eng.open_store()
+        return self._store
+
+    def _has_store(self) -> bool:
+        return self._store is not None or (self.eng.path / "scores.sqlite").exists()
 
     def _scenario(self) -> dict | None:
         inv = self.eng.inventory_facets()
@@ -97,7 +126,7 @@ class ScoringForm:
     def _on_interaction(self, *_):
         inter = self.eng.interactions.set_index("interaction_id")
         iid = self.interaction.value
-        text = redact(str(inter.loc[iid, "transcript"])) if iid in inter.index else ""
+        text = redact(str(inter.loc[iid, "transcript"]), self.eng.config.country) if iid in inter.index else ""
         self.transcript.value = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
         active = set(self.eng.rubric.active_elements(self._scenario()))
         self._restoring = True
@@ -117,7 +146,7 @@ class ScoringForm:
 
     def _restore_draft(self, *_):
         rater = self.rater.value.strip()
-        draft = self.store.draft(self.interaction.value, rater) if rater else None
+        draft = self.store.draft(self.interaction.value, rater) if rater and self._has_store() else None
         if not draft:
             return
         self._restoring = True
@@ -162,13 +191,76 @@ class ScoringForm:
             self.status.value = f"<span style='color:#e76f51'>Not raised: {html.escape(str(exc))}</span>"
 
 
-class RubricExplorer:
-    """The rubric's elements with their effective weights for a chosen scenario."""
+class ClassificationForm:
+    """Classify sampled interactions into scenarios: one level per facet, saved to inventory.csv.
+
+    Facets that interactions.csv already holds (e.g. touchpoint) are filled in
+    from it and locked, so the two files cannot disagree. Each save rewrites
+    inventory.csv atomically; excluded combinations are refused with the reason.
+    """
 
     def __init__(self, eng):
         self.eng = eng
+        ids = list(eng.sample["interaction_id"]) if eng.sample is not None else list(eng.interactions["interaction_id"])
+        self.interaction = w.Dropdown(options=ids, description="Interaction")
+        self.transcript = w.HTML()
+        self.facets = {f: w.Dropdown(options=[""] + levels, description=f[:16], style={"description_width": "120px"})
+                       for f, levels in eng.schema.facets.items()}
+        self.save = w.Button(description="Save classification", button_style="primary")
+        self.status = w.HTML()
+        self._classified = {} if eng.inventory is None else eng.inventory.set_index("interaction_id")[eng.schema.names].to_dict("index")
+        self.interaction.observe(self._show, names="value")
+        self.save.on_click(self._on_save)
+        self._show()
+        self.widget = w.VBox([self.interaction, self.transcript, *self.facets.values(), self.save, self.status])
+
+    def _ipython_display_(self):  # pragma: no cover - display only
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _show(self, *_):
+        inter = self.eng.interactions.set_index("interaction_id")
+        iid = self.interaction.value
+        row = inter.loc[iid] if iid in inter.index else None
+        text = redact(str(row["transcript"]), self.eng.config.country) if row is not None else ""
+        self.transcript.value = f"<pre style='white-space:pre-wrap;max-height:16em;overflow:auto'>{html.escape(text)}</pre>"
+        known = self._classified.get(iid, {})
+        for f, dd in self.facets.items():
+            fixed = row is not None and f in inter.columns and row[f] in dd.options
+            dd.value = row[f] if fixed else known.get(f, "") if known.get(f, "") in dd.options else ""
+            dd.disabled = fixed
+        self.status.value = "already classified; saving replaces it" if known else ""
+
+    def _on_save(self, *_):
+        from .inventory import save_classification
+
+        levels = {f: dd.value for f, dd in self.facets.items()}
+        try:
+            save_classification(self.eng.path, self.interaction.value, levels, self.eng.schema)
+        except QcikitError as exc:
+            self.status.value = f"<span style='color:#b3261e'>Not saved: {html.escape(str(exc))}</span>"
+            return
+        self._classified[self.interaction.value] = levels
+        self.status.value = f"<span style='color:#1b6e5a'>Saved {html.escape(self.interaction.value)} to inventory.csv.</span>"
+
+
+class RubricExplorer:
+    """The rubric's elements with their effective weights for a chosen scenario.
+
+    ``scenario`` (facet → level) presets the facet boxes.
+    """
+
+    def __init__(self, eng, scenario: dict | None = None):
+        self.eng = eng
+        scenario = scenario or {}
+        unknown = {f: v for f, v in scenario.items() if v not in eng.schema.facets.get(f, [])}
+        if unknown:
+            raise QcikitError(f"scenario {unknown} does not match scenarios.yaml. "
+                              f"Fix: use facets {', '.join(eng.schema.names)} with their levels.")
         self.dimension = w.Dropdown(options=["(all)"] + eng.rubric.dimensions, description="Dimension")
-        self.facets = {f: w.Dropdown(options=["(any)"] + levels, description=f[:12]) for f, levels in eng.schema.facets.items()}
+        self.facets = {f: w.Dropdown(options=["(any)"] + levels, value=scenario.get(f, "(any)"), description=f[:12])
+                       for f, levels in eng.schema.facets.items()}
         self.table = w.HTML()
         for c in [self.dimension, *self.facets.values()]:
             c.observe(self.refresh, names="value")

@@ -23,7 +23,7 @@ MAXP = {e["id"]: e["max_points"] for e in RUBRIC["elements"]}
 def good(folder: Path) -> None:
     folder.mkdir(parents=True)
     cfg = {"client": "Tiny Test Co", "slug": "tiny", "industry": "testing", "waves": ["w1", "w2"],
-           "competitors": ["Rival"], "seed": 7}
+           "competitors": ["Rival"], "seed": 7, "raters": ["ana", "ben"], "country": "GB"}
     (folder / "engagement.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     shutil.copy(tpl("scenarios.yaml"), folder / "scenarios.yaml")
     shutil.copy(tpl("rubric.yaml"), folder / "rubric.yaml")
@@ -69,6 +69,16 @@ def set_points(folder: Path, prefix: str, value: str) -> None:
     else:
         raise SystemExit(f"scores.csv: no row starts with {prefix}")
     p.write_text("\n".join(lines), encoding="utf-8")
+
+
+def drop_rows(folder: Path, name: str, needle: str) -> None:
+    """Delete every line of ``name`` that contains ``needle`` (rows a consultant lost)."""
+    p = folder / name
+    lines = p.read_text(encoding="utf-8").split("\n")
+    kept = [line for line in lines if needle not in line]
+    if len(kept) == len(lines):
+        raise SystemExit(f"{name}: no row contains {needle}")
+    p.write_text("\n".join(kept), encoding="utf-8")
 
 
 def rubric_edit(folder: Path, fn) -> None:
@@ -121,6 +131,20 @@ BAD = {
     "cap_without_value": (lambda f: rubric_edit(f, lambda d: d["elements"][3].update(critical={"effect": "cap"})),
                           "critical effect 'cap' has no cap value"),
     "missing_config_key": (lambda f: edit(f, "engagement.yaml", "client: Tiny Test Co\n", ""), "key client: Field required"),
+    "missing_score_rows": (lambda f: drop_rows(f, "scores.csv", ",ana,actual_question,"),
+                           "interaction T-001, rater ana: there is no row for element 'actual_question' (a critical element"),
+    "rater_typo": (lambda f: edit(f, "scores.csv", ",ben,", ",bne,", 20),
+                   "rater 'bne' (20 row(s)) is not declared in engagement.yaml; did you mean ben?"),
+    "no_raters_declared": (lambda f: edit(f, "engagement.yaml", "raters:\n- ana\n- ben\n", ""),
+                           "no raters are declared, so the 2 name(s) in scores.csv (ana, ben) cannot be checked"),
+    "inventory_missing": (lambda f: (f / "inventory.csv").unlink(),
+                          "12 scored interaction(s) are not classified (T-001, T-002, T-003, T-004, T-005 …)"),
+    "inventory_disagrees": (lambda f: edit(f, "inventory.csv", "T-002,chat,", "T-002,phone,"),
+                            "interaction T-002 has touchpoint 'phone' here but 'chat' in interactions.csv"),
+    "excel_date": (lambda f: edit(f, "interactions.csv", "2026-05-03 10:00", "03/05/2026 10:00"),
+                   "started_at '03/05/2026 10:00' is written day/month/year"),
+    "mixed_delimiters": (lambda f: edit(f, "scores.csv", "interaction_id,rater,element,points", "interaction_id;rater;element;points"),
+                         "the header mixes ',' and ';' between columns"),
     "header_only": (lambda f: (f / "sample.csv").write_text("interaction_id,wave,stratum,weight\n"), "sample.csv: the file has a header but no rows"),
 }
 

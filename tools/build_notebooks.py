@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def nb(cells, path):
@@ -78,12 +78,12 @@ shops) with the starter rubric, and see which dimensions and elements are weakes
 A partial audit is a *conversation starter*, not a verdict: with 30 interactions the confidence
 intervals are wide, and two elements a few points apart are not really different. Use it to choose
 where to look first, and to show the client what the full measurement will give."""),
-    params('engagement = "../data/samples/northwind"  # the client folder\naudit_size = 30  # interactions in the mini-rating\nseed = None  # None: the engagement\'s seed'),
+    params('engagement = "../data/samples/northwind"  # the client folder\naudit_size = 30  # interactions in the mini-rating\nseed = None  # None: the engagement\'s seed\nfocus_dimensions = None  # None: the two weakest dimensions of the partial audit'),
     code("import qcikit\nfrom qcikit import opportunities, plots\n\neng = qcikit.Engagement.load(engagement)\nopportunities.brief(eng)"),
-    md("## Brainstorm: concepts that serve the client's value focus\n\nThe catalogue maps service-improvement concepts to the QCI dimensions. Use the prompts in the workshop; write the extras you agree on into `engagement.yaml` (`specific_extras`)."),
-    code('opportunities.concept_prompts(["Connection", "Differentiation"])'),
     md("## Partial audit: the mini-rating"),
     code("audit = opportunities.partial_audit(eng, n=audit_size, seed=seed)\nby_dimension = opportunities.rank_opportunities(audit, eng.rubric, level=\"dimension\")\nby_dimension.round(1)"),
+    md("## Brainstorm: concepts that serve the client's value focus\n\nThe catalogue maps service-improvement concepts to the QCI dimensions; below are those serving the weakest dimensions of the audit. Use the prompts in the workshop; write the extras you agree on into `engagement.yaml` (`specific_extras`)."),
+    code('focus_dimensions = focus_dimensions or by_dimension["dimension"].head(2).tolist()\nopportunities.concept_prompts(focus_dimensions)'),
     code('by_element = opportunities.rank_opportunities(audit, eng.rubric)\nax = plots.estimates_with_ci(by_element, "name", f"Partial audit, {audit_size} interactions (weakest at the bottom)")'),
     code('by_element.head(5)[["name", "dimension", "estimate", "ci_low", "ci_high"]].round(1)'),
     md("""## What to decide now
@@ -108,16 +108,18 @@ The feasible combinations are the **scenarios** — often hundreds. Some never o
 customer who only wants information about a complaint…) and are excluded. The inventory shows which
 scenarios are frequent, and — through the coverage estimate — how much of the population still falls
 in scenarios the sample has not seen yet."""),
-    params('engagement = "../data/samples/northwind"\nwave = None  # None: the first wave\nmargins = [0.03, 0.05, 0.07, 0.10]\nconfidences = [0.90, 0.95, 0.99]'),
-    code("import qcikit\nfrom qcikit import inventory, plots, sampling\n\neng = qcikit.Engagement.load(engagement)\nwave = wave or eng.config.waves[0]\npopulation = eng.interactions[eng.interactions[\"wave\"] == wave]\nlen(population)"),
+    params('engagement = "../data/samples/northwind"\nwave = None  # None: the first wave\nmargins = [0.03, 0.05, 0.07, 0.10]\nconfidences = [0.90, 0.95, 0.99]\nmap_facets = None  # None: the two facets whose combinations scenarios.yaml excludes most'),
+    code("import qcikit\nfrom qcikit import inventory, plots, sampling, widgets, workspace\n\neng = qcikit.Engagement.load(engagement)\nwave = wave or eng.config.waves[0]\npopulation = eng.interactions[eng.interactions[\"wave\"] == wave]\nlen(population)"),
     md("## How many interactions to score?\n\nCochran's formula with the finite population correction: the table gives *n* for each margin and confidence."),
     code('table = sampling.planning_table(len(population), margins, confidences)\ntable.pivot(index="margin", columns="confidence", values="n")'),
     code("ax = plots.sample_size_curve(table)"),
     md("## The stratified draw\n\nThe plan allocates the sample to touchpoints in proportion; each stratum's design weight is N_h / n_h. (`qcikit sample DIR` draws and writes `sample.csv`; here we only show the plan.)"),
     code("n = sampling.sample_size(eng.config.margin, eng.config.confidence, len(population))\nplan = sampling.plan(population, n, strata=eng.config.strata, confidence=eng.config.confidence)\nplan.round(3)"),
-    md("## Classification and the scenario map"),
+    md("## Classification\n\nEach sampled interaction is classified by reading it: one level per facet of `scenarios.yaml`. The form below writes `inventory.csv` (atomically; a re-classification replaces that interaction's row). Combinations the schema excludes are refused."),
+    code("classify = widgets.ClassificationForm(eng)\nclassify.widget"),
+    md("## The scenario map"),
     code("classified = eng.inventory.merge(eng.sample[[\"interaction_id\", \"wave\", \"weight\"]], on=\"interaction_id\")\nclassified = classified[classified[\"wave\"] == wave]\nfrequent = inventory.frequencies(classified, classified[\"weight\"])\nfrequent.head(10).round(3)"),
-    code('excluded = inventory.excluded_pairs(eng.schema, "emotional_state", "objective")\nax = plots.scenario_heatmap(classified, "emotional_state", "objective", excluded=excluded)'),
+    code('rows, cols = map_facets or workspace.heatmap_facets(eng.schema)\nexcluded = inventory.excluded_pairs(eng.schema, rows, cols)\nax = plots.scenario_heatmap(classified, rows, cols, excluded=excluded)'),
     md("## Coverage: have we seen the scenarios that matter?\n\nGood–Turing coverage estimates the share of the population in scenarios the sample has already seen; Chao1 estimates how many scenarios exist in total."),
     code("print(f\"{len(inventory.scenarios(eng.schema))} feasible scenarios in the schema\")\ninventory.coverage(classified).round(3)"),
     md("""## What to decide now
@@ -140,20 +142,20 @@ get nearly the same result**; the agreement table below is how we check it, elem
 The weighted total is one **QCI** score, 0–100, per interaction. A "not applicable" element shares
 its weight within its dimension; scenario rules shift weights (an upset customer weighs Connection
 more); a critical element caps or zeroes the score when it fails."""),
-    params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nstore_path = "../reports/demo-scores.sqlite"  # where the scoring form saves'),
-    code("import qcikit\nfrom qcikit import plots, reliability, widgets\nfrom qcikit.store import Store\n\neng = qcikit.Engagement.load(engagement)\nrules = eng.rubric.to_frame()\nrules.head(8)"),
+    params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nscenario = None  # None: the most frequent scenario in the inventory\nstore_path = None  # None: the engagement\'s own store, scores.sqlite in its folder'),
+    code("import qcikit\nfrom qcikit import plots, reliability, widgets, workspace\nfrom qcikit.store import Store\n\neng = qcikit.Engagement.load(engagement)\nrules = eng.rubric.to_frame()\nrules.head(8)"),
     md("## Effective weights per scenario\n\nChoose a dimension and scenario facets to see each element's weight in that scenario."),
-    code("explorer = widgets.RubricExplorer(eng)\nexplorer.facets[\"emotional_state\"].value = \"angry\"\nexplorer.frame().round(1)"),
+    code("explorer = widgets.RubricExplorer(eng, scenario or workspace.default_scenario(eng))\nexplorer.frame().round(1)"),
     md("## QCI per interaction and dimension"),
     code("scored = eng.scored()\nscored.groupby(\"rater\")[[\"qci\", *eng.rubric.dimensions]].mean().round(1)"),
-    md("## Do raters agree? Reliability by element\n\nKrippendorff's alpha with a 95 % bootstrap interval; ≥ .800 reliable, .667–.800 tentative. Elements below that need sharper rules or rater calibration."),
-    code("agreement = reliability.by_element(eng.scores, eng.rubric, level=level, n_boot=n_boot, seed=eng.config.seed)\nagreement.drop(columns=\"note\").round(3)"),
+    md("## Do raters agree? Reliability by element\n\nKrippendorff's alpha with a bootstrap interval, computed on each rater's own ratings (before any dispute was settled); ≥ .800 reliable, .667–.800 tentative. Elements below that need sharper rules or rater calibration."),
+    code("agreement = reliability.by_element(eng.own_ratings, eng.rubric, level=level, n_boot=n_boot, seed=eng.config.seed)\nagreement.drop(columns=\"note\").round(3)"),
     md("## Calibration against the gold standard"),
-    code('calibration = reliability.calibrate(eng.scores, eng.gold, eng.rubric)\ncalibration[calibration["element"] == "(all)"].round(3)'),
+    code('calibration = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric)\ncalibration[calibration["element"] == "(all)"].round(3)'),
     code("ax = plots.rater_bias(calibration)"),
-    code('flagged = calibration.loc[(calibration["element"] == "(all)") & calibration["coaching"], "rater"].tolist()\nreliability.qci_without(eng.scores, eng.rubric, flagged, eng.inventory_facets()).round(2)'),
+    code('flagged = calibration.loc[(calibration["element"] == "(all)") & calibration["coaching"], "rater"].tolist()\nreliability.qci_without(eng.own_ratings, eng.rubric, flagged, eng.inventory_facets()).round(2)'),
     md("## The scoring form\n\nPick your name and an interaction, read the transcript, score each element (rules and examples beside it), save. Saves go to an append-only SQLite store: corrections are new rows, nothing typed is lost."),
-    code("form = widgets.ScoringForm(eng, Store(store_path))\nform.widget"),
+    code("form = widgets.ScoringForm(eng, Store(store_path) if store_path else None)\nform.widget"),
     md("""## What to decide now
 
 - Which elements are **unreliable**? Rewrite their rules (see the training notebook on precise rules)
@@ -172,9 +174,9 @@ points and checklists per scenario.
 
 Then replace vague NPS/CSAT with **element-level metrics**: which specific behaviours are improving,
 by team and touchpoint, with intervals so nobody chases noise."""),
-    params('engagement = "../data/samples/northwind"\nscenario = {"touchpoint": "email", "emotional_state": "angry", "inquiry_type": "complaint"}'),
-    code("import qcikit\nfrom qcikit import answers, metrics, plots, widgets\n\neng = qcikit.Engagement.load(engagement)\nprint(answers.model_answer(eng, scenario, \"conversation_outline\"))"),
-    code('print(answers.model_answer(eng, scenario, "email", elements=["greeting", "apology_courtesy", "setting_expectations", "ownership"]))'),
+    params('engagement = "../data/samples/northwind"\nscenario = None  # None: the most frequent scenario in the inventory, e.g. {"touchpoint": "email"}\nelements = None  # None: the four weakest elements in the latest wave'),
+    code("import qcikit\nfrom qcikit import answers, metrics, plots, widgets, workspace\n\neng = qcikit.Engagement.load(engagement)\nscenario = scenario or workspace.default_scenario(eng)\nelements = elements or workspace.weakest_elements(eng, 4)\nprint(answers.model_answer(eng, scenario, \"conversation_outline\"))"),
+    code('print(answers.model_answer(eng, scenario, "email", elements=elements))'),
     code('print(answers.model_answer(eng, scenario, "checklist"))'),
     md("## The element-level dashboard"),
     code("dashboard = widgets.Dashboard(eng)\ndashboard.frame().round(1)"),
@@ -193,13 +195,13 @@ NOTEBOOKS["training/01_score_like_gold.ipynb"] = [
 You will compare a rater's scores with the **gold standard** (the lead consultant's reference scores)
 on ten interactions, and read the rule behind every disagreement. Then score one interaction yourself
 and check against the hidden solution."""),
-    params('engagement = "../../data/samples/northwind"\nrater = "chloe"  # the trainee whose scores we review'),
-    code("import qcikit\nfrom qcikit import reliability, training\n\neng = qcikit.Engagement.load(engagement)\nten = sorted(eng.gold[\"interaction_id\"].unique())[:10]\nten"),
+    params('engagement = "../../data/samples/northwind"\nrater = None  # None: the rater who differs from gold most often\nexercise_elements = None  # None: the two elements that rater misreads most often'),
+    code("import qcikit\nfrom qcikit import reliability, training, workspace\n\neng = qcikit.Engagement.load(engagement)\nrater = rater or workspace.discordant_rater(eng)\nten = workspace.gold_interactions(eng, 10)\nrater, ten"),
     code("notes = training.feedback(eng.scores, eng.gold, eng.rubric, rater, interactions=ten)\nprint(f\"{len(notes)} disagreements on {len(ten)} interactions\")\nnotes.head(12)"),
     code('notes.groupby("element")["difference"].agg(["count", "mean"]).sort_values("count", ascending=False).round(2)'),
-    md("**Exercise.** Read the transcript below and score *Greeting* (0–2) and *Setting expectations* (0–3) with the rules in `rubric.yaml`. Then open the solution cell."),
-    code('print(eng.interactions.set_index("interaction_id").loc[ten[0], "transcript"])'),
-    new_code_cell('# Solution: the gold scores for this interaction\neng.gold[(eng.gold["interaction_id"] == ten[0]) & eng.gold["element"].isin(["greeting", "setting_expectations"])]',
+    md("**Exercise.** Read the transcript below and score the two elements listed under it with their rules. Then open the solution cell."),
+    code('exercise_elements = exercise_elements or notes["element"].value_counts().index[:2].tolist()\nprint(eng.interactions.set_index("interaction_id").loc[ten[0], "transcript"])\neng.rubric.to_frame(exercise_elements)'),
+    new_code_cell('# Solution: the gold scores for this interaction\neng.gold[(eng.gold["interaction_id"] == ten[0]) & eng.gold["element"].isin(exercise_elements)]',
                   metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
     md("**What to take away:** a consistent bias (all differences of one sign) means a lenient or strict reading of the rules — re-read the rules; scattered differences mean the rule itself is vague."),
 ]
