@@ -23,7 +23,16 @@ def test_new_scaffolds_from_templates(tmp_path, capsys):
     assert main(["new", str(target), "--client", "Acme Ltd"]) == 0
     for name in ("engagement.yaml", "rubric.yaml", "scenarios.yaml", "answers.yaml", "interactions.csv"):
         assert (target / name).is_file()
-    assert "slug: acme-ltd" in (target / "engagement.yaml").read_text()
+    text = (target / "engagement.yaml").read_text()
+    assert 'slug: "acme-ltd"' in text and 'client: "Acme Ltd"' in text
+    # Every key of the scaffolded engagement.yaml has a comment on the line above it.
+    lines = text.splitlines()
+    keys = [k for k, line in enumerate(lines) if line and not line.startswith((" ", "#", "-"))]
+    assert len(keys) >= 15
+    assert all(lines[k - 1].lstrip().startswith("#") for k in keys), [lines[k] for k in keys if not lines[k - 1].startswith("#")]
+    assert sorted(p.name for p in (target / "notebooks").glob("0*.ipynb")) == [
+        "01_identify_opportunities.ipynb", "02_take_inventory.ipynb", "03_criteria_and_measurement.ipynb",
+        "04_model_answers_and_metrics.ipynb"]
     qcikit.load_rubric(target / "rubric.yaml")
     # A second `new` into the same folder refuses and changes nothing.
     before = (target / "rubric.yaml").read_text()
@@ -77,9 +86,39 @@ def test_demo_prints_three_qci_tables(capsys):
     assert out.count("qci") == 3
 
 
-def test_demo_without_samples_exits_2(tmp_path, capsys):
-    assert main(["demo", "--samples", str(tmp_path)]) == 2
-    assert "no sample engagements found" in capsys.readouterr().err
+def test_demo_writes_the_samples_where_there_are_none(tmp_path, capsys):
+    target = tmp_path / "samples"
+    assert main(["demo", "--samples", str(target), "--no-render"]) == 0
+    assert "Writing the three sample engagements" in capsys.readouterr().out
+    # The package's own generator gives the committed samples, byte for byte, plus workspace notebooks.
+    for client in ("northwind", "brightwave", "voltania"):
+        for f in (SAMPLES / client).iterdir():
+            assert (target / client / f.name).read_bytes() == f.read_bytes(), f
+        assert (target / client / "notebooks" / "03_criteria_and_measurement.ipynb").is_file()
+
+
+def test_every_argument_has_help():
+    from qcikit.cli import build_parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if action.dest in ("help", "version", "command", "action"):
+                continue
+            if hasattr(action, "choices") and isinstance(action.choices, dict):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}")
+                continue
+            yield path, action
+
+    missing = [f"{path}: {a.dest}" for path, a in walk(build_parser(), "qcikit") if not a.help]
+    assert missing == []
+
+
+def test_help_shows_the_workflow_in_order():
+    proc = subprocess.run([sys.executable, "-m", "qcikit.cli", "--help"], capture_output=True, text=True)
+    order = [proc.stdout.index(f"qcikit {c}") for c in ("new DIR", "validate DIR", "sample DIR", "reliability DIR",
+                                                          "render DIR", "export DIR")]
+    assert order == sorted(order)
 
 
 def test_reliability_prints_table_and_calibration(capsys):

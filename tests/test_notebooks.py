@@ -1,11 +1,14 @@
 """Notebooks stay thin, valid and parameterized; each step notebook runs for each sample client."""
 import json
 import re
+from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from conftest import ROOT, SAMPLES
+from foreign import make_foreign, sample_ids
 
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
 
@@ -56,12 +59,44 @@ def test_training_solutions_are_hidden():
             assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in solutions)
 
 
-@pytest.mark.parametrize("client", ["northwind", "brightwave", "voltania"])
+@pytest.fixture(scope="session")
+def harbor(tmp_path_factory):
+    """The hotel engagement: no element, facet, level, touchpoint, team or rater of the samples."""
+    return make_foreign(SAMPLES / "brightwave", tmp_path_factory.mktemp("foreign") / "harbor")
+
+
+def test_the_second_engagement_shares_no_id_with_the_samples(harbor):
+    import yaml
+
+    rubric = yaml.safe_load((harbor / "rubric.yaml").read_text())
+    schema = yaml.safe_load((harbor / "scenarios.yaml").read_text())
+    cfg = yaml.safe_load((harbor / "engagement.yaml").read_text())
+    ids = {e["id"] for e in rubric["elements"]} | {v for lv in schema["facets"].values() for v in lv}
+    ids |= {f for f in schema["facets"] if f != "touchpoint"} | {r["name"] for r in cfg["raters"]}
+    ids |= set(pd.read_csv(harbor / "interactions.csv", usecols=["team"])["team"])
+    assert len(rubric["elements"]) == 14
+    assert ids & sample_ids(SAMPLES) == set()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS])
+def test_no_client_id_outside_the_parameters_cell(path):
+    """Notebooks run on any engagement: no sample's element, facet, level, team or rater is written in a cell."""
+    ids = sample_ids(SAMPLES)
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        words = set(re.findall(r"[\w-]+", cell.source))
+        assert not words & ids, (path.name, sorted(words & ids), cell.source)
+
+
+@pytest.mark.parametrize("client", ["northwind", "brightwave", "voltania", "harbor"])
 @pytest.mark.parametrize("path", STEPS, ids=[str(p.relative_to(ROOT / "notebooks")) for p in STEPS])
-def test_step_notebook_runs_for_each_client(path, client, tmp_path):
+def test_step_notebook_runs_for_each_client(path, client, tmp_path, request):
     import papermill
 
-    params = {"engagement": str(SAMPLES / client)}
+    folder = request.getfixturevalue("harbor") if client == "harbor" else SAMPLES / client
+    params = {"engagement": str(folder)}
     if "store_path" in papermill.inspect_notebook(str(path)):
         params["store_path"] = str(tmp_path / "scores.sqlite")
     out = tmp_path / path.name
@@ -70,3 +105,30 @@ def test_step_notebook_runs_for_each_client(path, client, tmp_path):
     nb = json.loads(out.read_text())
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def test_client_report_renders_for_the_second_engagement(harbor, tmp_path):
+    from qcikit.report import render_reports
+
+    [result] = render_reports([harbor], tmp_path, workers=1, progress=False)
+    assert result.ok, result.error
+    text = Path(result.html).read_text(encoding="utf-8")
+    assert "Harbor Hotels" in text and "Hotel Greeting" in text
+
+
+def test_workspace_notebooks_run_from_their_own_folder(harbor, tmp_path):
+    """`qcikit notebooks DIR` writes notebooks whose default engagement is DIR; papermill runs them there."""
+    import shutil
+
+    import papermill
+
+    from qcikit.cli import main
+
+    ws = tmp_path / "ws"
+    shutil.copytree(harbor, ws)
+    assert main(["notebooks", str(ws)]) == 0
+    nb = ws / "notebooks" / "04_model_answers_and_metrics.ipynb"
+    assert 'engagement = ".."' in parameters_source(nb)
+    papermill.execute_notebook(str(nb), str(tmp_path / "run.ipynb"), cwd=str(nb.parent), progress_bar=False,
+                               kernel_name="python3")
+    assert "Hotel" in (tmp_path / "run.ipynb").read_text(encoding="utf-8")

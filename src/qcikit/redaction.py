@@ -31,8 +31,13 @@ _GROUPED_NATIONAL = re.compile(r"\(?0\d[\d ()/.-]*\d")
 _DIGIT_RUN = re.compile(r"\d(?:[\s().\-/]*\d){5,}")
 
 
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+
+
 def _is_phone(match) -> bool:
     raw, number = match.raw_string.strip(), match.number
+    if _DATE.fullmatch(raw):  # 2026-07-01 is also a valid Berlin number; written so, it is a date
+        return False
     if phonenumbers.is_valid_number(number):
         return True
     # Reserved "drama" ranges (e.g. UK 07700 900xxx) are not valid numbers but are written like them;
