@@ -81,7 +81,12 @@ def test_the_second_engagement_shares_no_id_with_the_samples(harbor):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS])
 def test_no_client_id_outside_the_parameters_cell(path):
     """Notebooks run on any engagement: no sample's element, facet, level, team or rater is written in a cell."""
-    ids = sample_ids(SAMPLES)
+    from typing import get_args
+
+    from qcikit.answers import AnswerKind
+
+    # The kinds of model answer ("email", "checklist" …) are the kit's own words, not a client's touchpoint.
+    ids = sample_ids(SAMPLES) - set(get_args(AnswerKind))
     nb = nbformat.read(str(path), as_version=4)
     for cell in nb.cells:
         if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
@@ -90,7 +95,8 @@ def test_no_client_id_outside_the_parameters_cell(path):
         assert not words & ids, (path.name, sorted(words & ids), cell.source)
 
 
-@pytest.mark.parametrize("client", ["northwind", "brightwave", "voltania", "harbor"])
+# Northwind is what nbval re-runs every notebook with; the other clients and the foreign engagement run here.
+@pytest.mark.parametrize("client", ["brightwave", "voltania", "harbor"])
 @pytest.mark.parametrize("path", STEPS, ids=[str(p.relative_to(ROOT / "notebooks")) for p in STEPS])
 def test_step_notebook_runs_for_each_client(path, client, tmp_path, request):
     import papermill
