@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import yaml
@@ -72,3 +77,31 @@ def rendered(tmp_path_factory):
     return out, render_reports(dirs, out, workers=2, progress=False)
 
 
+
+
+@contextmanager
+def jupyter_lab(root_dir: Path, tmp_path: Path, token: str = "qcikit-test", settings: Path | None = None):
+    """A JupyterLab server on loopback serving ``root_dir``; yields its base URL (stopped on exit)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--allow-root",
+           f"--ServerApp.runtime_dir={tmp_path / 'runtime'}", f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+    if settings is not None:
+        cmd.append(f"--LabApp.user_settings_dir={settings}")
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("JupyterLab did not start within 60 s")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
