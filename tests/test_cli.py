@@ -126,3 +126,19 @@ def test_reliability_prints_table_and_calibration(capsys):
     out = capsys.readouterr().out
     assert "agreement by element" in out and "greeting" in out
     assert "Calibration against gold.csv" in out and "without chloe" in out
+
+
+def test_notebooks_refuses_to_overwrite_edited_notebooks(tmp_path, capsys):
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLES / "brightwave", ws)
+    data = {p.name: p.read_bytes() for p in ws.iterdir() if p.is_file()}
+    assert main(["notebooks", str(ws)]) == 0
+    assert main(["notebooks", str(ws)]) == 0  # untouched notebooks are simply rewritten
+    nb = ws / "notebooks" / "02_take_inventory.ipynb"
+    nb.write_text(nb.read_text().replace("margins = [", "margins = [0.02, "))
+    assert main(["notebooks", str(ws)]) == 2
+    assert "notebooks/02_take_inventory.ipynb was edited" in capsys.readouterr().err
+    assert "0.02" in nb.read_text()
+    assert main(["notebooks", str(ws), "--force"]) == 0
+    assert "0.02" not in nb.read_text()
+    assert {p.name: p.read_bytes() for p in ws.iterdir() if p.is_file()} == data  # engagement data untouched
