@@ -122,37 +122,24 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _scores_csv(path: Path):
-    """Read a scores CSV the way validation does (dialects, numbers with row numbers)."""
-    from .engagement import _Loader
-
-    loader = _Loader(path.parent)
-    df = loader.csv(path.name, required=True)
-    if df is not None:
-        loader._score_checks(path.name, df)
-    if loader.problems:
-        from .errors import ValidationError
-
-        raise ValidationError(str(path), loader.problems)
-    return df
-
-
 def cmd_scores_import(args) -> int:
+    from .engagement import STORE, read_scores_csv
+    from .store import Store
+
     folder = Path(args.dir)
-    eng = _engagement(folder) if not (folder / "scores.sqlite").exists() else None
-    src = Path(args.file) if args.file else folder / "scores.csv"
+    default = folder / "scores.csv"
+    src = Path(args.file) if args.file else default
     if not src.is_file():
         raise QcikitError(f"{src}: there is no such file to import. Fix: pass the CSV's path as FILE.")
-    rows = _scores_csv(src)
-    store = eng.open_store() if eng is not None else None
-    if store is None:
-        from .store import Store
-
-        store = Store(folder / "scores.sqlite")
+    # A store created now also takes in scores.csv (as the scoring form does), so no CSV row is left behind.
+    sources = [default, src] if not (folder / STORE).exists() and default.is_file() and default.resolve() != src.resolve() else [src]
+    tables = [(f, read_scores_csv(f)) for f in sources]  # every file is checked before anything is written
+    store = Store(folder / STORE)
     before = store.n_rows
-    added = store.import_scores(rows, by=f"import:{src.name}")
-    print(f"Imported {added} new row(s) from {src} into {folder / 'scores.sqlite'} "
-          f"({len(rows) - added} already there); the store now holds {store.n_rows} row(s), {before} before.")
+    for f, rows in tables:
+        added = store.import_scores(rows, by=f"import:{f.name}")
+        print(f"Imported {added} new row(s) from {f} ({len(rows) - added} already there).")
+    print(f"The store {folder / STORE} now holds {store.n_rows} row(s), {before} before.")
     try:
         _engagement(folder)
     except QcikitError as exc:
@@ -162,6 +149,7 @@ def cmd_scores_import(args) -> int:
 
 
 def cmd_scores_export(args) -> int:
+    from .engagement import read_scores_csv
     from .store import Store
 
     folder = Path(args.dir)
@@ -172,7 +160,7 @@ def cmd_scores_export(args) -> int:
     target = Path(args.out) if args.out else folder / "scores.csv"
     store = Store(path)
     if target.exists():
-        old = _scores_csv(target)
+        old = read_scores_csv(target)
         pending = store.holds(old)
         if len(pending):
             raise QcikitError(f"{target}: {len(pending)} row(s) of this file are not in the store and would be lost; "

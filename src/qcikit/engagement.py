@@ -211,6 +211,22 @@ class Engagement:
         return self.inventory[["interaction_id", *self.schema.names]]
 
 
+def read_scores_csv(path: str | Path) -> pd.DataFrame:
+    """Read a scores CSV as validation reads it (delimiter, BOM, numbers with row numbers).
+
+    Raises :class:`ValidationError` listing every problem of the file itself
+    (rubric and sample checks belong to :meth:`Engagement.validate`).
+    """
+    path = Path(path)
+    loader = _Loader(path.parent)
+    df = loader.csv(path.name, required=True)
+    if df is not None:
+        loader._score_checks(path.name, df)
+    if loader.problems:
+        raise ValidationError(str(path), loader.problems)
+    return df
+
+
 class _Loader:
     """Reads an engagement folder file by file, collecting problems instead of stopping."""
 
