@@ -86,21 +86,68 @@ def test_summaries_flag_small_cells_and_clip_to_scale(eng):
     assert metrics.summarize(w1)["estimate"].iloc[0] == pytest.approx(np.average(w1["qci"], weights=w1["weight"]))
 
 
-def test_wave_change_uses_welch_and_holm(eng):
-    from statsmodels.stats.multitest import multipletests
-
+def test_wave_change_one_estimate_one_test_one_interval(eng):
     change = metrics.wave_change(eng)
-    assert change.attrs == {"before": "2026-Q2", "after": "2026-Q3"}
-    el = change[change["kind"] == "element"]
-    _, adj, _, _ = multipletests(el["p"], method="holm")
-    assert el["p_holm"].to_numpy() == pytest.approx(adj)
+    assert change.attrs["before"] == "2026-Q2" and change.attrs["after"] == "2026-Q3"
+    # Each row's interval is the adjusted one (Bonferroni within its family) on Satterthwaite df ...
+    from scipy import stats as st
+
+    q = st.t.ppf(1 - 0.05 / (2 * change["comparisons"]), change["df"])
+    assert change["ci_low"].to_numpy() == pytest.approx((change["change"] - q * change["se"]).to_numpy())
+    assert change["p_adj"].to_numpy() == pytest.approx(np.minimum(1, change["comparisons"] * change["p"]).to_numpy())
+    # ... so "significant" is exactly "the reported interval excludes 0", and p_adj < alpha says the same.
+    excludes = (change["ci_low"] > 0) | (change["ci_high"] < 0)
+    assert (change["significant"] == excludes).all()
+    assert (change["significant"] == (change["p_adj"] < 0.05)).all()
     # The generator improved setting_expectations and ownership; both are detected.
-    sig = set(el.loc[el["significant"], "measure"])
-    assert {"setting_expectations", "ownership"} <= sig
-    # Welch's t-test p-value for the headline, from scipy on the same interaction values.
+    el = change[change["kind"] == "element"]
+    assert {"setting_expectations", "ownership"} <= set(el.loc[el["significant"], "measure"])
+    # The change and its SE come from the two waves' design-based estimates (independent strata: variances add).
     t = metrics.interaction_table(eng)
-    p = stats.ttest_ind(t.loc[t["wave"] == "2026-Q3", "qci"], t.loc[t["wave"] == "2026-Q2", "qci"], equal_var=False).pvalue
-    assert change.loc[change["kind"] == "overall", "p"].iloc[0] == pytest.approx(p)
+    est = {w: metrics.weighted_mean_ci(p["qci"], p["weight"], strata=p["stratum"], fpc=p["fpc"]) for w, p in t.groupby("wave")}
+    row = change[change["kind"] == "overall"].iloc[0]
+    assert row["change"] == pytest.approx(est["2026-Q3"]["estimate"] - est["2026-Q2"]["estimate"])
+    assert row["se"] == pytest.approx(np.hypot(est["2026-Q3"]["se"], est["2026-Q2"]["se"]))
+
+
+def test_compare_is_welch_for_a_simple_random_sample():
+    """One stratum, equal weights, no FPC: the design-based comparison is Welch's t-test (Welch 1947;
+    Satterthwaite 1946), checked against scipy."""
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(60, 12, 40), rng.normal(66, 8, 55)
+    r = metrics.compare(metrics.weighted_mean_ci(a), metrics.weighted_mean_ci(b))
+    ref = stats.ttest_ind(b, a, equal_var=False)
+    assert r["p"] == pytest.approx(ref.pvalue) and r["t"] == pytest.approx(ref.statistic)
+    ci = ref.confidence_interval(0.95)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((ci.low, ci.high))
+
+
+def test_wave_difference_matches_samplics_domains(eng):
+    """The two waves as domains of one stratified sample (samplics' TaylorEstimator, an independent survey
+    library): strata never cross waves, so the covariance is 0 and the difference's SE is the root sum of squares."""
+    samplics = pytest.importorskip("samplics")
+    t = metrics.interaction_table(eng)
+    fpc = t.groupby("stratum")["fpc"].first().to_dict()
+    dom = samplics.TaylorEstimator(samplics.PopParam.mean)
+    dom.estimate(y=t["qci"].to_numpy(), samp_weight=t["weight"].to_numpy(), stratum=t["stratum"].to_numpy(),
+                 domain=t["wave"].to_numpy(), fpc=fpc, remove_nan=True)
+    row = metrics.wave_change(eng).iloc[0]
+    assert row["change"] == pytest.approx(float(dom.point_est["2026-Q3"] - dom.point_est["2026-Q2"]))
+    assert row["se"] == pytest.approx(float(np.hypot(dom.stderror["2026-Q3"], dom.stderror["2026-Q2"])))
+
+
+def test_middle_wave_compares_with_the_wave_before_it():
+    e = qcikit.Engagement.load(SAMPLES / "northwind")
+    # Three scored waves: half of 2026-Q3's interactions become a later wave "2026-Q4".
+    late = set(sorted(e.scores.loc[e.scores["wave"] == "2026-Q3", "interaction_id"].unique())[::2])
+    e.config.waves.append("2026-Q4")
+    e.interactions.loc[e.interactions["interaction_id"].isin(late), "wave"] = "2026-Q4"
+    e.scores = e.scores.assign(wave=np.where(e.scores["interaction_id"].isin(late), "2026-Q4", e.scores["wave"]))
+    assert metrics.wave_change(e).attrs["before"] == "2026-Q3"
+    mid = metrics.wave_change(e, "2026-Q3")
+    assert (mid.attrs["before"], mid.attrs["after"]) == ("2026-Q2", "2026-Q3")
+    with pytest.raises(qcikit.MetricsError, match="wave '2026-Q2' has no earlier scored wave"):
+        metrics.wave_change(e, "2026-Q2")
 
 
 def test_customer_effort_wilson(eng):
@@ -121,6 +168,40 @@ def test_competitive_edge_signs(eng):
     # TrailMart was generated much weaker than the client.
     assert q.loc["TrailMart", "edge"] > 10 and q.loc["TrailMart", "ci_low"] > 0
     assert (edge["edge"] == edge["client"] - edge["competitor_score"]).all()
+    assert ((edge["ci_low"] > 0) | (edge["ci_high"] < 0)).eq(edge["significant"]).all()
+
+
+def test_competitive_edge_uses_only_that_waves_shops(eng):
+    for wave, n in (("2026-Q2", 12), ("2026-Q3", 25)):
+        edge = metrics.competitive_edge(eng, wave)
+        assert edge.attrs["shops_wave"] == wave and (edge["n_shops"] == n).all()
+
+
+def test_competitive_edge_interval_is_welch_satterthwaite(eng):
+    """Client (design-based, df n − H) against shops (mean of k, df k − 1): Welch–Satterthwaite df, a t interval."""
+    edge = metrics.competitive_edge(eng, "2026-Q2")
+    row = edge[(edge["measure"] == "QCI") & (edge["competitor"] == "PeakGear")].iloc[0]
+    t = metrics.interaction_table(eng)
+    t = t[t["wave"] == "2026-Q2"]
+    c = metrics.weighted_mean_ci(t["qci"], t["weight"], strata=t["stratum"], fpc=t["fpc"])
+    shops = eng.mystery_shops[(eng.mystery_shops["competitor"] == "PeakGear") & (eng.mystery_shops["wave"] == "2026-Q2")]
+    k = qcikit.score(shops, eng.rubric, by=("interaction_id",))["qci"]
+    va, vb = c["se"] ** 2, k.var(ddof=1) / len(k)
+    df = (va + vb) ** 2 / (va ** 2 / c["df"] + vb ** 2 / (len(k) - 1))
+    half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((row["edge"] - half, row["edge"] + half))
+    wider = stats.t.ppf(0.975, df) / stats.norm.ppf(0.975)
+    assert wider > 1.01  # the normal interval the kit used before was too narrow with 12 shops
+
+
+def test_one_shop_is_not_enough_for_an_edge():
+    e = qcikit.Engagement.load(SAMPLES / "brightwave")
+    ms = e.mystery_shops
+    first = ms.loc[ms["competitor"] == "Datalynx", "interaction_id"].iloc[0]
+    e.mystery_shops = ms[(ms["competitor"] != "Datalynx") | (ms["interaction_id"] == first)]
+    edge = metrics.competitive_edge(e, "2026-Q2").set_index(["competitor", "measure"])
+    row = edge.loc[("Datalynx", "QCI")]
+    assert row["note"] == "not enough shops" and np.isnan(row["ci_low"]) and not row["significant"]
 
 
 def test_priorities_rank_by_weight_times_gap(eng):
@@ -144,3 +225,17 @@ def test_new_scores_are_not_served_from_a_stale_cache():
     e.scores = e.scores.assign(points=0.0)
     assert metrics.interaction_table(e)["qci"].max() == 0 and before > 0
     assert e.scored()["qci"].max() == 0
+
+
+@pytest.mark.parametrize("client", ["northwind", "brightwave", "voltania", "harbor"])
+def test_every_comparison_row_agrees_with_its_interval(client, tmp_path):
+    """For every sample and an engagement with none of their ids: significant <=> the reported interval excludes 0."""
+    from foreign import make_foreign
+
+    folder = make_foreign(SAMPLES / "brightwave", tmp_path / "harbor") if client == "harbor" else SAMPLES / client
+    e = qcikit.Engagement.load(folder)
+    tables = [metrics.wave_change(e)] + [metrics.competitive_edge(e, w) for w in e.config.waves]
+    for t in tables:
+        excludes = (t["ci_low"] > 0) | (t["ci_high"] < 0)
+        assert (t["significant"] == excludes).all()
+        assert (t["significant"] == (t["p_adj"] < 1 - e.config.confidence)).all()

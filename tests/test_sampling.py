@@ -45,10 +45,6 @@ def test_allocation_is_whole_sums_to_n_and_respects_sizes(sizes, frac, method, m
     s = pd.Series(sizes, index=[f"h{i}" for i in range(len(sizes))])
     n = int(frac * s.sum())
     sd = pd.Series(np.linspace(1, 3, len(s)), index=s.index)
-    if minimum and (s == 0).any():
-        with pytest.raises(SamplingError, match="is empty but a minimum"):
-            sampling.allocate(s, n, method, sd=sd, minimum=minimum)
-        return
     if np.minimum(minimum, s).sum() > n:
         with pytest.raises(SamplingError, match="per stratum needs"):
             sampling.allocate(s, n, method, sd=sd, minimum=minimum)
@@ -57,6 +53,17 @@ def test_allocation_is_whole_sums_to_n_and_respects_sizes(sizes, frac, method, m
     assert a.sum() == n
     assert (a <= s).all() and (a >= 0).all()
     assert (a >= np.minimum(minimum, s)).all()
+    assert (a[s == 0] == 0).all()  # an empty stratum gets nothing, whatever the minimum
+
+
+def test_small_strata_keep_two_by_default():
+    """Issue 11's case: 20 of 20,000 interactions would round to 0 of 377 (proportional share 0.38)."""
+    a = sampling.allocate(pd.Series({"big": 20000, "small": 20}), 377)
+    assert a["small"] >= 2 and a.sum() == 377
+    assert sampling.allocate(pd.Series({"big": 20000, "small": 20}), 377, minimum=0)["small"] == 0
+    frame = pd.DataFrame({"touchpoint": ["email"] * 20000 + ["desk"] * 20})
+    plan = sampling.plan(frame, 377, strata="touchpoint").set_index("stratum")
+    assert plan.loc["desk", "note"] == "raised to the minimum of 2" and plan.loc["email", "note"] == ""
 
 
 def test_allocation_methods_hand_computed():

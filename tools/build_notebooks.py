@@ -181,7 +181,7 @@ by team and touchpoint, with intervals so nobody chases noise."""),
     md("## The element-level dashboard"),
     code("dashboard = widgets.Dashboard(eng)\ndashboard.frame().round(1)"),
     code('change = metrics.wave_change(eng)\nax = plots.wave_change(change)'),
-    code('change[change["significant"]][["name", "before", "after", "change", "p_holm"]].round(3)'),
+    code('change[change["significant"]][["name", "before", "after", "change", "ci_low", "ci_high", "p_adj"]].round(3)'),
     md("""## What to decide now
 
 - Which model answers go to which teams first (match them to each team's weakest elements)?
@@ -229,7 +229,7 @@ answer the questions; the answers are in the hidden cells."""),
     params('engagement = "../../data/samples/northwind"'),
     code("from qcikit.sections import ReportContext\n\nr = ReportContext.load(engagement)\nr.summary_html()"),
     md("**Question 1.** Is the QCI change since the last wave a real improvement or noise? How do you know?"),
-    new_code_cell('# Answer: read the change row — its interval and Holm-adjusted p-value\nr.change[r.change["kind"] == "overall"][["before", "after", "change", "ci_low", "ci_high", "p"]].round(3)',
+    new_code_cell('# Answer: read the change row — a real change exactly when its interval excludes 0\nr.change[r.change["kind"] == "overall"][["before", "after", "change", "ci_low", "ci_high", "p_adj", "significant"]].round(3)',
                   metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
     md("**Question 2.** A team's score is 8 points above another's, but it is flagged *small*. What do you tell the manager?"),
     new_code_cell('# Answer: small cells have wide intervals; compare the intervals, not the points\nr.by("team").round(1)',

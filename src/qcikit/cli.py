@@ -96,10 +96,12 @@ def cmd_reliability(args) -> int:
     # Agreement reads each rater's own ratings, before any dispute was settled (settling would inflate it).
     print(f"Scores read from {eng.scores_source}.")
     table = reliability.by_element(eng.own_ratings, eng.rubric, coefficient=args.coefficient, level=args.level,
-                                   n_boot=args.n_boot, seed=eng.config.seed)
+                                   n_boot=args.n_boot, seed=eng.config.seed,
+                                   confidence=eng.config.confidence)
     shown = table.drop(columns=["note"] if not table["note"].any() else [])
-    print(f"{eng.config.client}: agreement by element ({table['coefficient'].iloc[0]}, 95% CI; "
-          f"≥ .800 reliable, .667–.800 tentative)")
+    print(f"{eng.config.client}: agreement by element ({table['coefficient'].iloc[0]}, "
+          f"{100 * eng.config.confidence:g}% CI; "
+          f"verdict from the interval's lower limit: ≥ .800 reliable, ≥ .667 tentative)")
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if eng.gold is not None:
         cal = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric)

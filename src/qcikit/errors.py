@@ -45,6 +45,10 @@ class RenderError(QcikitError):
     """A report cannot be rendered from the engagement given."""
 
 
+class CollapsedStrataWarning(UserWarning):
+    """A stratum with one sampled interaction was merged with a neighbour for the variance."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found while validating an engagement.

@@ -61,12 +61,12 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     y = np.asarray(values, dtype=float)
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
     d = np.ones(len(y), dtype=bool) if domain is None else np.asarray(domain, dtype=bool)
-    h = np.zeros(len(y), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata))[0]
+    h = np.zeros(len(y), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata), sort=True)[0]
     f = np.ones(len(y)) if fpc is None else np.asarray(fpc, dtype=float)
     keep = ~np.isnan(y) & ~np.isnan(w)
     y, w, d, h, f = y[keep], w[keep], d[keep], h[keep], f[keep]
     n = int(d.sum())
-    empty = {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": n}
+    empty = {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": n, "df": np.nan}
     if n == 0:
         return empty
     if (w <= 0).any():
@@ -76,17 +76,102 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     if n < 2:
         return {**empty, "estimate": mean}
     z = wd * (y - mean) / np.sum(wd)
+    h = _collapse_single_strata(h)
     n_h = np.bincount(h)
-    z_bar = np.bincount(h, weights=z) / n_h
+    # Collapsed strata leave empty codes behind (n_h = 0): they contribute nothing.
+    z_bar = np.divide(np.bincount(h, weights=z), n_h, out=np.zeros(len(n_h)), where=n_h > 0)
     ss = np.bincount(h, weights=(z - z_bar[h]) ** 2)
     fpc_h = np.ones(len(n_h))
     fpc_h[h[::-1]] = f[::-1]  # the stratum's correction (constant within a stratum): its first row's value
-    multi = n_h > 1  # a stratum with one interaction adds no estimable variance
+    multi = n_h > 1  # only when every interaction sits in one single stratum (n = 1) is nothing estimable
     var = float(np.sum(fpc_h[multi] * n_h[multi] / (n_h[multi] - 1) * ss[multi]))
     se = float(np.sqrt(var))
     df = max(len(y) - int((n_h > 0).sum()), 1)
     t = stats.t.ppf(0.5 + confidence / 2, df)
-    return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n}
+    return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n, "df": float(df)}
+
+
+def _collapse_single_strata(h: np.ndarray) -> np.ndarray:
+    """Merge each stratum holding one interaction with its neighbour (the next stratum in label order,
+    the previous for the last): the collapsed-strata method (Wolter 2007, §2.5; Lohr 2019, §7.5.1).
+
+    A stratum with one unit has no within-stratum variance; dropping it would understate the
+    variance silently. Collapsing is slightly conservative, and a warning names how many were merged.
+    """
+    n_h = np.bincount(h)
+    single = np.flatnonzero(n_h == 1)
+    present = np.flatnonzero(n_h > 0)
+    if len(single) == 0 or len(present) < 2:
+        return h
+    import warnings
+
+    from .errors import CollapsedStrataWarning
+
+    target = {}
+    for k in single:
+        later = present[present > k]
+        target[k] = later[0] if len(later) else present[present < k][-1]
+    warnings.warn(f"{len(single)} sampling stratum/strata held a single interaction and were collapsed with a "
+                  "neighbouring stratum for the variance.", CollapsedStrataWarning, stacklevel=3)
+    mapped = h.copy()
+    for k, t in target.items():
+        mapped[h == k] = t
+    return mapped
+
+
+def compare(before: dict, after: dict, confidence: float = 0.95, comparisons: int = 1) -> dict:
+    """``after − before`` for two independent design-based estimates: one estimate, one test, one interval.
+
+    The two estimates come from disjoint strata (two waves, or the client's sample
+    and a competitor's shops), so the variance of the difference is the sum of
+    their variances; its degrees of freedom are Welch–Satterthwaite's on each
+    estimate's design degrees of freedom (n − H):
+
+    .. math:: \nu = \frac{(v_a + v_b)^2}{v_a^2/\nu_a + v_b^2/\nu_b}, \qquad
+              t = \frac{\hat\theta_b - \hat\theta_a}{\sqrt{v_a + v_b}}
+
+    (Satterthwaite 1946; Lohr 2019, §3.4 and §9.5). With ``comparisons = m`` the
+    test and the interval are Bonferroni-adjusted together: ``p_adj = min(1, m·p)``
+    and the interval has level 1 − (1 − confidence)/m, so ``significant`` (the
+    interval excludes 0) holds exactly when ``p_adj < 1 − confidence``.
+
+    With one stratum, equal weights and no finite population correction this is
+    Welch's t-test (checked against scipy in the tests).
+
+    Examples
+    --------
+    >>> a = weighted_mean_ci([60, 62, 58, 61])
+    >>> b = weighted_mean_ci([70, 69, 73, 71])
+    >>> r = compare(a, b)
+    >>> round(r["change"], 2), r["significant"]
+    (10.5, True)
+    """
+    diff = after["estimate"] - before["estimate"]
+    va, vb = before["se"] ** 2, after["se"] ** 2
+    out = {"change": diff, "se": np.nan, "df": np.nan, "t": np.nan, "p": np.nan, "p_adj": np.nan,
+           "ci_low": np.nan, "ci_high": np.nan, "significant": False}
+    if not (np.isfinite(va) and np.isfinite(vb) and np.isfinite(diff)) or va + vb <= 0:
+        return out  # too few interactions (or shops) on one side: no interval, never a certain change
+    se = float(np.sqrt(va + vb))
+    df = (va + vb) ** 2 / (va ** 2 / before["df"] + vb ** 2 / after["df"])
+    t = diff / se
+    p = float(2 * stats.t.sf(abs(t), df))
+    q = stats.t.ppf(1 - (1 - confidence) / (2 * comparisons), df)
+    lo, hi = diff - q * se, diff + q * se
+    return {**out, "se": se, "df": float(df), "t": float(t), "p": p, "p_adj": min(1.0, comparisons * p),
+            "ci_low": lo, "ci_high": hi, "significant": bool(lo > 0 or hi < 0)}
+
+
+def weighted_sd(values, weights=None) -> float:
+    """Design-weighted standard deviation :math:`\sqrt{\sum w (y - \bar y_w)^2 / \sum w}` (NaN values left out)."""
+    y = np.asarray(values, dtype=float)
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
+    keep = ~np.isnan(y) & ~np.isnan(w)
+    y, w = y[keep], w[keep]
+    if len(y) < 2:
+        return np.nan
+    m = np.average(y, weights=w)
+    return float(np.sqrt(np.average((y - m) ** 2, weights=w)))
 
 
 def _cached(eng, key: str, build):
@@ -176,7 +261,7 @@ def summarize(table: pd.DataFrame, value: str = "qci", by=None, confidence: floa
             # A group is a domain of the whole sample: every interaction counts for the variance.
             r = weighted_mean_ci(table[value], table.get("weight"), confidence, strata, table.index.isin(part.index), fpc)
             rows.append({**dict(zip(keys, key)), **r})
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows).drop(columns="df", errors="ignore")
     if bounds is not None and len(out):
         out["ci_low"] = out["ci_low"].clip(lower=bounds[0])
         out["ci_high"] = out["ci_high"].clip(upper=bounds[1])
@@ -184,61 +269,73 @@ def summarize(table: pd.DataFrame, value: str = "qci", by=None, confidence: floa
     return out
 
 
-def wave_change(eng, confidence: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
-    """Change since the previous wave in QCI, each dimension and each element.
+def previous_wave(eng, wave: str | None = None) -> tuple[str, str]:
+    """(the wave before ``wave``, ``wave``) among the waves that have scores; ``wave`` defaults to the latest.
 
-    For every measure: the weighted means of both waves, their difference, a
-    Welch t-test on interaction-level scores (pingouin), Hedges' g, and
-    p-values adjusted with Holm's method (statsmodels ``multipletests``) within
-    each family — the elements, the dimensions — so twenty elements do not
-    produce a "significant" change by chance; the headline QCI is its own family.
+    Raises :class:`MetricsError` when ``wave`` is the first scored wave (there is nothing to compare with).
     """
-    import pingouin as pg
-    from statsmodels.stats.multitest import multipletests
-
-    waves = list(eng.config.waves)
     inter = interaction_table(eng)
-    present = [w for w in waves if (inter["wave"] == w).any()]
-    if len(present) < 2:
-        raise MetricsError(f"{eng.path}: scores cover {len(present)} wave(s); a change needs two. "
-                           "Fix: score the next wave's sample, or read the single-wave summary.")
-    before, after = present[-2], present[-1]
+    present = [w for w in eng.config.waves if (inter["wave"] == w).any()]
+    if wave is None:
+        if len(present) < 2:
+            raise MetricsError(f"{eng.path}: scores cover {len(present)} wave(s); a change needs two. "
+                               "Fix: score the next wave's sample, or read the single-wave summary.")
+        wave = present[-1]
+    if wave not in eng.config.waves:
+        raise MetricsError(f"{eng.path}: wave '{wave}' is not in engagement.yaml. Fix: use one of {', '.join(eng.config.waves)}.")
+    earlier = [w for w in present if eng.config.waves.index(w) < eng.config.waves.index(wave)]
+    if wave not in present or not earlier:
+        raise MetricsError(f"{eng.path}: wave '{wave}' has no earlier scored wave to compare with; a change needs two. "
+                           "Fix: report the wave on its own, or pick a later wave.")
+    return earlier[-1], wave
+
+
+def wave_change(eng, wave: str | None = None, confidence: float | None = None) -> pd.DataFrame:
+    """Change from the wave before ``wave`` to ``wave`` in QCI, each dimension and each element.
+
+    Every row is one design-based comparison (:func:`compare`): the two waves'
+    design-weighted means with their stratified Taylor-linearized standard errors,
+    the difference, a t test on Welch–Satterthwaite degrees of freedom and the
+    interval, all from the same estimate. Multiplicity is handled by Bonferroni
+    within each family — the elements, the dimensions; the headline QCI is its own
+    family — applied to the test *and* the interval alike, so ``significant`` is
+    true exactly when the reported interval excludes 0. (Holm's method is more
+    powerful but has no interval that agrees with it row by row.) ``std_diff`` is
+    the change over the design-weighted pooled standard deviation.
+
+    Parameters
+    ----------
+    eng : Engagement
+    wave : str, optional
+        The wave to report (default: the latest scored wave); it is compared with the
+        scored wave before it.
+    confidence : float, optional
+        Default: engagement.yaml's ``confidence``.
+    """
+    before, after = previous_wave(eng, wave)
+    confidence = eng.config.confidence if confidence is None else confidence
+    inter = interaction_table(eng)
     measures = [("QCI", "overall", inter, "qci")]
     measures += [(d, "dimension", inter, d) for d in eng.rubric.dimensions]
     el = element_table(eng)
     for e in eng.rubric.element_ids:
         measures.append((e, "element", el[el["element"] == e], "score"))
+    family = {"overall": 1, "dimension": len(eng.rubric.dimensions), "element": len(eng.rubric.element_ids)}
     rows = []
     for name, kind, table, col in measures:
         a = table[table["wave"] == before]
         b = table[table["wave"] == after]
         ra = weighted_mean_ci(a[col], a["weight"], confidence, a["stratum"], fpc=a["fpc"])
         rb = weighted_mean_ci(b[col], b["weight"], confidence, b["stratum"], fpc=b["fpc"])
-        xa, xb = a[col].dropna().to_numpy(), b[col].dropna().to_numpy()
-        p, g = np.nan, np.nan
-        if len(xa) >= 2 and len(xb) >= 2 and (np.var(xa) + np.var(xb)) > 0:
-            t = pg.ttest(xb, xa, correction=True)
-            p = float(t["p_val"].iloc[0]) if "p_val" in t else float(t["p-val"].iloc[0])
-            g = float(pg.compute_effsize(xb, xa, eftype="hedges"))
-        diff = rb["estimate"] - ra["estimate"]
-        se = np.sqrt(ra["se"] ** 2 + rb["se"] ** 2)
-        z = stats.norm.ppf(0.5 + confidence / 2)
-        rows.append({"measure": name, "kind": kind, "before": ra["estimate"], "after": rb["estimate"],
-                     "change": diff, "ci_low": diff - z * se, "ci_high": diff + z * se,
-                     "n_before": ra["n"], "n_after": rb["n"], "hedges_g": g, "p": p})
+        c = compare(ra, rb, confidence, family[kind])
+        pooled = np.sqrt((weighted_sd(a[col], a["weight"]) ** 2 + weighted_sd(b[col], b["weight"]) ** 2) / 2)
+        rows.append({"measure": name, "kind": kind, "before": ra["estimate"], "after": rb["estimate"], **c,
+                     "n_before": ra["n"], "n_after": rb["n"],
+                     "std_diff": c["change"] / pooled if pooled > 0 else np.nan, "comparisons": family[kind]})
     out = pd.DataFrame(rows)
     names = eng.rubric.elements["name"]
     out.insert(1, "name", [names.get(m, m) for m in out["measure"]])
-    out["p_holm"] = np.nan
-    out["significant"] = False
-    # Holm within each family: the headline QCI alone, the dimensions, the elements.
-    for kind in ("overall", "dimension", "element"):
-        ok = out["p"].notna() & (out["kind"] == kind)
-        if ok.any():
-            rej, adj, _, _ = multipletests(out.loc[ok, "p"], alpha=alpha, method="holm")
-            out.loc[ok, "p_holm"] = adj
-            out.loc[ok, "significant"] = rej
-    out.attrs.update(before=before, after=after)
+    out.attrs.update(before=before, after=after, confidence=confidence, adjustment="bonferroni")
     return out
 
 
@@ -265,41 +362,61 @@ def customer_effort(eng, by: str | None = "wave", confidence: float = 0.95) -> p
     return pd.DataFrame(rows)
 
 
-def competitive_edge(eng, wave: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-    """The client against each competitor's mystery shops, on the same rubric.
+def competitive_edge(eng, wave: str | None = None, confidence: float | None = None) -> pd.DataFrame:
+    """The client against each competitor's mystery shops of the same wave, on the same rubric.
 
-    One row per competitor and measure (``QCI`` and every element, 0–100):
-    the client's design-weighted mean in ``wave`` (default: the last), the
-    competitor's mean over its shops, and the edge (client − competitor) with
-    a Welch-type confidence interval.
+    One row per competitor and measure (``QCI`` and every element, 0–100): the
+    client's design-weighted mean in ``wave`` (default: the latest), the
+    competitor's mean over its shops, and the edge (client − competitor) from
+    :func:`compare` — one estimate, test and interval, Welch–Satterthwaite
+    degrees of freedom, Bonferroni over the elements of each competitor (the QCI
+    is its own family). A competitor with fewer than 2 shops has no interval and
+    ``note`` says "not enough shops": never a certain edge.
+
+    Shops are those of ``wave`` when mystery_shops.csv has a ``wave`` column (else
+    all shops); when no shop has that wave, the latest earlier wave with shops is
+    used and named in ``attrs["shops_wave"]``.
     """
     if eng.mystery_shops is None:
         raise MetricsError(f"{eng.path}: mystery_shops.csv is missing. Fix: add competitors' mystery shops scored on the rubric.")
     wave = wave or eng.config.waves[-1]
+    confidence = eng.config.confidence if confidence is None else confidence
     inter = interaction_table(eng)
     inter = inter[inter["wave"] == wave]
     el = element_table(eng)
     el = el[el["wave"] == wave]
-    ms = eng.mystery_shops
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    ms, shops_wave = eng.mystery_shops, None
+    if "wave" in ms and ms["wave"].notna().any():
+        order = eng.config.waves
+        candidates = [w for w in order[: order.index(wave) + 1] if (ms["wave"] == w).any()] if wave in order else []
+        if not candidates:
+            raise MetricsError(f"{eng.path}: mystery_shops.csv has no shops of wave '{wave}' or earlier. "
+                               "Fix: add that wave's shops, or report without Competitive Edge.")
+        shops_wave = candidates[-1]
+        ms = ms[ms["wave"] == shops_wave]
+    m = len(eng.rubric.element_ids)
     rows = []
     for comp, shops in ms.groupby("competitor", sort=True):
         comp_qci = score(shops, eng.rubric, by=("interaction_id",), source="mystery_shops.csv")
-        items = [("QCI", inter["qci"], inter["weight"], inter["stratum"], inter["fpc"], comp_qci["qci"])]
+        items = [("QCI", inter["qci"], inter["weight"], inter["stratum"], inter["fpc"], comp_qci["qci"], 1)]
         share = shops.assign(score=100 * shops["points"] / shops["element"].map(eng.rubric.max_points))
         for e in eng.rubric.element_ids:
             mine = el[el["element"] == e]
-            items.append((e, mine["score"], mine["weight"], mine["stratum"], mine["fpc"], share.loc[share["element"] == e, "score"]))
-        for name, y, w, h, f, theirs in items:
+            items.append((e, mine["score"], mine["weight"], mine["stratum"], mine["fpc"],
+                          share.loc[share["element"] == e, "score"], m))
+        for name, y, w, h, f, theirs, family in items:
             c = weighted_mean_ci(y, w, confidence, h, fpc=f)
             k = weighted_mean_ci(theirs, None, confidence)
-            edge = c["estimate"] - k["estimate"]
-            se = np.sqrt(np.nan_to_num(c["se"]) ** 2 + np.nan_to_num(k["se"]) ** 2)
+            r = compare(k, c, confidence, family)
             rows.append({"competitor": comp, "measure": name, "client": c["estimate"], "competitor_score": k["estimate"],
-                         "edge": edge, "ci_low": edge - z * se, "ci_high": edge + z * se, "n_client": c["n"], "n_shops": k["n"]})
+                         "edge": r["change"], "se": r["se"], "df": r["df"], "p": r["p"], "p_adj": r["p_adj"],
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "significant": r["significant"],
+                         "n_client": c["n"], "n_shops": k["n"],
+                         "note": "not enough shops" if k["n"] < 2 else ""})
     out = pd.DataFrame(rows)
     names = eng.rubric.elements["name"]
     out.insert(2, "name", [names.get(m, m) for m in out["measure"]])
+    out.attrs.update(wave=wave, shops_wave=shops_wave or wave, confidence=confidence, adjustment="bonferroni")
     return out
 
 

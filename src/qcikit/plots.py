@@ -41,7 +41,8 @@ def estimates_with_ci(table: pd.DataFrame, label: str, title: str = "", target: 
 
 
 def wave_change(change: pd.DataFrame, ax=None):
-    """Change since the last wave per element, with CI; significant changes (Holm) in colour."""
+    """Change since the previous wave per element with the reported (adjusted) interval; in colour exactly
+    where that interval excludes 0 (``significant``)."""
     t = change[change["kind"] == "element"].sort_values("change").reset_index(drop=True)
     ax = _ax(ax, (7, 0.3 * len(t) + 1.2))
     y = np.arange(len(t))
@@ -51,7 +52,10 @@ def wave_change(change: pd.DataFrame, ax=None):
     ax.scatter(t["change"], y, color=colors, zorder=3)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, t["name"] if "name" in t else t["measure"])
-    ax.set_xlabel(f"change {change.attrs.get('before', '')} → {change.attrs.get('after', '')} (points, 95% CI)")
+    level = 100 * change.attrs.get("confidence", 0.95)
+    m = int(t["comparisons"].max()) if "comparisons" in t and len(t) else 1
+    ax.set_xlabel(f"change {change.attrs.get('before', '')} → {change.attrs.get('after', '')} "
+                  f"(points; {level:g}% intervals adjusted for {m} elements)")
     sns.despine(ax=ax)
     return ax
 

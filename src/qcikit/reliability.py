@@ -476,7 +476,10 @@ RELIABLE, TENTATIVE = 0.800, 0.667
 
 
 def verdict(estimate: float) -> str:
-    """Krippendorff's (2004, §11.4) thresholds: ≥ .800 reliable, .667–.800 tentative, below unreliable."""
+    """Krippendorff's (2004, §11.4) thresholds: ≥ .800 reliable, .667–.800 tentative, below unreliable.
+
+    :func:`by_element` applies them to the lower limit of the interval.
+    """
     if not np.isfinite(estimate):
         return "undefined"
     if estimate >= RELIABLE:
@@ -502,6 +505,10 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
     share of rater pairs agreeing on applicable vs not applicable).  When every rating of an element is
     the same, the coefficient is undefined: the row says so in ``note`` and
     the verdict is ``undefined``, while percent agreement is still given.
+
+    The ``verdict`` applies Krippendorff's thresholds to the interval's *lower
+    limit*: reliable when ``ci_low`` ≥ .800, tentative when ≥ .667, otherwise
+    unreliable.
 
     Returns
     -------
@@ -553,7 +560,9 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
                        ci_high=float(res["ci_high"].iloc[0]), coefficient=res["coefficient"].iloc[0])
         except ReliabilityError as exc:
             row["note"] = str(exc).split(". Fix:")[0] + "."
-        row["verdict"] = verdict(row["estimate"])
+        # Decisions read the interval, not the point estimate: alpha = .81 with a lower limit of .68 is not
+        # "reliable" (Krippendorff 2004, §11.4; 2019, §12.2 recommends judging the smallest acceptable alpha).
+        row["verdict"] = verdict(row["ci_low"])
         rows.append(row)
     cols = ["element", "dimension", "n_units", "n_raters", "coefficient", "estimate", "ci_low", "ci_high",
             "percent_agreement", "applicability_agreement", "verdict", "note"]

@@ -33,7 +33,11 @@ from .templates import path as template_path
 from .workspace import report_notebook
 
 KERNEL = "python3"
-RESET = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+# Each client starts from an empty namespace. Collapsed-strata warnings are the consultant's, not the
+# client's: the report shows no stray stderr lines (the QA notebook keeps every output).
+RESET = ("%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
+         "import warnings as _w\nfrom qcikit.errors import CollapsedStrataWarning as _C\n"
+         "_w.simplefilter('ignore', _C)\ndel _w, _C")
 
 
 @dataclass

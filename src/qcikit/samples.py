@@ -281,15 +281,18 @@ def _mystery_shops(spec, rubric, base, rng):
     el = rubric.elements
     maxp = el["max_points"].to_numpy()
     rows = []
-    for comp in spec.competitors:
-        q = spec.competitor_quality.get(comp, 0.0)
-        for k in range(1, 26):
-            shop_q = rng.normal(0, 0.6)
-            share = _sigmoid(base + 4 * q + 1.1 * shop_q + rng.normal(0, 0.4, len(maxp)))
-            pts = np.clip(np.round(share * maxp), 0, maxp)
-            for e, p in zip(el.index, pts):
-                rows.append({"competitor": comp, "interaction_id": f"MS-{comp[:3].upper()}-{k:03d}",
-                             "element": e, "points": p, "wave": list(WAVES)[1]})
+    # Every wave has its own shops (a report compares the client with the same wave's shops):
+    # a pilot of 12 per competitor in the first wave, 25 in the second.
+    for w_i, (wave, n_shops) in enumerate(zip(WAVES, (12, 25))):
+        for comp in spec.competitors:
+            q = spec.competitor_quality.get(comp, 0.0)
+            for k in range(1, n_shops + 1):
+                shop_q = rng.normal(0, 0.6)
+                share = _sigmoid(base + 4 * q + 1.1 * shop_q + rng.normal(0, 0.4, len(maxp)))
+                pts = np.clip(np.round(share * maxp), 0, maxp)
+                for e, p in zip(el.index, pts):
+                    rows.append({"competitor": comp, "interaction_id": f"MS-{comp[:3].upper()}-{w_i + 1}{k:02d}",
+                                 "element": e, "points": p, "wave": wave})
     return pd.DataFrame(rows)
 
 

@@ -134,7 +134,7 @@ def _stratum_sizes(strata) -> pd.Series:
     return s.astype(float)
 
 
-def allocate(strata, n: int, method: AllocationMethod = "proportional", sd=None, minimum: int = 0) -> pd.Series:
+def allocate(strata, n: int, method: AllocationMethod = "proportional", sd=None, minimum: int = 2) -> pd.Series:
     """Allocate a sample of ``n`` to strata; integers that sum to exactly ``n``.
 
     Parameters
@@ -149,7 +149,10 @@ def allocate(strata, n: int, method: AllocationMethod = "proportional", sd=None,
     sd : Series or float, optional
         Standard deviation per stratum for Neyman allocation.
     minimum : int
-        At least this many per stratum (or the whole stratum when smaller).
+        At least this many in every stratum that has interactions (or the whole
+        stratum when smaller); default 2, the fewest that give a stratum a variance
+        (Cochran 1977, §5A.12). A small stratum rounded to 0 would drop out of every
+        estimate and leave the weights short of the population. ``minimum=0`` switches it off.
 
     Returns
     -------
@@ -172,11 +175,7 @@ def allocate(strata, n: int, method: AllocationMethod = "proportional", sd=None,
     N = sizes.to_numpy()
     if n > N.sum():
         raise SamplingError(f"n ({n}) is larger than the population ({int(N.sum())}). Fix: ask for at most {int(N.sum())}.")
-    if minimum > 0 and (N == 0).any():
-        empty = [str(k) for k in sizes.index[N == 0]]
-        raise SamplingError(f"stratum {', '.join(empty)} is empty but a minimum of {minimum} was asked. "
-                            "Fix: drop the empty stratum or set minimum=0.")
-    lower = np.minimum(minimum, N)
+    lower = np.minimum(minimum, N)  # an empty stratum gets 0 whatever the minimum
     if lower.sum() > n:
         raise SamplingError(f"a minimum of {minimum} per stratum needs {int(lower.sum())} interactions, more than n ({n}). "
                             f"Fix: raise n to at least {int(lower.sum())} or lower the minimum.")
@@ -223,7 +222,7 @@ def _bounded_allocation(target: np.ndarray, n: int, lower: np.ndarray, upper: np
 
 
 def draw_sample(frame: pd.DataFrame, n: int, strata: str | None = None, method: AllocationMethod = "proportional",
-                seed: int | None = None, sd=None, minimum: int = 0) -> pd.DataFrame:
+                seed: int | None = None, sd=None, minimum: int = 2) -> pd.DataFrame:
     """Reproducible stratified random sample without replacement.
 
     Parameters
@@ -282,25 +281,31 @@ def draw_sample(frame: pd.DataFrame, n: int, strata: str | None = None, method: 
 
 
 def plan(frame: pd.DataFrame, n: int, strata: str | None = None, method: AllocationMethod = "proportional",
-         confidence: float = 0.95, sd=None, minimum: int = 0) -> pd.DataFrame:
-    """The sampling plan: per stratum N_h, n_h, design weight and margin of error (proportion, with FPC)."""
+         confidence: float = 0.95, sd=None, minimum: int = 2) -> pd.DataFrame:
+    """The sampling plan: per stratum N_h, n_h, design weight and margin of error (proportion, with FPC).
+
+    ``note`` names the strata raised to ``minimum`` above their share and those capped at their size.
+    """
     sizes = frame[strata].value_counts().sort_index() if strata else pd.Series({"all": len(frame)})
     alloc = allocate(sizes, n, method=method, sd=sd, minimum=minimum)
+    free = allocate(sizes, n, method=method, sd=sd, minimum=0)
     rows = []
     for h, N_h in sizes.items():
         n_h = int(alloc[h])
+        note = (f"raised to the minimum of {minimum}" if n_h > int(free[h]) and n_h <= minimum
+                else "the whole stratum" if n_h == N_h and n_h > 0 else "")
         rows.append({"stratum": h, "N_h": int(N_h), "n_h": n_h,
                      "weight": N_h / n_h if n_h else np.nan,
-                     "margin": margin_of_error(n_h, confidence, N_h) if n_h else np.nan})
+                     "margin": margin_of_error(n_h, confidence, N_h) if n_h else np.nan, "note": note})
     out = pd.DataFrame(rows)
-    total = {"stratum": "total", "N_h": int(sizes.sum()), "n_h": int(alloc.sum()),
+    total = {"stratum": "total", "N_h": int(sizes.sum()), "n_h": int(alloc.sum()), "note": "",
              "weight": sizes.sum() / max(alloc.sum(), 1),
              "margin": margin_of_error(int(alloc.sum()), confidence, int(sizes.sum())) if alloc.sum() else np.nan}
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
 
 
 def draw_by_wave(frame: pd.DataFrame, margin: float = 0.05, confidence: float = 0.95, strata: str | None = "touchpoint",
-                 seed: int | None = None, wave: str = "wave", minimum: int = 0) -> pd.DataFrame:
+                 seed: int | None = None, wave: str = "wave", minimum: int = 2) -> pd.DataFrame:
     """Draw a wave-by-wave stratified sample sized for ``margin`` at ``confidence``.
 
     Each wave is its own population (a report compares waves), sized with

@@ -63,10 +63,6 @@ class Fragment(str):
         return str(self)
 
 
-def _ci(r) -> str:
-    return f"{r['estimate']:.1f} (95% CI {r['ci_low']:.1f}–{r['ci_high']:.1f})"
-
-
 @dataclass
 class ReportContext:
     """All the numbers of one client's report for one wave."""
@@ -85,10 +81,16 @@ class ReportContext:
 
             raise MetricsError(f"{engagement}: wave '{wave}' is not in engagement.yaml. Fix: use one of {', '.join(eng.config.waves)}.")
         inter = metrics.interaction_table(eng)
-        change = None
-        if eng.config.waves.index(wave) > 0:
-            change = metrics.wave_change(eng)
+        try:  # the wave before this one, never simply the last two waves present
+            change = metrics.wave_change(eng, wave)
+        except metrics.MetricsError:
+            change = None  # the first measured wave: the report says there is nothing to compare with
         return cls(eng, wave, inter, change)
+
+    @property
+    def level(self) -> str:
+        """The confidence level as the texts print it, e.g. "95%"."""
+        return f"{100 * self.eng.config.confidence:g}%"
 
     @property
     def current(self) -> pd.DataFrame:
@@ -97,7 +99,7 @@ class ReportContext:
     # -- executive summary ---------------------------------------------------------
     def headline(self) -> dict:
         cur = self.current
-        r = metrics.weighted_mean_ci(cur["qci"], cur["weight"], strata=cur["stratum"], fpc=cur["fpc"])
+        r = metrics.weighted_mean_ci(cur["qci"], cur["weight"], self.eng.config.confidence, strata=cur["stratum"], fpc=cur["fpc"])
         out = {"qci": r}
         if self.change is not None:
             out["change"] = self.change[self.change["kind"] == "overall"].iloc[0].to_dict()
@@ -109,14 +111,17 @@ class ReportContext:
         parts = [f'<div class="headline"><h1>{esc(cfg.client)}</h1>'
                  f'<p class="sub">Quality of Customer Interaction — wave {esc(self.wave)} · {esc(cfg.industry)}</p>'
                  f'<div class="kpi"><span class="big">{h["qci"]["estimate"]:.1f}</span>'
-                 f'<span class="label">QCI (0–100), 95% CI {h["qci"]["ci_low"]:.1f}–{h["qci"]["ci_high"]:.1f}, '
+                 f'<span class="label">QCI (0–100), {self.level} CI {h["qci"]["ci_low"]:.1f}–{h["qci"]["ci_high"]:.1f}, '
                  f'{h["qci"]["n"]} interactions; target {cfg.target_qci:g}</span></div>']
         if "change" in h:
             c = h["change"]
-            sig = f"a real change (p = {p_value(c['p'])})" if c["significant"] else f"within noise (p = {p_value(c['p'])})"
+            # The words follow the interval printed beside them: "real" exactly when it excludes 0.
+            sig = f"a real change (p = {p_value(c['p_adj'])})" if c["significant"] else f"within noise (p = {p_value(c['p_adj'])})"
             parts.append(f'<p>Change since {esc(self.change.attrs["before"])}: <b>{c["change"]:+.1f}</b> points '
-                         f'(95% CI {c["ci_low"]:+.1f} to {c["ci_high"]:+.1f}) — {sig}.</p>')
+                         f'({self.level} CI {c["ci_low"]:+.1f} to {c["ci_high"]:+.1f}) — {sig}.</p>')
             parts.append(self.what_changed())
+        else:
+            parts.append(f"<p>Wave {esc(self.wave)} is the first measured wave: there is no earlier wave to compare with.</p>")
         try:
             ce = metrics.customer_effort(self.eng).set_index("wave").loc[self.wave]
             parts.append(f'<p>Customer Effort: mean {ce["mean_effort"]:.2f} on 1–7 (lower is easier), '
@@ -124,26 +129,43 @@ class ReportContext:
         except (KeyError, metrics.MetricsError):
             parts.append("<p>Customer Effort: no answers this wave.</p>")
         if self.eng.mystery_shops is not None:
-            edge = metrics.competitive_edge(self.eng, self.wave)
-            q = edge[edge["measure"] == "QCI"]
-            items = "".join(f"<li>vs {esc(r.competitor)}: {r.edge:+.1f} points (95% CI {r.ci_low:+.1f} to {r.ci_high:+.1f})</li>"
-                            for r in q.itertuples())
-            parts.append(f"<p>Competitive Edge (client QCI − competitor's mystery shops):</p><ul>{items}</ul>")
+            parts.append(self.edge_html())
         pr = metrics.priorities(self.eng, self.wave, top=5)
         items = "".join(f"<li><b>{esc(r.name)}</b> ({esc(r.dimension)}): scores {r.score:.0f}; "
                         f"reaching target adds {r.potential:.1f} QCI points</li>" for r in pr.itertuples())
         parts.append(f"<h3>Fix first</h3><ol>{items}</ol></div>")
         return Fragment("".join(parts))
 
+    def edge_html(self) -> str:
+        """Competitive Edge in words: the same wave's shops, their number, the interval, or "not enough shops"."""
+        try:
+            edge = metrics.competitive_edge(self.eng, self.wave)
+        except metrics.MetricsError:
+            return "<p>Competitive Edge: no mystery shops of this wave or earlier.</p>"
+        q = edge[edge["measure"] == "QCI"]
+        items = []
+        for r in q.itertuples():
+            if r.note:
+                items.append(f"<li>vs {esc(r.competitor)}: {esc(r.note)} ({r.n_shops}) for an interval</li>")
+            else:
+                verdict = "ahead" if r.significant and r.edge > 0 else "behind" if r.significant else "no clear difference"
+                items.append(f"<li>vs {esc(r.competitor)}: {r.edge:+.1f} points ({self.level} CI {r.ci_low:+.1f} to "
+                             f"{r.ci_high:+.1f}; {r.n_shops} shops) — {verdict}</li>")
+        shops = edge.attrs["shops_wave"]
+        when = "" if shops == self.wave else f" (the latest shops are of wave {esc(shops)})"
+        return f"<p>Competitive Edge (client QCI − competitor's mystery shops{when}):</p><ul>{''.join(items)}</ul>"
+
     def what_changed(self) -> str:
-        """The elements that really moved since the last wave (Holm-adjusted), in words."""
+        """The elements whose change interval excludes 0 (Bonferroni across the elements), in words."""
         el = self.change[(self.change["kind"] == "element") & self.change["significant"]]
         up = el[el["change"] > 0].sort_values("change", ascending=False)
         down = el[el["change"] < 0].sort_values("change")
         fmt = lambda t: ", ".join(f"{esc(r.name)} {r.change:+.1f}" for r in t.itertuples())
         better = f"better: {fmt(up)}" if len(up) else "no element improved beyond noise"
         worse = f"worse: {fmt(down)}" if len(down) else "no element got significantly worse"
-        return f"<p>What changed (elements, Holm-adjusted): {better}; {worse}.</p>"
+        m = int(self.change.loc[self.change["kind"] == "element", "comparisons"].max())
+        return (f"<p>What changed (elements whose interval, adjusted for {m} comparisons, excludes 0): "
+                f"{better}; {worse}.</p>")
 
     # -- detail ------------------------------------------------------------------------
     def dimensions(self) -> pd.DataFrame:
@@ -165,10 +187,11 @@ class ReportContext:
         dims = self.dimensions()
         parts = ["<h3>Dimensions</h3>", table_html(dims.rename(columns={"estimate": "score"}), {"n": "{:d}"})]
         if self.change is not None:
-            ch = self.change[self.change["kind"] != "overall"][["name", "before", "after", "change", "ci_low", "ci_high", "p_holm", "significant"]]
+            ch = self.change[self.change["kind"] != "overall"][["name", "before", "after", "change", "ci_low", "ci_high", "p_adj", "significant"]]
             parts += [f"<h3>Change since {esc(self.change.attrs['before'])}</h3>",
-                      "<p>p-values are Holm-adjusted across elements; only rows marked True are changes to report.</p>",
-                      table_html(ch, {"p_holm": p_value})]
+                      f"<p>Intervals ({self.level}) and p-values are adjusted together (Bonferroni across the elements, and "
+                      "across the dimensions): a row marked yes is a change to report, and its interval excludes 0.</p>",
+                      table_html(ch, {"p_adj": p_value})]
         for col, title in (("team", "Teams"), ("touchpoint", "Touchpoints"), ("scenario", "Scenarios (largest 10)")):
             if col in self.current:
                 t = self.by(col).sort_values("n", ascending=False).head(10)
@@ -192,7 +215,7 @@ class ReportContext:
         teams = sorted(self.current["team"].dropna().unique())
         for team in teams:
             weak = metrics.team_weakest(self.eng, team, self.wave)
-            items = "".join(f"<li>{esc(r.name)}: {r.estimate:.0f} (95% CI {r.ci_low:.0f}–{r.ci_high:.0f}, n = {r.n})</li>"
+            items = "".join(f"<li>{esc(r.name)}: {r.estimate:.0f} ({self.level} CI {r.ci_low:.0f}–{r.ci_high:.0f}, n = {r.n})</li>"
                             for r in weak.itertuples())
             first = weak.iloc[0]["element"]
             iid, text = self.example_interaction(team, first)
@@ -232,17 +255,18 @@ class ReportContext:
         eng = self.eng
         n_pop = int((eng.interactions["wave"] == self.wave).sum())
         n = int(len(self.current))
-        from .sampling import margin_of_error
-
-        moe = margin_of_error(n, eng.config.confidence, n_pop) if n else float("nan")
+        qci = self.headline()["qci"]
         own = eng.own_ratings
-        rel = reliability.by_element(own[own["wave"] == self.wave], eng.rubric, n_boot=200, seed=eng.config.seed)
+        rel = reliability.by_element(own[own["wave"] == self.wave], eng.rubric, n_boot=1000, seed=eng.config.seed,
+                                     confidence=eng.config.confidence)
         rel = rel[["element", "n_units", "estimate", "ci_low", "ci_high", "verdict"]]
         parts = ["<h3>Method</h3>",
                  f"<p>{n} of {n_pop} interactions in wave {esc(self.wave)} were sampled at random within touchpoints "
-                 f"(seed {eng.config.seed}) and scored on rubric {esc(eng.rubric.version)}; the margin of error for a "
-                 f"proportion is ±{100 * moe:.1f} points at {100 * eng.config.confidence:.0f}% confidence. Estimates are "
-                 "design-weighted; intervals are 95%.</p>",
-                 "<p>Agreement between raters per element (Krippendorff's alpha, ordinal; ≥ .800 reliable, .667–.800 tentative):</p>",
+                 f"(seed {eng.config.seed}) and scored on rubric {esc(eng.rubric.version)}. Estimates are design-weighted "
+                 f"(stratified, with each stratum's finite population correction); the QCI's margin of error achieved "
+                 f"this wave is ±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence.</p>",
+                 f"<p>Agreement between raters per element (Krippendorff's alpha, ordinal, {self.level} bootstrap interval "
+                 "of 1,000 resamples). The verdict reads the interval's lower limit: reliable when it is at least .800, "
+                 "tentative when at least .667, otherwise unreliable (Krippendorff's thresholds).</p>",
                  table_html(rel, {"n_units": "{:d}", "estimate": "{:.3f}", "ci_low": "{:.3f}", "ci_high": "{:.3f}"})]
         return Fragment("".join(parts))
