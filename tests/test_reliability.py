@@ -311,7 +311,41 @@ def test_alignment_score_hand_computed(make_rubric):
     # 1 - (2 + 4) / (8 * 4) = 0.8125; e6 alone: 1 - 2/4.
     assert cal.loc[("x", "(all)"), "alignment"] == pytest.approx(0.8125)
     assert cal.loc[("x", "e6"), "alignment"] == pytest.approx(0.5)
-    assert cal.loc[("x", "(all)"), "coaching"]
+    # One gold interaction gives no interval for the bias: no coaching decision about a person rests on it.
+    assert not cal.loc[("x", "(all)"), "coaching"] and np.isnan(cal.loc[("x", "(all)"), "qci_bias_low"])
+
+
+def test_coaching_needs_a_bias_interval_beyond_zero_and_the_threshold(make_rubric):
+    """Paired differences, t interval (Student 1908): flagged only when the interval excludes 0 and the bias
+    exceeds 10 % of the element's scale."""
+    from scipy import stats
+
+    r = make_rubric()
+    ids = [f"i{k}" for k in range(12)]
+    gold = pd.DataFrame([{"interaction_id": i, "element": e, "points": 2.0} for i in ids for e in r.element_ids])
+    lenient = gold.assign(rater="len", points=np.where(gold["element"] == "e0", 3.0, 2.0))  # +1 of 4 on e0, always
+    noisy = gold.assign(rater="noisy")
+    noisy.loc[noisy["element"] == "e0", "points"] = [4.0, 0.0, 3.0, 1.0] * 3  # mean 2 = gold: scattered, unbiased
+    cal = R.calibrate(pd.concat([lenient, noisy]), gold, r).set_index(["rater", "element"])
+    assert cal.loc[("len", "e0"), "coaching"]  # bias +1 point = 25 % of the scale, every time
+    assert not cal.loc[("noisy", "e0"), "coaching"]  # mean bias 0: scattered, not biased
+    d = noisy[noisy["element"] == "e0"]["points"].to_numpy() - 2.0
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    assert (cal.loc[("noisy", "e0"), "bias_low"], cal.loc[("noisy", "e0"), "bias_high"]) == pytest.approx(
+        (d.mean() - half, d.mean() + half))
+    assert cal.loc[("len", "e0"), "share_bias"] == pytest.approx(0.25)
+
+
+def test_qci_without_compares_the_same_interactions(make_rubric):
+    r = make_rubric()
+    rows = []
+    for i, raters in (("i1", ("a", "b")), ("i2", ("a", "b")), ("i3", ("b",))):  # i3: only b scored it
+        for rater in raters:
+            for e in r.element_ids:
+                rows.append({"interaction_id": i, "rater": rater, "element": e, "points": 4.0 if rater == "b" else 2.0})
+    out = R.qci_without(pd.DataFrame(rows), r, ["b"])
+    assert list(out["n_interactions"]) == [2, 2]  # i3 cannot be measured without b: left out of both rows
+    assert out["mean_qci"].tolist() == pytest.approx([75.0, 50.0])
 
 
 def test_by_element_reports_undefined_rather_than_crashing(make_rubric):

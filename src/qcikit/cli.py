@@ -104,9 +104,10 @@ def cmd_reliability(args) -> int:
           f"verdict from the interval's lower limit: ≥ .800 reliable, ≥ .667 tentative)")
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if eng.gold is not None:
-        cal = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric)
-        overall = cal[cal["element"] == "(all)"].drop(columns="element")
-        print("\nCalibration against gold.csv (bias in points; qci_bias in QCI points):")
+        cal = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric, confidence=eng.config.confidence)
+        overall = cal[cal["element"] == "(all)"].drop(columns="element").dropna(axis=1, how="all")
+        print("\nCalibration against gold.csv (bias in points; qci_bias in QCI points with its interval; coaching when "
+              "that interval excludes 0 and the bias exceeds 5 points):")
         print(overall.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         flagged = overall.loc[overall["coaching"], "rater"].tolist()
         if flagged:

@@ -570,23 +570,43 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
 
 
 # -- calibration against gold ---------------------------------------------------------------
-def calibrate(scores: pd.DataFrame, gold: pd.DataFrame, rubric, max_bias: float = 5.0,
-              min_alignment: float = 0.85) -> pd.DataFrame:
+def _mean_ci(d: pd.Series, confidence: float) -> tuple[float, float]:
+    """t interval of a mean of paired differences (NaN with fewer than two)."""
+    d = d.dropna()
+    if len(d) < 2 or not np.isfinite(d.std(ddof=1)):
+        return np.nan, np.nan
+    half = stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def _excludes_zero(lo: float, hi: float) -> bool:
+    return bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
+
+
+def calibrate(scores: pd.DataFrame, gold: pd.DataFrame, rubric, max_bias: float = 5.0, max_share_bias: float = 0.10,
+              confidence: float = 0.95) -> pd.DataFrame:
     """Each rater against the gold standard, overall and per element.
 
     For every rater and element scored on the gold interactions: ``n``,
-    ``bias`` (mean rater − gold, in points), ``exact`` (share of identical
-    points) and the QA platforms' ``alignment`` score
+    ``bias`` (mean rater − gold, in points) with its t interval
+    (``bias_low``, ``bias_high``; paired differences), ``share_bias`` (the bias
+    as a share of the element's maximum), ``exact`` (share of identical points),
+    the QA platforms' ``alignment`` score
 
-    .. math:: A = 1 - \\frac{\\sum |r_e - g_e|}{\\sum m_e}
+    .. math:: A = 1 - \frac{\sum |r_e - g_e|}{\sum m_e}
 
-    (per element 1 − |rater − benchmark| ÷ element points, weighted by
-    points).  Rows with ``element == "(all)"`` summarize the rater: alignment
-    over all elements, ``qci_bias`` (mean QCI difference on the same
-    interactions, 0–100) and ``alpha`` (interval Krippendorff's alpha between
-    rater and gold points), with ``coaching`` True when
-    ``|qci_bias| > max_bias`` or ``alignment < min_alignment``; per element,
-    ``coaching`` is True when ``|bias| > 0.5`` points or ``alignment < min_alignment``.
+    and ``alpha``: Krippendorff's alpha (interval) between rater and gold on
+    that element's points as shares of its maximum, so elements of different
+    scales are never pooled.  Rows with ``element == "(all)"`` summarize the
+    rater: alignment over all elements, ``qci_bias`` (mean QCI difference on
+    the same interactions, 0–100) with its t interval, and ``alpha`` as the
+    n-weighted mean of the per-element alphas.
+
+    A coaching flag is a decision about a person, so it needs evidence beyond
+    noise: ``coaching`` is True only when the bias interval excludes 0 *and*
+    the bias exceeds ``max_share_bias`` of the element's scale (default 10 %)
+    — overall, when the QCI-bias interval excludes 0 and ``|qci_bias|`` exceeds
+    ``max_bias`` points of the 0–100 scale (default 5).
     """
     for name, df in (("scores", scores), ("gold", gold)):
         missing = {"interaction_id", "element", "points"} - set(df.columns)
@@ -599,13 +619,21 @@ def calibrate(scores: pd.DataFrame, gold: pd.DataFrame, rubric, max_bias: float 
         raise ReliabilityError("no rater scored any gold interaction. Fix: have each rater score the gold set.")
     m["max"] = m["element"].map(rubric.max_points)
     m["diff"] = m["points"] - m["gold"]
-    per = m.groupby(["rater", "element"]).agg(
-        n=("diff", "size"), bias=("diff", "mean"), exact=("diff", lambda d: float((d == 0).mean())),
-        abs_sum=("diff", lambda d: float(d.abs().sum())), max_sum=("max", "sum"))
-    per["alignment"] = 1 - per["abs_sum"] / per["max_sum"]
-    per = per.drop(columns=["abs_sum", "max_sum"]).reset_index()
-    # Per element, coach where the rater drifts by half a point on average or aligns poorly.
-    per["coaching"] = (per["bias"].abs() > 0.5) | (per["alignment"] < min_alignment)
+    rows = []
+    for (rater, element), part in m.groupby(["rater", "element"], sort=True):
+        lo, hi = _mean_ci(part["diff"], confidence)
+        maxp = float(part["max"].iloc[0])
+        bias = float(part["diff"].mean())
+        pair = pd.DataFrame({"rater": part["points"].to_numpy() / maxp, "gold": part["gold"].to_numpy() / maxp})
+        try:
+            a = float(krippendorff_alpha(pair, "interval", n_boot=0)["estimate"].iloc[0])
+        except ReliabilityError:
+            a = np.nan  # e.g. every share identical: agreement is undefined, not perfect
+        rows.append({"rater": rater, "element": element, "n": len(part), "bias": bias, "bias_low": lo, "bias_high": hi,
+                     "share_bias": bias / maxp, "exact": float((part["diff"] == 0).mean()),
+                     "alignment": float(1 - part["diff"].abs().sum() / part["max"].sum()), "alpha": a,
+                     "coaching": _excludes_zero(lo, hi) and abs(bias / maxp) > max_share_bias})
+    per = pd.DataFrame(rows)
     from .scoring import score
 
     gold_ids = set(g["interaction_id"])
@@ -614,34 +642,40 @@ def calibrate(scores: pd.DataFrame, gold: pd.DataFrame, rubric, max_bias: float 
     rater_qci["qci_diff"] = rater_qci["qci"] - rater_qci["interaction_id"].map(gold_qci)
     summary = []
     for rater, part in m.groupby("rater"):
-        align = 1 - part["diff"].abs().sum() / part["max"].sum()
-        pair = pd.DataFrame({"rater": part["points"].to_numpy(), "gold": part["gold"].to_numpy()})
-        try:
-            a = float(krippendorff_alpha(pair, "interval", n_boot=0)["estimate"].iloc[0])
-        except ReliabilityError:
-            a = np.nan
-        qb = float(rater_qci.loc[rater_qci["rater"] == rater, "qci_diff"].mean())
+        d = rater_qci.loc[rater_qci["rater"] == rater, "qci_diff"]
+        lo, hi = _mean_ci(d, confidence)
+        qb = float(d.mean())
+        mine = per[(per["rater"] == rater) & per["alpha"].notna()]
         summary.append({"rater": rater, "element": "(all)", "n": int(part["interaction_id"].nunique()),
-                        "bias": float(part["diff"].mean()), "exact": float((part["diff"] == 0).mean()),
-                        "alignment": float(align), "qci_bias": qb, "alpha": a,
-                        "coaching": bool(abs(qb) > max_bias or align < min_alignment)})
+                        "bias": float(part["diff"].mean()), "share_bias": float((part["diff"] / part["max"]).mean()),
+                        "exact": float((part["diff"] == 0).mean()),
+                        "alignment": float(1 - part["diff"].abs().sum() / part["max"].sum()), "qci_bias": qb,
+                        "qci_bias_low": lo, "qci_bias_high": hi,
+                        "alpha": float(np.average(mine["alpha"], weights=mine["n"])) if len(mine) else np.nan,
+                        "coaching": _excludes_zero(lo, hi) and abs(qb) > max_bias})
     out = pd.concat([pd.DataFrame(summary), per], ignore_index=True)
-    return out[["rater", "element", "n", "bias", "exact", "alignment", "qci_bias", "alpha", "coaching"]]
+    return out[["rater", "element", "n", "bias", "bias_low", "bias_high", "share_bias", "exact", "alignment",
+                "qci_bias", "qci_bias_low", "qci_bias_high", "alpha", "coaching"]]
 
 
 def qci_without(scores: pd.DataFrame, rubric, raters, inventory: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The client's mean QCI with every rater, and with ``raters`` left out.
+    """What the left-out ``raters`` do to the mean QCI, on the same interactions.
 
-    Each interaction's QCI is the mean over its raters; interactions scored
-    only by the left-out raters drop out (``n_interactions`` shows it).
+    Only interactions that someone other than ``raters`` also scored count, so
+    both rows compare the same set: the difference is the raters' effect on the
+    score, not a change of sample (an interaction scored only by them could not
+    be measured without them and is left out of both; ``n_interactions`` says
+    how many remain).  Each interaction's QCI is the mean over its raters.
     """
     from .scoring import score
 
     raters = [raters] if isinstance(raters, str) else list(raters)
     scored = score(scores, rubric, inventory)
+    others = scored[~scored["rater"].isin(raters)]
+    same = set(others["interaction_id"])
     rows = []
-    for label, keep in (("all raters", scored), (f"without {', '.join(raters)}", scored[~scored["rater"].isin(raters)])):
-        per = keep.groupby("interaction_id")["qci"].mean()
+    for label, keep in (("all raters", scored), (f"without {', '.join(raters)}", others)):
+        per = keep[keep["interaction_id"].isin(same)].groupby("interaction_id")["qci"].mean()
         rows.append({"scores": label, "n_interactions": len(per), "mean_qci": float(per.mean())})
     out = pd.DataFrame(rows)
     out["change"] = out["mean_qci"] - out["mean_qci"].iloc[0]
