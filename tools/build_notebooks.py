@@ -42,7 +42,7 @@ NOTEBOOKS["client_report.ipynb"] = [
     code("r.summary_html()"),
     md("## Detail for managers"),
     code("r.detail_html()"),
-    code('ax = plots.estimates_with_ci(r.elements(), "name", "Elements this wave", target=r.eng.config.target_qci)'),
+    code('ax = plots.estimates_with_ci(r.elements(), "name", "Elements this wave", target=r.eng.config.target_qci,\n                             confidence=r.eng.config.confidence)'),
     code("if r.change is not None:\n    ax = plots.wave_change(r.change)"),
     code("if r.eng.mystery_shops is not None:\n    ax = plots.competitive_edge(metrics.competitive_edge(r.eng, r.wave))"),
     md("## Coaching pages\n\nOne page per team: the elements to work on first, an interaction to discuss together, and the model answer to aim for."),

@@ -442,7 +442,7 @@ def priorities(eng, wave: str | None = None, top: int | None = None, target: flo
     el = el[el["wave"] == wave]
     if el.empty:
         raise MetricsError(f"{eng.path}: no scores in wave '{wave}'. Fix: pick one of {', '.join(eng.config.waves)}.")
-    summary = summarize(el, "score", measure="element").set_index("element")
+    summary = summarize(el, "score", confidence=eng.config.confidence, measure="element").set_index("element")
     w = element_weights(eng)
     out = pd.DataFrame({
         "element": summary.index,
@@ -466,7 +466,7 @@ def team_weakest(eng, team: str, wave: str | None = None, top: int = 3) -> pd.Da
     el = el[el["wave"] == wave]
     if not (el["team"] == team).any():
         raise MetricsError(f"{eng.path}: team '{team}' has no scores in wave '{wave}'. Fix: check the team name in interactions.csv.")
-    s = summarize(el, "score", by="team", measure="element")
+    s = summarize(el, "score", by="team", confidence=eng.config.confidence, measure="element")
     s = s[s["team"] == team].drop(columns="team")
     s["name"] = s["element"].map(eng.rubric.elements["name"])
     return s.sort_values(["estimate", "element"], ignore_index=True).head(top)

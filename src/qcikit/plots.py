@@ -21,7 +21,7 @@ def _ax(ax, size=(7, 4)):
 
 
 def estimates_with_ci(table: pd.DataFrame, label: str, title: str = "", target: float | None = None,
-                      value: str = "estimate", ax=None):
+                      value: str = "estimate", ax=None, confidence: float = 0.95):
     """Horizontal points with confidence bars (one row per group); small cells hatched grey."""
     t = table.sort_values(value, ascending=True).reset_index(drop=True)
     ax = _ax(ax, (7, 0.35 * len(t) + 1.2))
@@ -34,7 +34,7 @@ def estimates_with_ci(table: pd.DataFrame, label: str, title: str = "", target: 
     if target is not None:
         ax.axvline(target, ls="--", color=PALETTE["bad"], lw=1, label=f"target {target:g}")
         ax.legend(loc="lower right", frameon=False)
-    ax.set_xlabel("score (0–100) with 95% CI")
+    ax.set_xlabel(f"score (0–100) with {100 * confidence:g}% CI")
     ax.set_title(title)
     sns.despine(ax=ax)
     return ax

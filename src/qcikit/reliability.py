@@ -11,9 +11,13 @@ the ICC) and a seeded unit-level bootstrap for Krippendorff's alpha.
 
 The bootstrap for alpha resamples units through their *profiles*: a unit
 enters the coincidence matrix only through its count of ratings per category,
-so units with the same count profile are interchangeable.  A resample is a
-multinomial draw of profile frequencies, and one matrix product gives every
-resample's coincidence matrix at once.
+so units with the same count profile are interchangeable.  A resample draws
+how often each profile occurs, and one matrix product gives every resample's
+coincidence matrix at once.  The draw is the *Poisson bootstrap* (each unit
+enters a resample Poisson(1) times; Hanley & MacGibbon 2006, Chamandy et al.
+2012): for a profile seen f times that is one Poisson(f) count, about twice as
+fast as the multinomial draw of the classical bootstrap and asymptotically the
+same (the tests compare it with a naive unit bootstrap and Gwet's analytic SE).
 
 References
 ----------
@@ -24,6 +28,8 @@ Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
 *Psychological Bulletin* 76, 378–382.
 Shrout, P. E. & Fleiss, J. L. (1979). Intraclass correlations: uses in assessing
 rater reliability. *Psychological Bulletin* 86, 420–428.
+Hanley, J. A. & MacGibbon, B. (2006). Creating non-parametric bootstrap samples using
+Poisson frequencies. *Computer Methods and Programs in Biomedicine* 83, 57–62.
 """
 from __future__ import annotations
 
@@ -51,11 +57,17 @@ def _ratings(ratings, numeric: bool = False) -> pd.DataFrame:
         raise ReliabilityError("ratings must be a DataFrame with one row per unit and one column per rater "
                                "(NaN where a rater did not rate). Fix: pivot long scores with "
                                "scores.pivot(index='interaction_id', columns='rater', values='points').")
-    df = ratings.dropna(axis=1, how="all").dropna(axis=0, how="all")
+    # Masks on the numpy values (a DataFrame dropna costs more than the coefficient itself on 2,000 units).
+    fast = all(pd.api.types.is_numeric_dtype(t) for t in ratings.dtypes)
+    missing = np.isnan(ratings.to_numpy(dtype=float)) if fast else ratings.isna().to_numpy()
+    cols, rows = ~missing.all(axis=0), ~missing.all(axis=1)
+    df = ratings
+    if not (cols.all() and rows.all()):
+        df, missing = ratings.iloc[rows, cols], missing[np.ix_(rows, cols)]
     if df.shape[1] < 2:
         raise ReliabilityError(f"ratings hold {df.shape[1]} rater(s) with at least one rating; agreement needs at least two. "
                                "Fix: have a second rater score the same interactions.")
-    if numeric:
+    if numeric and not all(pd.api.types.is_numeric_dtype(t) for t in df.dtypes):
         converted = df.apply(pd.to_numeric, errors="coerce")
         bad = converted.isna() & df.notna()
         if bad.to_numpy().any():
@@ -63,7 +75,7 @@ def _ratings(ratings, numeric: bool = False) -> pd.DataFrame:
             raise ReliabilityError(f"rating '{df.iat[r, c]}' (unit {df.index[r]!r}, rater {df.columns[c]!r}) is not a number, "
                                    "but this level needs numbers. Fix: use level='nominal', or correct the rating.")
         df = converted
-    pairable = (df.notna().sum(axis=1) >= 2).sum()
+    pairable = int(((~missing).sum(axis=1) >= 2).sum())
     if pairable < 2:
         raise ReliabilityError(f"only {pairable} unit(s) were rated by two or more raters; agreement needs at least two. "
                                "Fix: have two or more raters score more of the same interactions.")
@@ -73,21 +85,26 @@ def _ratings(ratings, numeric: bool = False) -> pd.DataFrame:
 def _category_counts(df: pd.DataFrame, categories=None) -> tuple[np.ndarray, np.ndarray]:
     """Units × categories matrix of how many raters put each unit in each category."""
     values = df.to_numpy().ravel()
-    present = ~pd.isna(values)
+    numeric = values.dtype.kind in "fiu"
+    present = ~np.isnan(values) if numeric else ~pd.isna(values)
+    seen = np.unique(values[present]) if numeric else np.array(sorted(pd.unique(values[present])))
     if categories is None:
-        cats = np.array(sorted(pd.unique(values[present])))
+        cats = seen
     else:
         cats = np.asarray(categories)
-        unknown = set(pd.unique(values[present])) - set(cats.tolist())
+        unknown = set(seen.tolist()) - set(cats.tolist())
         if unknown:
             raise ReliabilityError(f"ratings {sorted(unknown)} are not among the categories given. Fix: list every possible rating in categories.")
     code = np.full(values.shape, -1)
-    code[present] = pd.Categorical(values[present], categories=cats).codes
+    if numeric and cats.dtype.kind in "fiu":
+        code[present] = np.searchsorted(cats.astype(float), values[present])  # numbers: a sorted lookup, no pandas
+    else:
+        code[present] = pd.Categorical(values[present], categories=cats).codes
     n_units, n_raters = df.shape
     unit = np.repeat(np.arange(n_units), n_raters)
     keep = code >= 0
-    counts = np.zeros((n_units, len(cats)))
-    np.add.at(counts, (unit[keep], code[keep]), 1)
+    q = len(cats)
+    counts = np.bincount(unit[keep] * q + code[keep], minlength=n_units * q).reshape(n_units, q).astype(float)
     return counts, cats
 
 
@@ -414,14 +431,16 @@ def krippendorff_alpha(ratings, level: Level = "nominal", confidence: float = 0.
 
 
 def _alpha_bootstrap(counts, per_unit, level, cats, n_boot, seed) -> np.ndarray:
-    """Unit-level bootstrap of alpha through unit count profiles (see the module docstring)."""
-    profiles, first, freq = np.unique(counts, axis=0, return_index=True, return_counts=True)
-    contrib = per_unit[first].reshape(len(profiles), -1)  # (P, q*q)
+    """Unit-level (Poisson) bootstrap of alpha through unit count profiles (see the module docstring)."""
+    # A profile is a row of small whole counts: one integer key per row makes finding them a 1-D unique.
+    base = int(counts.max()) + 1
+    keys = counts.astype(np.int64) @ (base ** np.arange(counts.shape[1], dtype=np.int64))
+    _, first, freq = np.unique(keys, return_index=True, return_counts=True)
+    contrib = per_unit[first].reshape(len(first), -1)  # (P, q*q)
     rng = np.random.default_rng(seed)
-    n_units = len(counts)
-    draws = rng.multinomial(n_units, freq / n_units, size=n_boot)  # (B, P)
+    draws = rng.poisson(freq.astype(float), size=(n_boot, len(freq)))  # (B, P): each unit Poisson(1) times
     q = len(cats)
-    o = (draws @ contrib).reshape(n_boot, q, q)
+    o = (draws.astype(np.float64) @ contrib).reshape(n_boot, q, q)  # float @ float: one BLAS call
     return _alpha_from_coincidence(o, level, cats)
 
 

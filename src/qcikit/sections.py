@@ -170,16 +170,16 @@ class ReportContext:
     # -- detail ------------------------------------------------------------------------
     def dimensions(self) -> pd.DataFrame:
         cur = self.current
-        rows = [metrics.summarize(cur, d).assign(dimension=d) for d in self.eng.rubric.dimensions]
+        rows = [metrics.summarize(cur, d, confidence=self.eng.config.confidence).assign(dimension=d) for d in self.eng.rubric.dimensions]
         return pd.concat(rows, ignore_index=True)[["dimension", "n", "estimate", "ci_low", "ci_high", "small"]]
 
     def by(self, column: str) -> pd.DataFrame:
-        return metrics.summarize(self.current, "qci", by=column)
+        return metrics.summarize(self.current, "qci", by=column, confidence=self.eng.config.confidence)
 
     def elements(self) -> pd.DataFrame:
         el = metrics.element_table(self.eng)
         el = el[el["wave"] == self.wave]
-        s = metrics.summarize(el, "score", measure="element")
+        s = metrics.summarize(el, "score", confidence=self.eng.config.confidence, measure="element")
         s["name"] = s["element"].map(self.eng.rubric.elements["name"])
         return s
 

@@ -316,7 +316,7 @@ class SampleSizeWhatIf:
 
 
 class Dashboard:
-    """Element metrics (design-weighted, 95% CI) filtered by wave, team and touchpoint."""
+    """Element metrics (design-weighted, at the engagement's confidence) filtered by wave, team and touchpoint."""
 
     def __init__(self, eng):
         self.eng = eng
@@ -342,7 +342,8 @@ class Dashboard:
             return pd.DataFrame(columns=["name", "n", "estimate", "ci_low", "ci_high", "small"])
         # The chosen team/touchpoint is a domain of the wave's sample (design-based interval).
         domain = np.logical_and.reduce([el[c] == v for c, v in filters.items()]) if filters else np.ones(len(el), bool)
-        s = metrics.summarize(el.assign(_in=domain), "score", by="_in", measure="element")
+        s = metrics.summarize(el.assign(_in=domain), "score", by="_in", confidence=self.eng.config.confidence,
+                              measure="element")
         s = s[s["_in"]].drop(columns="_in")
         s["name"] = s["element"].map(self.eng.rubric.elements["name"])
         return s[["name", "n", "estimate", "ci_low", "ci_high", "small"]].sort_values("estimate", ignore_index=True)
