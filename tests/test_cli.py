@@ -142,3 +142,21 @@ def test_notebooks_refuses_to_overwrite_edited_notebooks(tmp_path, capsys):
     assert main(["notebooks", str(ws), "--force"]) == 0
     assert "0.02" not in nb.read_text()
     assert {p.name: p.read_bytes() for p in ws.iterdir() if p.is_file()} == data  # engagement data untouched
+
+
+def test_sample_sized_for_a_mean_qci_margin(tmp_path, capsys):
+    """Cochran (1977, eq. 4.2 with the FPC) for a mean: n0 = (z sd / e)^2, sd from the latest scored wave."""
+    from qcikit import metrics, sampling
+
+    f = tmp_path / "bw"
+    shutil.copytree(SAMPLES / "brightwave", f)
+    eng = qcikit.Engagement.load(f)
+    t = metrics.interaction_table(eng)
+    last = t[t["wave"] == "2026-Q3"]
+    sd = metrics.weighted_sd(last["qci"], last["weight"])
+    assert main(["sample", str(f), "--qci-margin", "3", "--force"]) == 0
+    assert f"standard deviation {sd:.1f} from wave 2026-Q3" in capsys.readouterr().out
+    drawn = pd.read_csv(f / "sample.csv")
+    sizes = eng.interactions.groupby("wave").size()
+    for wave, n in drawn.groupby("wave").size().items():
+        assert n >= sampling.sample_size(3, 0.95, int(sizes[wave]), sd=sd)

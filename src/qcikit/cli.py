@@ -73,7 +73,12 @@ def cmd_sample(args) -> int:
     if target.exists() and not args.force:
         raise QcikitError(f"{target}: a sample already exists and may already be scored; nothing was changed. "
                           "Fix: pass --force to draw a new one (the old file is replaced).")
-    drawn = sampling.draw_by_wave(eng.interactions, margin, confidence, strata=strata, seed=seed,
+    sd = None
+    if args.qci_margin is not None:
+        sd, source = _qci_sd(eng)
+        margin = args.qci_margin
+        print(f"Sizing for the mean QCI: ±{margin:g} points, with the QCI's standard deviation {sd:.1f} from {source}.")
+    drawn = sampling.draw_by_wave(eng.interactions, margin, confidence, strata=strata, seed=seed, sd=sd,
                                   minimum=2 if args.minimum is None else args.minimum)
     cols = ["interaction_id", "wave"] + ([strata] if strata else []) + ["stratum", "weight"]
     out = drawn[cols].copy()
@@ -82,9 +87,23 @@ def cmd_sample(args) -> int:
     plan = drawn.groupby("stratum").agg(n_h=("weight", "size"), N_h=("weight", "sum")).reset_index()
     plan["N_h"] = plan["N_h"].round().astype(int)
     plan["margin"] = [sampling.margin_of_error(n, confidence, N) for n, N in zip(plan["n_h"], plan["N_h"])]
-    print(f"Drew {len(out)} interactions (margin ±{margin:.0%} per wave at {confidence:.0%} confidence, seed {seed}) into {target}.")
+    shown = f"±{margin:g} QCI points" if sd is not None else f"±{margin:.0%}"
+    print(f"Drew {len(out)} interactions (margin {shown} per wave at {confidence:.0%} confidence, seed {seed}) into {target}.")
     print(plan.to_string(index=False, formatters={"margin": "±{:.1%}".format}))
     return 0
+
+
+def _qci_sd(eng) -> tuple[float, str]:
+    """The design-weighted standard deviation of the QCI in the latest scored wave (a pilot or an earlier wave)."""
+    from . import metrics
+
+    if eng.scores is None:
+        raise QcikitError(f"{eng.path}: --qci-margin needs the QCI's spread from scored interactions (a pilot or an "
+                          "earlier wave), and there are no scores yet. Fix: score a pilot, or size with --margin.")
+    table = metrics.interaction_table(eng)
+    wave = [w for w in eng.config.waves if (table["wave"] == w).any()][-1]
+    part = table[table["wave"] == wave]
+    return metrics.weighted_sd(part["qci"], part["weight"]), f"wave {wave} ({len(part)} scored interactions)"
 
 
 def cmd_reliability(args) -> int:
@@ -275,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Draw a stratified, seeded random sample per wave and write sample.csv with design weights.")
     s.add_argument("dir", metavar="DIR", help="the engagement folder")
     s.add_argument("--margin", type=float, default=None, help="margin of error, e.g. 0.05 (default: engagement.yaml)")
+    s.add_argument("--qci-margin", type=float, default=None, dest="qci_margin", metavar="POINTS",
+                   help="size for the mean QCI instead: margin in QCI points, e.g. 3, with the spread of the "
+                        "latest scored wave")
     s.add_argument("--confidence", type=float, default=None, help="confidence level, e.g. 0.95 (default: engagement.yaml)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: engagement.yaml)")
     s.add_argument("--minimum", type=int, default=None, help="at least this many per stratum (default: 2)")

@@ -305,8 +305,11 @@ def plan(frame: pd.DataFrame, n: int, strata: str | None = None, method: Allocat
 
 
 def draw_by_wave(frame: pd.DataFrame, margin: float = 0.05, confidence: float = 0.95, strata: str | None = "touchpoint",
-                 seed: int | None = None, wave: str = "wave", minimum: int = 2) -> pd.DataFrame:
+                 seed: int | None = None, wave: str = "wave", minimum: int = 2, sd: float | None = None) -> pd.DataFrame:
     """Draw a wave-by-wave stratified sample sized for ``margin`` at ``confidence``.
+
+    With ``sd`` (the QCI's standard deviation, from a pilot or an earlier wave) the
+    sample is sized for a mean: ``margin`` is then in QCI points (e.g. 3 for ±3).
 
     Each wave is its own population (a report compares waves), sized with
     :func:`sample_size` and allocated proportionally to ``strata`` inside the
@@ -317,7 +320,7 @@ def draw_by_wave(frame: pd.DataFrame, margin: float = 0.05, confidence: float = 
         raise SamplingError(f"the frame has no '{wave}' column. Fix: add the wave of each interaction.")
     parts = []
     for k, (w, part) in enumerate(frame.groupby(wave, sort=True)):
-        n = sample_size(margin, confidence, population=len(part))
+        n = sample_size(margin, confidence, population=len(part), sd=sd)
         if strata is not None:
             n = max(n, min(minimum * part[strata].nunique(), len(part)))
         drawn = draw_sample(part, n, strata=strata, seed=None if seed is None else seed + k, minimum=minimum)
