@@ -239,3 +239,12 @@ def test_every_comparison_row_agrees_with_its_interval(client, tmp_path):
         excludes = (t["ci_low"] > 0) | (t["ci_high"] < 0)
         assert (t["significant"] == excludes).all()
         assert (t["significant"] == (t["p_adj"] < 1 - e.config.confidence)).all()
+
+
+def test_a_single_interaction_stratum_is_collapsed_not_dropped():
+    """Collapsed strata (Wolter 2007, §2.5): the lone interaction joins the next stratum for the variance."""
+    y, w = [50.0, 60, 70, 80, 90], [2.0, 2, 1, 3, 3]
+    with pytest.warns(qcikit.errors.CollapsedStrataWarning, match="1 sampling stratum"):
+        got = metrics.weighted_mean_ci(y, w, strata=["a", "a", "b", "c", "c"])
+    by_hand = metrics.weighted_mean_ci(y, w, strata=["a", "a", "c", "c", "c"])
+    assert got["se"] == pytest.approx(by_hand["se"]) and got["df"] == by_hand["df"] == 3

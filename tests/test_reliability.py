@@ -371,3 +371,16 @@ def test_applicability_agreement_counts_na_disagreements(make_rubric):
     table = R.by_element(pd.DataFrame(rows), r, n_boot=0).set_index("element")
     assert table.loc["e0", "applicability_agreement"] == pytest.approx(4 / 6)
     assert table.loc["e1", "applicability_agreement"] == 1
+
+
+def test_verdicts_read_the_lower_limit_of_the_interval():
+    """Krippendorff (2004, §11.4): .800 / .667, applied to the smallest alpha the interval allows."""
+    import qcikit
+    from conftest import SAMPLES
+
+    eng = qcikit.Engagement.load(SAMPLES / "brightwave")
+    table = R.by_element(eng.own_ratings, eng.rubric, n_boot=300, seed=1)
+    assert (table["verdict"] == table["ci_low"].map(R.verdict)).all()
+    # A point estimate above .800 whose interval reaches below it is not called reliable.
+    loose = table[(table["estimate"] >= 0.8) & (table["ci_low"] < 0.8)]
+    assert (loose["verdict"] != "reliable").all()
