@@ -98,3 +98,22 @@ def test_dask_local_cluster(tmp_path):
 def test_missing_report_notebook_is_a_clear_error(tmp_path):
     with pytest.raises(RenderError, match="the report notebook .* does not exist"):
         render_reports([SAMPLES / "brightwave"], tmp_path, notebook=tmp_path / "nope.ipynb", progress=False)
+
+
+def test_each_wave_has_its_own_report_and_the_title_names_client_and_wave(tmp_path):
+    out = tmp_path / "out"
+    results = [render_reports([SAMPLES / "brightwave"], out, wave=w, workers=1, progress=False)[0]
+               for w in ("2026-Q2", "2026-Q3")]
+    assert all(r.ok for r in results)
+    assert sorted(p.name for p in out.glob("*.html")) == ["brightwave-2026-Q2.html", "brightwave-2026-Q3.html"]
+    first = (out / "brightwave-2026-Q2.html").read_text(encoding="utf-8")
+    assert "<title>Brightwave Analytics — Quality of Customer Interaction, wave 2026-Q2</title>" in first
+    assert "no earlier wave to compare with" in first
+
+
+def test_two_engagements_with_one_slug_are_refused(tmp_path):
+    twin = tmp_path / "twin"
+    shutil.copytree(SAMPLES / "brightwave", twin)
+    with pytest.raises(RenderError, match=f"{SAMPLES / 'brightwave'} and {twin} both have slug 'brightwave'"):
+        render_reports([SAMPLES / "brightwave", twin], tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()

@@ -52,7 +52,8 @@ def test_the_consultant_sequence_outside_the_checkout(installed, tmp_path):
     t0 = time.perf_counter()
     demo = run([q, "demo", "--out", "reports", "--quiet"], cwd=work)
     assert "Writing the three sample engagements" in demo.stdout
-    assert sorted(p.name for p in (work / "reports").glob("*.html")) == ["brightwave.html", "northwind.html", "voltania.html"]
+    assert sorted(p.name for p in (work / "reports").glob("*.html")) == [
+        "brightwave-2026-Q3.html", "northwind-2026-Q3.html", "voltania-2026-Q3.html"]
     # Render output is quiet: no kernel transport warning, no shutdown chatter.
     assert "eavesdropping" not in demo.stderr + demo.stdout and "Parent appears" not in demo.stderr + demo.stdout
     assert (work / "qcikit-samples" / "northwind" / "notebooks" / "03_criteria_and_measurement.ipynb").is_file()
@@ -69,7 +70,7 @@ def test_the_consultant_sequence_outside_the_checkout(installed, tmp_path):
     assert "Drew" in run([q, "sample", "bw", "--force"], cwd=work).stdout
     assert "agreement by element" in run([q, "reliability", "bw", "--n-boot", "100"], cwd=work).stdout
     rendered = run([q, "render", "bw", "--out", "out", "--quiet"], cwd=work)
-    assert (work / "out" / "brightwave.html").is_file(), rendered.stdout
+    assert (work / "out" / "brightwave-2026-Q3.html").is_file(), rendered.stdout
     run([q, "export", "bw", "--format", "csv"], cwd=work)
     assert (work / "bw" / "export" / "brightwave_elements.csv").is_file()
     again = run([q, "export", "bw", "--format", "csv"], cwd=work, ok=(2,))

@@ -2,10 +2,10 @@
 
 ``render_reports(engagement_dirs, out_dir)`` executes ``client_report.ipynb``
 once per engagement in parallel worker processes and writes, per client,
-``<slug>.html`` (self-contained: inputs hidden, figures embedded, no request
-to any other host) and ``<slug>.ipynb`` (the executed notebook, for audit).
+``<slug>-<wave>.html`` (self-contained: inputs hidden, figures embedded, no request
+to any other host) and ``<slug>-<wave>.ipynb`` (the executed notebook, for audit).
 A failure is isolated: that client's result says which cell failed and why,
-``<slug>.failed.ipynb`` shows where, and the other clients still render.
+``<slug>-<wave>.failed.ipynb`` shows where, and the other clients still render.
 
 Each worker process keeps one Jupyter kernel warm and wipes its namespace
 (``%reset -f``) before every client, so the kernel start and the
@@ -195,6 +195,33 @@ def to_html(nb, title: str) -> str:
 
 
 # -- one engagement ------------------------------------------------------------------------
+def report_stem(slug: str, wave: str) -> str:
+    """``<slug>-<wave>``: each wave of each engagement has its own files, so no report overwrites another.
+
+    >>> report_stem("northwind", "2026-Q3"), report_stem("acme", "wave 1/2")
+    ('northwind-2026-Q3', 'acme-wave-1-2')
+    """
+    return f"{slug}-{re.sub(r'[^A-Za-z0-9._-]+', '-', str(wave)).strip('-')}"
+
+
+def _check_slugs(dirs: list[str]) -> None:
+    """Two engagements with one slug would write the same file names: refuse the batch, naming both folders."""
+    import yaml
+
+    seen: dict[str, str] = {}
+    for d in dirs:
+        try:
+            slug = (yaml.safe_load((Path(d) / "engagement.yaml").read_text(encoding="utf-8")) or {}).get("slug")
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue  # the engagement's own validation reports it, for that client alone
+        if slug in seen:
+            raise RenderError(f"{seen[slug]} and {d} both have slug '{slug}', so their reports would overwrite each "
+                              "other; nothing was rendered. Fix: give each engagement its own slug in engagement.yaml.")
+        if slug:
+            seen[slug] = d
+
+
+
 def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: str | None = None,
                notebook: str | os.PathLike | None = None, warm: bool = True) -> RenderResult:
     """Validate, execute and export one engagement's report (never raises for a client's problem)."""
@@ -206,13 +233,15 @@ def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: 
     if problems:
         return RenderResult(str(engagement), slug, False, error=f"{len(problems)} problem(s) in the engagement folder; "
                             f"first: {problems[0]}", problems=[str(p) for p in problems], seconds=time.perf_counter() - t0)
-    slug = Engagement.load(engagement).slug
+    eng = Engagement.load(engagement)
+    slug, wave = eng.slug, wave or eng.config.waves[-1]
+    stem = report_stem(slug, wave)
     params = {"engagement": str(engagement), "wave": wave, "out": str(out_dir)}
     check_parameters(notebook, params)
     nb, error, cell = execute(notebook, params, engagement, warm=warm)
     out_dir.mkdir(parents=True, exist_ok=True)
     if error:
-        failed = out_dir / f"{slug}.failed.ipynb"
+        failed = out_dir / f"{stem}.failed.ipynb"
         # The header shifts every cell by one; report the index as it stands in the failed notebook.
         cell = None if cell is None else cell + 1
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(
@@ -220,12 +249,12 @@ def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: 
         atomic_write_text(failed, nbformat.writes(nb))
         return RenderResult(str(engagement), slug, False, notebook=str(failed), error=error, cell=cell,
                             seconds=time.perf_counter() - t0)
-    html_path, nb_path = out_dir / f"{slug}.html", out_dir / f"{slug}.ipynb"
-    stale = out_dir / f"{slug}.failed.ipynb"
+    html_path, nb_path = out_dir / f"{stem}.html", out_dir / f"{stem}.ipynb"
+    stale = out_dir / f"{stem}.failed.ipynb"
     if stale.exists():
         stale.unlink()
     atomic_write_text(nb_path, nbformat.writes(nb))
-    atomic_write_text(html_path, to_html(nb, f"QCI report — {slug}"))
+    atomic_write_text(html_path, to_html(nb, f"{eng.config.client} — Quality of Customer Interaction, wave {wave}"))
     return RenderResult(str(engagement), slug, True, html=str(html_path), notebook=str(nb_path),
                         seconds=time.perf_counter() - t0)
 
@@ -245,7 +274,7 @@ def render_reports(engagement_dirs, out_dir, workers: int | None = None, executo
     ----------
     engagement_dirs : iterable of paths
     out_dir : path
-        Where ``<slug>.html`` and ``<slug>.ipynb`` go.
+        Where ``<slug>-<wave>.html`` and ``<slug>-<wave>.ipynb`` go.
     workers : int, optional
         Worker processes (default: the machine's cores, at most one per engagement).
     executor : concurrent.futures.Executor, optional
@@ -263,6 +292,7 @@ def render_reports(engagement_dirs, out_dir, workers: int | None = None, executo
     dirs = [str(Path(d).resolve()) for d in engagement_dirs]
     if not dirs:
         raise RenderError("no engagement folders were given. Fix: pass one or more folders, e.g. data/samples/*.")
+    _check_slugs(dirs)
     if notebook is not None and not Path(notebook).is_file():
         raise RenderError(f"the report notebook {notebook} does not exist. "
                           "Fix: pass notebook= the path of a client_report.ipynb, or leave it out to use the installed one.")
