@@ -59,6 +59,7 @@ def make_rubric(small_rubric_dict):
 
 
 CLIENTS = ["northwind", "brightwave", "voltania"]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +75,8 @@ def rendered(tmp_path_factory):
 
     out = root / "out"
     dirs = [SAMPLES / c for c in CLIENTS] + [broken]
-    return out, render_reports(dirs, out, workers=2, progress=False)
+    # PDFs too wherever Chromium is (always under `make test`, which installs it): the browser test reads them.
+    return out, render_reports(dirs, out, workers=2, progress=False, pdf=CHROMIUM is not None)
 
 
 

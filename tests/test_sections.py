@@ -11,7 +11,7 @@ from conftest import SAMPLES
 def test_first_wave_report_has_no_change_section():
     r = ReportContext.load(SAMPLES / "northwind", "2026-Q2")
     assert r.change is None
-    assert "Change since" not in r.summary_html()
+    assert "Change since" not in r.page_one()
     assert "Change since" not in r.detail_html()
 
 
@@ -54,7 +54,7 @@ def test_save_tables_writes_the_headline(tmp_path):
 
 def test_summary_says_what_changed():
     r = ReportContext.load(SAMPLES / "northwind")
-    text = r.summary_html()
+    text = r.page_one()
     # The generator improved these elements in wave 2; the summary names them as real changes.
     assert "What changed" in text and "Setting expectations +" in text and "Ownership +" in text
 
@@ -62,9 +62,9 @@ def test_summary_says_what_changed():
 def test_first_wave_report_says_there_is_no_earlier_wave():
     r = ReportContext.load(SAMPLES / "northwind", "2026-Q2")
     assert r.change is None
-    assert "first measured wave: there is no earlier wave to compare with" in r.summary_html()
+    assert "first measured wave: there is no earlier wave to compare with" in r.page_one()
     later = ReportContext.load(SAMPLES / "northwind", "2026-Q3")
     assert later.change.attrs["before"] == "2026-Q2"
     # The words follow the interval: the headline says "real change" exactly when its interval excludes 0.
     row = later.change[later.change["kind"] == "overall"].iloc[0]
-    assert ("a real change" in later.summary_html()) == bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+    assert ("a real change" in later.page_one()) == bool(row["ci_low"] > 0 or row["ci_high"] < 0)

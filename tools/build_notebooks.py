@@ -31,26 +31,31 @@ def params(src):
     return new_code_cell(src, metadata={"tags": ["parameters"]})
 
 
-md, code = new_markdown_cell, new_code_cell
+def md(src, tags=None):
+    return new_markdown_cell(src, metadata={"tags": tags} if tags else {})
+
+
+def code(src, tags=None):
+    return new_code_cell(src, metadata={"tags": tags} if tags else {})
 
 NOTEBOOKS = {}
 
 NOTEBOOKS["client_report.ipynb"] = [
     params('# The report\'s interface: `qcikit render` sets these three.\nengagement = "../data/samples/northwind"\nwave = None  # None: the latest wave in engagement.yaml\nout = "../reports"'),
-    code("from qcikit import metrics, plots\nfrom qcikit.sections import ReportContext\n\nr = ReportContext.load(engagement, wave)"),
-    md("## Summary for executives"),
-    code("r.summary_html()"),
+    code("from qcikit.sections import ReportContext\n\nr = ReportContext.load(engagement, wave)"),
+    code("r.page_one()"),
     md("## Detail for managers"),
     code("r.detail_html()"),
-    code('ax = plots.estimates_with_ci(r.elements(), "name", "Elements this wave", target=r.eng.config.target_qci,\n                             confidence=r.eng.config.confidence)'),
-    code("if r.change is not None:\n    ax = plots.wave_change(r.change)"),
-    code("if r.eng.mystery_shops is not None:\n    ax = plots.competitive_edge(metrics.competitive_edge(r.eng, r.wave))"),
-    md("## Coaching pages\n\nOne page per team: the elements to work on first, an interaction to discuss together, and the model answer to aim for."),
+    md("## Coaching pages\n\nOne page per team: the elements to work on first, an interaction to discuss together, "
+       "and the model answer to aim for."),
     code("r.coaching_html()"),
-    md("## Method notes"),
+    md("## How this was measured"),
     code("r.method_html()"),
-    code("r.data_notes_html()"),
-    code("r.save_tables(out).name"),
+    # Cells tagged "qa" are the consultant's: the executed notebook and <slug>-<wave>-qa.html keep them,
+    # the client's HTML never shows them.
+    md("## QA notes (consultant only)\n\nSources, seeds and data checks behind this report. Not part of the "
+       "client's HTML.", tags=["qa"]),
+    code("r.qa_html(out)", tags=["qa"]),
 ]
 
 def execute(path: Path) -> None:
@@ -227,7 +232,7 @@ NOTEBOOKS["training/03_reading_a_report.ipynb"] = [
 A report has one headline for executives and the detail managers act on. Read the summary below and
 answer the questions; the answers are in the hidden cells."""),
     params('engagement = "../../data/samples/northwind"'),
-    code("from qcikit.sections import ReportContext\n\nr = ReportContext.load(engagement)\nr.summary_html()"),
+    code("from qcikit.sections import ReportContext\n\nr = ReportContext.load(engagement)\nr.page_one()"),
     md("**Question 1.** Is the QCI change since the last wave a real improvement or noise? How do you know?"),
     new_code_cell('# Answer: read the change row — a real change exactly when its interval excludes 0\nr.change[r.change["kind"] == "overall"][["before", "after", "change", "ci_low", "ci_high", "p_adj", "significant"]].round(3)',
                   metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),

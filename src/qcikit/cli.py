@@ -218,7 +218,8 @@ def _print_results(results) -> int:
 def cmd_render(args) -> int:
     from .report import render_reports
 
-    results = render_reports(args.dirs, args.out, workers=args.workers, wave=args.wave, progress=not args.quiet)
+    results = render_reports(args.dirs, args.out, workers=args.workers, wave=args.wave, progress=not args.quiet,
+                             pdf=args.pdf)
     return _print_results(results)
 
 
@@ -349,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, metavar="OUT", help="the folder the reports go to")
     s.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: the machine's cores)")
     s.add_argument("--wave", default=None, help="the wave to report (default: the latest)")
+    s.add_argument("--pdf", action="store_true",
+                   help="also print each report to PDF with headless Chromium (QCIKIT_CHROMIUM, or chromium on PATH)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_render)
     s = sub.add_parser("demo", help="write and render the sample engagements",

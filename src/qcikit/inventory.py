@@ -14,6 +14,8 @@ cannot occur).  The schema lives in ``scenarios.yaml``::
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -35,6 +37,7 @@ class ScenarioSchema:
 
     facets: dict[str, list[str]]
     exclusions: list[dict[str, list[str]]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "scenarios.yaml") -> "ScenarioSchema":
@@ -46,11 +49,26 @@ class ScenarioSchema:
             {str(k): [str(v)] if not isinstance(v, list) else [str(x) for x in v] for k, v in e.items()}
             for e in (data.get("exclusions") or [])
         ]
-        return cls(facets, excl)
+        labels = {str(k): str(v) for k, v in (data.get("labels") or {}).items()}
+        return cls(facets, excl, labels)
 
     @property
     def names(self) -> list[str]:
         return list(self.facets)
+
+    def label(self, value) -> str:
+        """How a report names a facet, level or team: ``labels:`` in scenarios.yaml, else a tidy id.
+
+        >>> ScenarioSchema({"touchpoint": ["face_to_face"]}, labels={"face_to_face": "At the desk"}).label("face_to_face")
+        'At the desk'
+        >>> ScenarioSchema({"touchpoint": ["email"]}).label("customer_type")
+        'Customer type'
+        """
+        return self.labels.get(str(value)) or tidy_label(value)
+
+    def scenario_label(self, scenario: str) -> str:
+        """A scenario name (levels joined by ' / ') with each level's label, joined by ' · '."""
+        return " · ".join(self.label(v) for v in str(scenario).split(SEPARATOR))
 
     def excluded_mask(self, frame: pd.DataFrame) -> np.ndarray:
         """True for rows of ``frame`` (facet columns) that an exclusion forbids."""
@@ -61,6 +79,16 @@ class ScenarioSchema:
                 m &= frame[facet].isin(levels).to_numpy()
             mask |= m
         return mask
+
+
+def tidy_label(value) -> str:
+    """An id as a reader would write it: underscores become spaces, first letter capital.
+
+    >>> tidy_label("front_desk"), tidy_label("get_information"), tidy_label("VIP_desk")
+    ('Front desk', 'Get information', 'VIP desk')
+    """
+    text = re.sub(r"[_]+", " ", str(value)).strip()
+    return text[:1].upper() + text[1:]
 
 
 def validate_schema_dict(data: Any, source: str = "scenarios.yaml") -> list[Problem]:
@@ -80,6 +108,11 @@ def validate_schema_dict(data: Any, source: str = "scenarios.yaml") -> list[Prob
     if not isinstance(excl, list):
         return p + [Problem(source, "key exclusions", "exclusions must be a list of mappings.",
                             "Write one '- {facet: level, ...}' line per impossible combination.")]
+    labels = data.get("labels")
+    if labels is not None and (not isinstance(labels, Mapping)
+                               or not all(isinstance(v, (str, int, float)) for v in labels.values())):
+        p.append(Problem(source, "key labels", "labels must map an id (a facet, level or team) to the text a report shows.",
+                         "Write one 'id: Label' line per id, e.g. 'face_to_face: At the desk'."))
     for i, e in enumerate(excl):
         if not isinstance(e, Mapping) or not e:
             p.append(Problem(source, f"key exclusions.{i}", "an exclusion must map facets to levels.",

@@ -269,6 +269,27 @@ def summarize(table: pd.DataFrame, value: str = "qci", by=None, confidence: floa
     return out
 
 
+def trend(eng, confidence: float | None = None) -> pd.DataFrame:
+    """The QCI of every scored wave, in engagement.yaml's order: one design-based estimate per wave.
+
+    Each wave is its own sample (its own strata and weights), so each row is
+    :func:`weighted_mean_ci` on that wave's interactions alone, never a domain of
+    a pooled table.  Returns ``wave``, ``n``, ``estimate``, ``ci_low``, ``ci_high``.
+    """
+    confidence = eng.config.confidence if confidence is None else confidence
+    inter = interaction_table(eng)
+    rows = []
+    for w in eng.config.waves:
+        part = inter[inter["wave"] == w]
+        if len(part):
+            r = weighted_mean_ci(part["qci"], part["weight"], confidence, part["stratum"], fpc=part["fpc"])
+            rows.append({"wave": w, "n": r["n"], "estimate": r["estimate"],
+                         "ci_low": max(r["ci_low"], 0.0), "ci_high": min(r["ci_high"], 100.0)})
+    out = pd.DataFrame(rows, columns=["wave", "n", "estimate", "ci_low", "ci_high"])
+    out.attrs["confidence"] = confidence
+    return out
+
+
 def previous_wave(eng, wave: str | None = None) -> tuple[str, str]:
     """(the wave before ``wave``, ``wave``) among the waves that have scores; ``wave`` defaults to the latest.
 

@@ -60,15 +60,63 @@ def wave_change(change: pd.DataFrame, ax=None):
     return ax
 
 
-def competitive_edge(edge: pd.DataFrame, ax=None):
-    """Edge over each competitor (client − competitor) per element, grouped by competitor."""
-    t = edge[edge["measure"] != "QCI"]
-    ax = _ax(ax, (7, 0.3 * t["measure"].nunique() + 1.5))
-    sns.barplot(data=t, y="name" if "name" in t else "measure", x="edge", hue="competitor", ax=ax, errorbar=None,
-                palette=[PALETTE["brand"], PALETTE["good"], PALETTE["bad"]][: t["competitor"].nunique()])
+def competitive_edge(edge: pd.DataFrame, label=None, ax=None):
+    """Edge over each competitor (client − competitor's shops) per measure, with its reported interval.
+
+    One row per measure (the QCI first), one marker per competitor, dodged; a
+    competitor's legend entry gives its number of shops. Competitors without an
+    interval (``note``, fewer than 2 shops) show the point alone. ``label`` maps a
+    measure id to the text shown (default: the ``name`` column).
+    """
+    t = edge.copy()
+    names = t["name"] if "name" in t else t["measure"]
+    t["label"] = [label(m) if label else n for m, n in zip(t["measure"], names)]
+    order = ["QCI", *[m for m in dict.fromkeys(t["measure"]) if m != "QCI"]]
+    comps = list(dict.fromkeys(t["competitor"]))
+    colors = [PALETTE["brand"], PALETTE["bad"], PALETTE["good"], "#6c4f9c", "#b07d2b"]
+    ax = _ax(ax, (7.5, 0.42 * len(order) + 1.8))
+    step = 0.7 / max(len(comps), 1)
+    for k, comp in enumerate(comps):
+        part = t[t["competitor"] == comp].set_index("measure").reindex(order)
+        y = np.arange(len(order)) - 0.35 + step * (k + 0.5)
+        n = int(part["n_shops"].max())
+        c = colors[k % len(colors)]
+        ax.hlines(y, part["ci_low"], part["ci_high"], color=c, lw=2)
+        ax.scatter(part["edge"], y, color=c, zorder=3, label=f"{comp} ({n} shops)")
+    labels = t.drop_duplicates("measure").set_index("measure")["label"].reindex(order)
+    ax.set_yticks(np.arange(len(order)), labels)
+    ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("edge over competitor (points; > 0 = client ahead)")
+    level = 100 * edge.attrs.get("confidence", 0.95)
+    ax.set_xlabel(f"edge over competitor (points; > 0 = client ahead; {level:g}% intervals)")
     ax.set_ylabel("")
+    # Above the axes, never over a marker.
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(comps), 3), frameon=False)
+    sns.despine(ax=ax)
+    return ax
+
+
+def qci_trend(trend: pd.DataFrame, target: float | None = None, ax=None):
+    """The QCI of every wave with its interval bars (``metrics.trend``), and the target as a dashed line."""
+    ax = _ax(ax, (6.5, 2.8))
+    x = np.arange(len(trend))
+    # Bars, not a band: waves are separate samples, and nothing is measured between them.
+    ax.errorbar(x, trend["estimate"], yerr=[trend["estimate"] - trend["ci_low"], trend["ci_high"] - trend["estimate"]],
+                color=PALETTE["brand"], marker="o", lw=2, capsize=5)
+    for xi, v in zip(x, trend["estimate"]):
+        ax.annotate(f"{v:.1f}", (xi, v), textcoords="offset points", xytext=(8, 0), ha="left", va="center", fontsize=9)
+    if target is not None:
+        ax.axhline(target, ls="--", color=PALETTE["bad"], lw=1)
+        ax.annotate(f"target {target:g}", (x[-1] if len(x) else 0, target), textcoords="offset points",
+                    xytext=(0, 4), ha="right", fontsize=9, color=PALETTE["bad"])
+    ax.set_xticks(x, trend["wave"].astype(str))
+    if len(x) == 1:
+        ax.set_xlim(-0.5, 0.5)
+    lo = min(float(trend["ci_low"].min()) if len(trend) else 0, target if target is not None else 100)
+    hi = max(float(trend["ci_high"].max()) if len(trend) else 100, target if target is not None else 0)
+    ax.set_ylim(max(0, lo - 8), min(100, hi + 8))
+    level = 100 * trend.attrs.get("confidence", 0.95)
+    ax.set_ylabel(f"QCI (0–100), {level:g}% CI")
     sns.despine(ax=ax)
     return ax
 

@@ -3,7 +3,9 @@
 ``render_reports(engagement_dirs, out_dir)`` executes ``client_report.ipynb``
 once per engagement in parallel worker processes and writes, per client,
 ``<slug>-<wave>.html`` (self-contained: inputs hidden, figures embedded, no request
-to any other host) and ``<slug>-<wave>.ipynb`` (the executed notebook, for audit).
+to any other host; the client's), ``<slug>-<wave>-qa.html`` (the consultant's QA
+notes: the cells tagged ``qa``), ``<slug>-<wave>.ipynb`` (the executed notebook,
+for audit) and, with ``pdf=True``, ``<slug>-<wave>.pdf`` printed by headless Chromium.
 A failure is isolated: that client's result says which cell failed and why,
 ``<slug>-<wave>.failed.ipynb`` shows where, and the other clients still render.
 
@@ -22,6 +24,7 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import jinja2
 import nbformat
@@ -49,6 +52,8 @@ class RenderResult:
     ok: bool
     html: str | None = None
     notebook: str | None = None
+    qa: str | None = None
+    pdf: str | None = None
     seconds: float = 0.0
     error: str = ""
     cell: int | None = None
@@ -56,7 +61,8 @@ class RenderResult:
 
     def summary(self) -> str:
         if self.ok:
-            return f"{self.slug}: rendered {self.html} in {self.seconds:.1f}s"
+            extra = f" and {Path(self.pdf).name}" if self.pdf else ""
+            return f"{self.slug}: rendered {self.html}{extra} in {self.seconds:.1f}s"
         where = f" (cell {self.cell})" if self.cell is not None else ""
         return f"{self.slug}: FAILED{where}: {self.error}" + (f" — see {self.notebook}" if self.notebook else "")
 
@@ -157,22 +163,34 @@ def _markdown(text: str) -> str:
     return re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", markdown2html_mistune(text))
 
 
-def to_html(nb, title: str) -> str:
+Audience = Literal["client", "qa"]
+AUDIENCES = ("client", "qa")
+
+
+def to_html(nb, title: str, audience: Audience = "client") -> str:
     """A self-contained HTML page of the executed notebook's outputs, inputs hidden.
 
     Only outputs the report itself produces are kept: HTML fragments (built
     escaped by :mod:`qcikit.sections`), PNG figures (embedded as data URIs)
     and plain text (escaped).  JavaScript and widget outputs are dropped, and
     no link to another host is written.
+
+    ``audience="client"`` leaves out the cells tagged ``qa`` (the consultant's
+    sources, seeds and data notes); ``"qa"`` keeps only those, under the title.
     """
     import html as _html
 
-    blocks = []
+    if audience not in AUDIENCES:
+        raise RenderError(f"audience {audience!r} is not known. Fix: use one of {', '.join(AUDIENCES)}.")
+    blocks = [f"<h1>{_html.escape(title)}</h1>"] if audience == "qa" else []
     for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if ("qa" in tags) != (audience == "qa"):
+            continue
         if cell.cell_type == "markdown":
             blocks.append(_markdown(cell.source))
             continue
-        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
+        if cell.cell_type != "code" or "parameters" in tags or "injected-parameters" in tags:
             continue
         for out in cell.get("outputs", []):
             kind = out.get("output_type")
@@ -190,8 +208,67 @@ def to_html(nb, title: str) -> str:
                     blocks.append(f"<pre>{_html.escape(data['text/plain'])}</pre>")
     env = jinja2.Environment(autoescape=True)
     page = env.from_string(template_path("report.html.j2").read_text(encoding="utf-8"))
-    return page.render(title=title, css=template_path("report.css").read_text(encoding="utf-8"),
+    # The stylesheet is the package's own file, not client text: escaping it would break its quoted strings.
+    css = jinja2.utils.markupsafe.Markup(template_path("report.css").read_text(encoding="utf-8"))
+    return page.render(title=title, css=css,
                        body=jinja2.utils.markupsafe.Markup("\n".join(blocks)))
+
+
+# -- PDF through headless Chromium ------------------------------------------------------------
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def find_browser() -> str:
+    """The Chromium-based browser that prints PDFs: ``QCIKIT_CHROMIUM``, else the first on PATH."""
+    import shutil
+
+    env = os.environ.get("QCIKIT_CHROMIUM")
+    if env:
+        if shutil.which(env):
+            return shutil.which(env)
+        raise RenderError(f"QCIKIT_CHROMIUM is set to {env}, which is not an executable. "
+                          "Fix: point it at Chromium or Chrome, or unset it to search PATH.")
+    for name in BROWSERS:
+        if shutil.which(name):
+            return shutil.which(name)
+    raise RenderError("--pdf prints through a Chromium-based browser and none was found on PATH "
+                      f"({', '.join(BROWSERS)}). Fix: install one (Debian: apt-get install chromium) "
+                      "or set QCIKIT_CHROMIUM to its path; the HTML reports need no browser.")
+
+
+def to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, browser: str | None = None,
+           timeout: int = 180) -> Path:
+    """Print a report's HTML to PDF with headless Chromium (its print CSS: A4, page numbers, breaks).
+
+    The page numbers come from the stylesheet's ``@page`` margin boxes, so
+    Chromium's own header and footer (date, file URL) are switched off. Written
+    atomically: a half-printed PDF never replaces a good one.
+    """
+    import subprocess
+    import tempfile
+
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
+    exe = browser or find_browser()
+    tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
+    with tempfile.TemporaryDirectory(prefix="qcikit-chromium-") as profile:
+        args = [exe, "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-extensions", f"--user-data-dir={profile}",
+                "--no-pdf-header-footer", f"--print-to-pdf={tmp}", html_path.as_uri()]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
+        try:
+            run = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            tmp.unlink(missing_ok=True)
+            raise RenderError(f"{pdf_path.name}: the browser {exe} could not print the report ({exc}). "
+                              "Fix: check that it starts (`chromium --headless --version`).") from None
+    if run.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        last = (run.stderr or "").strip().splitlines()[-1:] or ["no message"]
+        raise RenderError(f"{pdf_path.name}: the browser {exe} did not print the report (exit {run.returncode}: "
+                          f"{last[0]}). Fix: check that it starts (`chromium --headless --version`).")
+    os.replace(tmp, pdf_path)
+    return pdf_path
 
 
 # -- one engagement ------------------------------------------------------------------------
@@ -223,7 +300,7 @@ def _check_slugs(dirs: list[str]) -> None:
 
 
 def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: str | None = None,
-               notebook: str | os.PathLike | None = None, warm: bool = True) -> RenderResult:
+               notebook: str | os.PathLike | None = None, warm: bool = True, pdf: bool = False) -> RenderResult:
     """Validate, execute and export one engagement's report (never raises for a client's problem)."""
     t0 = time.perf_counter()
     engagement, out_dir = Path(engagement).resolve(), Path(out_dir).resolve()
@@ -249,32 +326,43 @@ def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: 
         atomic_write_text(failed, nbformat.writes(nb))
         return RenderResult(str(engagement), slug, False, notebook=str(failed), error=error, cell=cell,
                             seconds=time.perf_counter() - t0)
-    html_path, nb_path = out_dir / f"{stem}.html", out_dir / f"{stem}.ipynb"
+    html_path, nb_path, qa_path = out_dir / f"{stem}.html", out_dir / f"{stem}.ipynb", out_dir / f"{stem}-qa.html"
     stale = out_dir / f"{stem}.failed.ipynb"
     if stale.exists():
         stale.unlink()
+    title = f"{eng.config.client} — Quality of Customer Interaction, wave {wave}"
     atomic_write_text(nb_path, nbformat.writes(nb))
-    atomic_write_text(html_path, to_html(nb, f"{eng.config.client} — Quality of Customer Interaction, wave {wave}"))
-    return RenderResult(str(engagement), slug, True, html=str(html_path), notebook=str(nb_path),
-                        seconds=time.perf_counter() - t0)
+    atomic_write_text(html_path, to_html(nb, title))
+    atomic_write_text(qa_path, to_html(nb, f"{title}: QA notes (consultant only)", audience="qa"))
+    pdf_path = None
+    if pdf:
+        try:
+            pdf_path = str(to_pdf(html_path, out_dir / f"{stem}.pdf"))
+        except RenderError as exc:
+            return RenderResult(str(engagement), slug, False, html=str(html_path), notebook=str(nb_path),
+                                qa=str(qa_path), error=str(exc), seconds=time.perf_counter() - t0)
+    return RenderResult(str(engagement), slug, True, html=str(html_path), notebook=str(nb_path), qa=str(qa_path),
+                        pdf=pdf_path, seconds=time.perf_counter() - t0)
 
 
-def _render_safely(engagement, out_dir, wave, notebook, warm):
+def _render_safely(engagement, out_dir, wave, notebook, warm, pdf=False):
     try:
-        return render_one(engagement, out_dir, wave, notebook, warm)
+        return render_one(engagement, out_dir, wave, notebook, warm, pdf)
     except Exception as exc:  # noqa: BLE001 - one client's failure must not stop the batch
         return RenderResult(str(engagement), Path(engagement).name, False, error=f"{type(exc).__name__}: {exc}")
 
 
 def render_reports(engagement_dirs, out_dir, workers: int | None = None, executor: Executor | None = None,
-                   wave: str | None = None, notebook=None, progress: bool = True, warm: bool = True) -> list[RenderResult]:
+                   wave: str | None = None, notebook=None, progress: bool = True, warm: bool = True,
+                   pdf: bool = False) -> list[RenderResult]:
     """Render one report per engagement, in parallel; failures are isolated.
 
     Parameters
     ----------
     engagement_dirs : iterable of paths
     out_dir : path
-        Where ``<slug>-<wave>.html`` and ``<slug>-<wave>.ipynb`` go.
+        Where ``<slug>-<wave>.html`` (the client's), ``<slug>-<wave>-qa.html`` (the consultant's QA notes)
+        and ``<slug>-<wave>.ipynb`` (the executed notebook, for audit) go.
     workers : int, optional
         Worker processes (default: the machine's cores, at most one per engagement).
     executor : concurrent.futures.Executor, optional
@@ -282,6 +370,8 @@ def render_reports(engagement_dirs, out_dir, workers: int | None = None, executo
         to render on a cluster; paths must then be visible to its workers.
     progress : bool
         Show a tqdm progress bar (terminal or Jupyter).
+    pdf : bool
+        Also print ``<slug>-<wave>.pdf`` through headless Chromium (:func:`to_pdf`).
 
     Returns
     -------
@@ -297,6 +387,8 @@ def render_reports(engagement_dirs, out_dir, workers: int | None = None, executo
         raise RenderError(f"the report notebook {notebook} does not exist. "
                           "Fix: pass notebook= the path of a client_report.ipynb, or leave it out to use the installed one.")
     report_notebook()  # the installed notebook is there, or a clear error says how to reinstall
+    if pdf:
+        find_browser()  # one clear message before any work, not one failure per client
     out_dir = str(Path(out_dir).resolve())
     nb = str(Path(notebook).resolve()) if notebook else None
     results: dict[str, RenderResult] = {}
@@ -305,7 +397,7 @@ def render_reports(engagement_dirs, out_dir, workers: int | None = None, executo
     if own:
         executor = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(dirs)))
     try:
-        futures = {executor.submit(_render_safely, d, out_dir, wave, nb, warm): d for d in dirs}
+        futures = {executor.submit(_render_safely, d, out_dir, wave, nb, warm, pdf): d for d in dirs}
         if hasattr(executor, "gather"):  # dask.distributed.Client
             from dask.distributed import as_completed as dask_completed
 

@@ -3,13 +3,23 @@ and every piece of client text escaped (and personal data redacted) on its
 way into HTML.
 
 ``ReportContext.load(engagement, wave)`` is what ``client_report.ipynb``
-calls; its methods return small HTML fragments (``IPython.display.HTML``) or
-DataFrames, so the notebook stays a list of one-line cells.
+calls; its methods return small HTML fragments, so the notebook stays a list
+of one-line cells.  Two audiences read the result: the client's board and
+managers (:meth:`ReportContext.page_one`, :meth:`~ReportContext.detail_html`,
+:meth:`~ReportContext.coaching_html`, :meth:`~ReportContext.method_html`) and
+the consultant (:meth:`~ReportContext.qa_html`: data notes, seeds, files),
+whose cells the client's HTML leaves out.
+
+What the client reads is worded for people: element names and facet labels
+(``labels:`` in scenarios.yaml), "95 % CI 57.7–62.6" rather than two columns,
+no internal column names, ids or file names.
 """
 from __future__ import annotations
 
+import base64
+import functools
 import html
-import re
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +29,11 @@ import pandas as pd
 from . import answers, metrics, reliability
 from .engagement import Engagement
 from .redaction import redact
+
+# A cell (team, touchpoint, scenario, facet level) is shown on its own from this many interactions;
+# smaller ones are pooled, so a director never reads a number built on a handful of interactions.
+MIN_CELL = metrics.SMALL_CELL
+
 
 def esc(value) -> str:
     """HTML-escape any value (client text never reaches a report unescaped)."""
@@ -34,11 +49,33 @@ def p_value(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def table_html(df: pd.DataFrame, formats: dict | None = None, classes: str = "qci-table") -> str:
+def interval(low: float, high: float, signed: bool = False, digits: int = 1) -> str:
+    """An interval as one cell: "57.7–62.6", or "+1.2 to +7.0" for changes (a dash would read as minus).
+
+    >>> interval(57.66, 62.61), interval(-2.04, 3.5, signed=True)
+    ('57.7–62.6', '−2.0 to +3.5')
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "no interval"
+    if signed:
+        return f"{signed_number(low, digits)} to {signed_number(high, digits)}"
+    return f"{low:.{digits}f}–{high:.{digits}f}"
+
+
+def signed_number(x: float, digits: int = 1) -> str:
+    """A change with its sign, with a true minus sign: "+4.1", "−0.3".
+
+    >>> signed_number(4.07), signed_number(-0.3)
+    ('+4.1', '−0.3')
+    """
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def table_html(df: pd.DataFrame, formats: dict | None = None, classes: str = "qci-table", caption: str = "") -> str:
     """A DataFrame as an HTML table with every cell escaped and numbers formatted
-    (``formats`` maps a column to a format string or a function)."""
+    (``formats`` maps a column to a format string or a function); columns are named as the reader reads them."""
     formats = formats or {}
-    head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in df.columns)
     rows = []
     for _, r in df.iterrows():
         cells = []
@@ -53,7 +90,27 @@ def table_html(df: pd.DataFrame, formats: dict | None = None, classes: str = "qc
                 v = "" if np.isnan(v) else f"{v:.1f}"
             cells.append(f"<td>{esc(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="{classes}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<table class="{classes}">{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def figure_html(ax, alt: str, caption: str = "", css_class: str = "") -> str:
+    """A matplotlib figure as an embedded PNG with its alt text (the numbers it shows, in words).
+
+    The figure is closed afterwards, so a notebook shows it once, inside the report's HTML.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = ax.figure
+    buf = io.BytesIO()
+    # No "Software" metadata: the same numbers give the same bytes on any matplotlib version's run.
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode()
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    cls = f' class="{esc(css_class)}"' if css_class else ""
+    return f'<figure{cls}><img alt="{esc(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
 class Fragment(str):
@@ -71,6 +128,7 @@ class ReportContext:
     wave: str
     interactions: pd.DataFrame = field(repr=False)
     change: pd.DataFrame | None = field(repr=False, default=None)
+    min_cell: int = MIN_CELL
 
     @classmethod
     def load(cls, engagement: str | Path, wave: str | None = None) -> "ReportContext":
@@ -87,16 +145,53 @@ class ReportContext:
             change = None  # the first measured wave: the report says there is nothing to compare with
         return cls(eng, wave, inter, change)
 
+    # -- words ---------------------------------------------------------------------------
     @property
     def level(self) -> str:
-        """The confidence level as the texts print it, e.g. "95%"."""
-        return f"{100 * self.eng.config.confidence:g}%"
+        """The confidence level as the texts print it, e.g. "95 %"."""
+        return f"{100 * self.eng.config.confidence:g} %"
+
+    def ci(self, low: float, high: float, signed: bool = False, digits: int = 1) -> str:
+        """"95 % CI 57.7–62.6"."""
+        return f"{self.level} CI {interval(low, high, signed, digits)}"
+
+    def label(self, value) -> str:
+        """A facet, level or team as the client names it (scenarios.yaml ``labels:``, else a tidy id)."""
+        return self.eng.schema.label(value)
+
+    def element_name(self, element: str) -> str:
+        return str(self.eng.rubric.elements["name"].get(element, self.label(element)))
 
     @property
     def current(self) -> pd.DataFrame:
-        return self.interactions[self.interactions["wave"] == self.wave]
+        """This wave's scored interactions, with the inventory's facets beside them."""
+        cur = self.interactions[self.interactions["wave"] == self.wave]
+        inv = self.eng.inventory
+        facets = [f for f in self.eng.schema.names if inv is not None and f in inv.columns and f not in cur.columns]
+        if facets:
+            cur = cur.merge(inv[["interaction_id", *facets]], on="interaction_id", how="left")
+        return cur
 
-    # -- executive summary ---------------------------------------------------------
+    # -- agreement, computed once: the method notes show it, the priorities carry its caveats ---------
+    @functools.cached_property
+    def agreement(self) -> pd.DataFrame:
+        own = self.eng.own_ratings
+        return reliability.by_element(own[own["wave"] == self.wave], self.eng.rubric, n_boot=1000,
+                                      seed=self.eng.config.seed, confidence=self.eng.config.confidence)
+
+    @property
+    def unreliable(self) -> set[str]:
+        """Elements whose agreement interval's lower limit is below .667 this wave."""
+        a = self.agreement
+        return set(a.loc[a["verdict"] == "unreliable", "element"])
+
+    def caveat(self, element: str) -> str:
+        if element not in self.unreliable:
+            return ""
+        return (' <em class="caveat">Caveat: raters do not yet agree on this element; confirm its score in a '
+                "calibration session before acting on it.</em>")
+
+    # -- page one, for executives ------------------------------------------------------------
     def headline(self) -> dict:
         cur = self.current
         r = metrics.weighted_mean_ci(cur["qci"], cur["weight"], self.eng.config.confidence, strata=cur["stratum"], fpc=cur["fpc"])
@@ -105,76 +200,121 @@ class ReportContext:
             out["change"] = self.change[self.change["kind"] == "overall"].iloc[0].to_dict()
         return out
 
-    def summary_html(self) -> Fragment:
-        cfg = self.eng.config
-        h = self.headline()
-        parts = [f'<div class="headline"><h1>{esc(cfg.client)}</h1>'
-                 f'<p class="sub">Quality of Customer Interaction — wave {esc(self.wave)} · {esc(cfg.industry)}</p>'
-                 f'<div class="kpi"><span class="big">{h["qci"]["estimate"]:.1f}</span>'
-                 f'<span class="label">QCI (0–100), {self.level} CI {h["qci"]["ci_low"]:.1f}–{h["qci"]["ci_high"]:.1f}, '
-                 f'{h["qci"]["n"]} interactions; target {cfg.target_qci:g}</span></div>']
-        if "change" in h:
-            c = h["change"]
-            # The words follow the interval printed beside them: "real" exactly when it excludes 0.
-            sig = f"a real change (p = {p_value(c['p_adj'])})" if c["significant"] else f"within noise (p = {p_value(c['p_adj'])})"
-            parts.append(f'<p>Change since {esc(self.change.attrs["before"])}: <b>{c["change"]:+.1f}</b> points '
-                         f'({self.level} CI {c["ci_low"]:+.1f} to {c["ci_high"]:+.1f}) — {sig}.</p>')
-            parts.append(self.what_changed())
-        else:
-            parts.append(f"<p>Wave {esc(self.wave)} is the first measured wave: there is no earlier wave to compare with.</p>")
-        try:
-            ce = metrics.customer_effort(self.eng).set_index("wave").loc[self.wave]
-            parts.append(f'<p>Customer Effort: mean {ce["mean_effort"]:.2f} on 1–7 (lower is easier), '
-                         f'{100 * ce["low_effort_share"]:.0f}% low-effort answers (n = {int(ce["n"])}).</p>')
-        except (KeyError, metrics.MetricsError):
-            parts.append("<p>Customer Effort: no answers this wave.</p>")
-        if self.eng.mystery_shops is not None:
-            parts.append(self.edge_html())
-        pr = metrics.priorities(self.eng, self.wave, top=5)
-        items = "".join(f"<li><b>{esc(r.name)}</b> ({esc(r.dimension)}): scores {r.score:.0f}; "
-                        f"reaching target adds {r.potential:.1f} QCI points</li>" for r in pr.itertuples())
-        parts.append(f"<h3>Fix first</h3><ol>{items}</ol></div>")
-        return Fragment("".join(parts))
+    def definition(self) -> str:
+        """What the QCI is, in one paragraph: elements, the four dimensions with their weights, 0 and 100."""
+        rub = self.eng.rubric
+        dims = rub.model.dimensions
+        parts = ", ".join(f"{esc(d.name)} {100 * d.weight:.0f} %" for d in dims)
+        varies = (" Some scenarios weight them differently (for example, an upset customer weighs Connection more),"
+                  " as the rubric sets out." if rub.model.scenario_rules else "")
+        return (f"<p class='define'><b>What the QCI measures.</b> Every sampled interaction is scored on "
+                f"{len(rub.element_ids)} elements of good service, grouped in {len(dims)} dimensions weighted "
+                f"{parts}.{varies} The weighted total is one score from 0 (no element done) to 100 (every element "
+                f"done in full); the target is {self.eng.config.target_qci:g}.</p>")
 
-    def edge_html(self) -> str:
-        """Competitive Edge in words: the same wave's shops, their number, the interval, or "not enough shops"."""
-        try:
-            edge = metrics.competitive_edge(self.eng, self.wave)
-        except metrics.MetricsError:
-            return "<p>Competitive Edge: no mystery shops of this wave or earlier.</p>"
-        q = edge[edge["measure"] == "QCI"]
-        items = []
-        for r in q.itertuples():
-            if r.note:
-                items.append(f"<li>vs {esc(r.competitor)}: {esc(r.note)} ({r.n_shops}) for an interval</li>")
-            else:
-                verdict = "ahead" if r.significant and r.edge > 0 else "behind" if r.significant else "no clear difference"
-                items.append(f"<li>vs {esc(r.competitor)}: {r.edge:+.1f} points ({self.level} CI {r.ci_low:+.1f} to "
-                             f"{r.ci_high:+.1f}; {r.n_shops} shops) — {verdict}</li>")
-        shops = edge.attrs["shops_wave"]
-        when = "" if shops == self.wave else f" (the latest shops are of wave {esc(shops)})"
-        return f"<p>Competitive Edge (client QCI − competitor's mystery shops{when}):</p><ul>{''.join(items)}</ul>"
+    def change_sentence(self) -> str:
+        h = self.headline()
+        if "change" not in h:
+            return (f"<p>Wave {esc(self.wave)} is the first measured wave: there is no earlier wave to compare "
+                    "with.</p>")
+        c = h["change"]
+        # The words follow the interval printed beside them: "a real change" exactly when it excludes 0.
+        verdict = ("a real change, beyond sampling noise" if c["significant"]
+                   else "within sampling noise: no real change can be claimed")
+        return (f"<p class='lead'>Change since {esc(self.change.attrs['before'])}: <b>{signed_number(c['change'])}</b> "
+                f"points ({self.ci(c['ci_low'], c['ci_high'], signed=True)}) — {verdict}.</p>")
 
     def what_changed(self) -> str:
         """The elements whose change interval excludes 0 (Bonferroni across the elements), in words."""
         el = self.change[(self.change["kind"] == "element") & self.change["significant"]]
         up = el[el["change"] > 0].sort_values("change", ascending=False)
         down = el[el["change"] < 0].sort_values("change")
-        fmt = lambda t: ", ".join(f"{esc(r.name)} {r.change:+.1f}" for r in t.itertuples())
-        better = f"better: {fmt(up)}" if len(up) else "no element improved beyond noise"
-        worse = f"worse: {fmt(down)}" if len(down) else "no element got significantly worse"
-        m = int(self.change.loc[self.change["kind"] == "element", "comparisons"].max())
-        return (f"<p>What changed (elements whose interval, adjusted for {m} comparisons, excludes 0): "
-                f"{better}; {worse}.</p>")
+        fmt = lambda t: ", ".join(f"{esc(self.element_name(r.measure))} {signed_number(r.change)}" for r in t.itertuples())
+        better = f"better — {fmt(up)}" if len(up) else "no element improved beyond noise"
+        worse = f"worse — {fmt(down)}" if len(down) else "no element got significantly worse"
+        return f"<p>What changed, element by element: {better}; {worse}.</p>"
 
-    # -- detail ------------------------------------------------------------------------
+    def trend_html(self) -> str:
+        from . import plots
+
+        t = metrics.trend(self.eng)
+        ax = plots.qci_trend(t, target=self.eng.config.target_qci)
+        words = "; ".join(f"{r.wave} {r.estimate:.1f} ({interval(r.ci_low, r.ci_high)})" for r in t.itertuples())
+        alt = (f"Chart of the QCI by wave with {self.level} confidence intervals: {words}; "
+               f"dashed line at the target {self.eng.config.target_qci:g}.")
+        return figure_html(ax, alt, f"The QCI wave by wave (bars: {self.level} confidence interval).", "trend")
+
+    def effort_sentence(self) -> str:
+        try:
+            ce = metrics.customer_effort(self.eng, confidence=self.eng.config.confidence).set_index("wave").loc[self.wave]
+        except (KeyError, metrics.MetricsError):
+            return "<p><b>Customer Effort:</b> no answers this wave.</p>"
+        return (f"<p><b>Customer Effort:</b> {ce['mean_effort']:.2f} on a 1–7 scale where 1 is very easy "
+                f"({self.ci(ce['ci_low'], ce['ci_high'], digits=2)}); "
+                f"{100 * ce['low_effort_share']:.0f} % of customers found it easy (1–3); "
+                f"n = {int(ce['n']):,} answers.</p>")
+
+    def _edge(self) -> pd.DataFrame | None:
+        if self.eng.mystery_shops is None:
+            return None
+        try:
+            return metrics.competitive_edge(self.eng, self.wave)
+        except metrics.MetricsError:
+            return None
+
+    def edge_html(self) -> str:
+        """Competitive Edge in words: the same wave's shops, their number, the interval, or "not enough shops"."""
+        edge = self._edge()
+        if edge is None:
+            return ("<p><b>Competitive Edge:</b> no mystery shops of this wave or earlier.</p>"
+                    if self.eng.mystery_shops is not None else "")
+        items = []
+        for r in edge[edge["measure"] == "QCI"].itertuples():
+            if r.note:
+                items.append(f"<li>vs {esc(r.competitor)}: {r.n_shops} mystery shop(s), not enough for an interval</li>")
+                continue
+            verdict = ("ahead" if r.edge > 0 else "behind") if r.significant else "no clear difference"
+            items.append(f"<li>vs {esc(r.competitor)}: <b>{signed_number(r.edge)}</b> points "
+                         f"({self.ci(r.ci_low, r.ci_high, signed=True)}; n = {r.n_shops} mystery shops) — {verdict}</li>")
+        shops = edge.attrs["shops_wave"]
+        when = "" if shops == self.wave else f" The latest shops are of wave {esc(shops)}."
+        return (f"<p><b>Competitive Edge</b> (the client's QCI minus each competitor's, on the same rubric):{when}</p>"
+                f"<ul>{''.join(items)}</ul>")
+
+    def priorities_html(self, top: int = 3) -> str:
+        pr = metrics.priorities(self.eng, self.wave, top=top)
+        items = "".join(
+            f"<li><b>{esc(r.name)}</b> ({esc(r.dimension)}): scores {r.score:.0f} of 100; reaching the target adds "
+            f"{r.potential:.1f} QCI points.{self.caveat(r.element)}</li>" for r in pr.itertuples())
+        return f"<h3>Fix first</h3><ol class='priorities'>{items}</ol>"
+
+    def page_one(self) -> Fragment:
+        """Page one: the client, the wave, the QCI and what it is, the trend, effort, edge and what to fix first."""
+        cfg = self.eng.config
+        q = self.headline()["qci"]
+        industry = f" · {esc(cfg.industry)}" if cfg.industry else ""
+        parts = [
+            '<header class="cover">',
+            f"<h1>{esc(cfg.client)}</h1>",
+            f'<p class="sub">Quality of Customer Interaction · wave {esc(self.wave)}{industry}</p></header>',
+            '<section class="page-one"><h2>Summary for executives</h2>',
+            f'<div class="kpi"><span class="big">{q["estimate"]:.1f}</span>'
+            f'<span class="label">QCI out of 100 · {self.ci(q["ci_low"], q["ci_high"])} · '
+            f'{q["n"]} interactions scored · target {cfg.target_qci:g}</span></div>',
+            self.change_sentence(),
+            self.definition(),
+            self.trend_html(),
+        ]
+        if self.change is not None:
+            parts.append(self.what_changed())
+        parts += [self.effort_sentence(), self.edge_html(), self.priorities_html(), "</section>"]
+        return Fragment("".join(parts))
+
+    # -- detail for managers --------------------------------------------------------------------
     def dimensions(self) -> pd.DataFrame:
         cur = self.current
         rows = [metrics.summarize(cur, d, confidence=self.eng.config.confidence).assign(dimension=d) for d in self.eng.rubric.dimensions]
         return pd.concat(rows, ignore_index=True)[["dimension", "n", "estimate", "ci_low", "ci_high", "small"]]
-
-    def by(self, column: str) -> pd.DataFrame:
-        return metrics.summarize(self.current, "qci", by=column, confidence=self.eng.config.confidence)
 
     def elements(self) -> pd.DataFrame:
         el = metrics.element_table(self.eng)
@@ -183,21 +323,132 @@ class ReportContext:
         s["name"] = s["element"].map(self.eng.rubric.elements["name"])
         return s
 
+    def by(self, column: str) -> pd.DataFrame:
+        """This wave's QCI per level of ``column``; levels under ``min_cell`` interactions pooled into one row."""
+        cur = self.current.dropna(subset=[column])
+        counts = cur[column].value_counts()
+        small = set(counts.index[counts < self.min_cell])
+        other = f"Other ({len(small)} with fewer than {self.min_cell} interactions each)"
+        name = self.eng.schema.scenario_label if column == "scenario" else self.label
+        group = cur[column].map(lambda v: other if v in small else name(v))
+        out = metrics.summarize(cur.assign(group=group), "qci", by="group", confidence=self.eng.config.confidence)
+        out["pooled"] = out["group"] == other
+        return out.sort_values(["pooled", "estimate"], ascending=[True, False], ignore_index=True)
+
+    def group_table(self, column: str, title: str, first: str) -> str:
+        """One table of this wave's QCI by ``column``, its first column headed ``first``."""
+        t = self.by(column)
+        if t["pooled"].all():
+            return (f"<h3>{esc(title)}</h3><p>No {esc(first.lower())} has {self.min_cell} or more scored "
+                    f"interactions this wave (the largest has {int(self.current[column].value_counts().max())}), "
+                    "so none is reported on its own.</p>")
+        rows = pd.DataFrame({
+            first: t["group"],
+            "QCI": t["estimate"],
+            self.level + " CI": [interval(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
+            "Interactions": t["n"],
+            "Note": ["read with care: few interactions" if s else "" for s in t["small"]],
+        })
+        return f"<h3>{esc(title)}</h3>" + table_html(rows, {"Interactions": "{:d}"})
+
     def detail_html(self) -> Fragment:
+        from . import plots
+
+        conf = self.eng.config.confidence
         dims = self.dimensions()
-        parts = ["<h3>Dimensions</h3>", table_html(dims.rename(columns={"estimate": "score"}), {"n": "{:d}"})]
+        weights = {d.name: d.weight for d in self.eng.rubric.model.dimensions}
+        parts = ["<h3>Dimensions</h3>", table_html(pd.DataFrame({
+            "Dimension": dims["dimension"], "Weight": [f"{100 * weights[d]:.0f} %" for d in dims["dimension"]],
+            "Score": dims["estimate"], self.level + " CI": [interval(a, b) for a, b in zip(dims["ci_low"], dims["ci_high"])],
+            "Interactions": dims["n"]}), {"Interactions": "{:d}"})]
+        el = self.elements()
+        a = self.agreement.set_index("element")["verdict"]
+        dim_of = self.eng.rubric.elements["dimension"]
+        order = el.assign(d=el["element"].map(dim_of)).sort_values(["d", "estimate"])
+        parts += ["<h3>Elements</h3>",
+                  "<p>Each element's score is the share of its points earned, 0–100. Where raters do not yet agree "
+                  "on an element, its score is less certain than its interval shows (see How this was measured).</p>",
+                  table_html(pd.DataFrame({
+                      "Element": order["name"], "Dimension": order["d"], "Score": order["estimate"],
+                      self.level + " CI": [interval(x, y) for x, y in zip(order["ci_low"], order["ci_high"])],
+                      "Raters agree": [{"reliable": "yes", "tentative": "tentatively", "unreliable": "not yet"}.get(a.get(e), "not measured")
+                                       for e in order["element"]]})),
+                  ]
+        low = el.sort_values("estimate").head(3)
+        ax = plots.estimates_with_ci(el, "name", "", target=self.eng.config.target_qci, confidence=conf)
+        alt = (f"Dot plot of the {len(el)} element scores with {self.level} intervals and the target "
+               f"{self.eng.config.target_qci:g}; lowest: " +
+               ", ".join(f"{n} {v:.0f}" for n, v in zip(low["name"], low["estimate"])) + ". The table above lists them all.")
+        parts.append(figure_html(ax, alt, f"Element scores this wave ({self.level} intervals; dashed: target)."))
         if self.change is not None:
-            ch = self.change[self.change["kind"] != "overall"][["name", "before", "after", "change", "ci_low", "ci_high", "p_adj", "significant"]]
-            parts += [f"<h3>Change since {esc(self.change.attrs['before'])}</h3>",
-                      f"<p>Intervals ({self.level}) and p-values are adjusted together (Bonferroni across the elements, and "
-                      "across the dimensions): a row marked yes is a change to report, and its interval excludes 0.</p>",
-                      table_html(ch, {"p_adj": p_value})]
-        for col, title in (("team", "Teams"), ("touchpoint", "Touchpoints"), ("scenario", "Scenarios (largest 10)")):
+            parts.append(self.change_html())
+        edge = self._edge()
+        if edge is not None:
+            parts.append(self.edge_detail_html(edge))
+        parts.append(f"<p>Groups are shown on their own from {self.min_cell} scored interactions; smaller ones are "
+                     "pooled into one row.</p>")
+        for col, title, first in (("team", "Teams", "Team"), ("touchpoint", "Touchpoints", "Touchpoint")):
             if col in self.current:
-                t = self.by(col).sort_values("n", ascending=False).head(10)
-                parts += [f"<h3>{title}</h3>", "<p>Cells with fewer than 30 interactions are flagged small: read them with care.</p>",
-                          table_html(t.drop(columns=["se"]).rename(columns={"estimate": "qci"}), {"n": "{:d}"})]
+                parts.append(self.group_table(col, title, first))
+        for f in self.eng.schema.names:
+            if f != "touchpoint" and f in self.current:
+                parts.append(self.group_table(f, f"By {self.label(f).lower()}", self.label(f)))
+        if "scenario" in self.current:
+            parts.append(self.scenario_html())
         return Fragment("".join(parts))
+
+    def scenario_html(self) -> str:
+        counts = self.current["scenario"].value_counts()
+        big = counts[counts >= self.min_cell]
+        lead = (f"<h3>Scenarios</h3><p>A scenario is one combination of {', '.join(esc(self.label(f).lower()) for f in self.eng.schema.names)}. "
+                f"Scenarios are shown on their own from {self.min_cell} scored interactions; ")
+        if big.empty:
+            return lead + (f"none reaches that this wave ({len(counts)} scenarios seen, the largest with {int(counts.max())} "
+                           "interactions), so the facets above are the finer view.</p>")
+        t = self.by("scenario")
+        rows = pd.DataFrame({"Scenario": t["group"], "QCI": t["estimate"],
+                             self.level + " CI": [interval(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
+                             "Interactions": t["n"]})
+        return lead + "the others are pooled.</p>" + table_html(rows, {"Interactions": "{:d}"})
+
+    def change_html(self) -> str:
+        from . import plots
+
+        ch = self.change[self.change["kind"] != "overall"]
+        m = int(ch.loc[ch["kind"] == "element", "comparisons"].max())
+        names = [self.element_name(x) if k == "element" else x for x, k in zip(ch["measure"], ch["kind"])]
+        rows = pd.DataFrame({
+            "Measure": names, self.change.attrs["before"]: ch["before"].to_numpy(), self.change.attrs["after"]: ch["after"].to_numpy(),
+            "Change": [signed_number(x) for x in ch["change"]],
+            self.level + " CI (adjusted)": [interval(a, b, signed=True) for a, b in zip(ch["ci_low"], ch["ci_high"])],
+            "p (adjusted)": [p_value(p) for p in ch["p_adj"]],
+            "Real change": ["yes" if s else "" for s in ch["significant"]]})
+        ax = plots.wave_change(self.change.assign(name=[self.element_name(x) for x in self.change["measure"]]))
+        moved = int((ch["significant"] & (ch["kind"] == "element")).sum())
+        alt = (f"Dot plot of each element's change from {self.change.attrs['before']} to {self.change.attrs['after']} "
+               f"with adjusted intervals; {moved} of {m} elements changed beyond noise (coloured).")
+        return (f"<h3>Change since {esc(self.change.attrs['before'])}</h3>"
+                f"<p>Intervals ({self.level}) and p-values are adjusted together for the number of comparisons "
+                f"({m} elements; the dimensions as one more family): a change marked real has an interval that "
+                "excludes 0.</p>" + table_html(rows) +
+                figure_html(ax, alt, "Change per element (coloured: beyond noise; grey: within noise)."))
+
+    def edge_detail_html(self, edge: pd.DataFrame) -> str:
+        from . import plots
+
+        q = edge[edge["measure"] == "QCI"]
+        rows = pd.DataFrame({
+            "Competitor": q["competitor"], "Mystery shops": q["n_shops"], "Client QCI": q["client"],
+            "Competitor QCI": q["competitor_score"], "Edge": [signed_number(x) for x in q["edge"]],
+            self.level + " CI": [interval(a, b, signed=True) if not n else "not enough shops"
+                                 for a, b, n in zip(q["ci_low"], q["ci_high"], q["note"])]})
+        ax = plots.competitive_edge(edge, label=self.element_name)
+        alt = ("Dot plot of the client's edge over each competitor, QCI first then each element, with intervals; "
+               + "; ".join(f"{r.competitor}: QCI edge {signed_number(r.edge)} ({r.n_shops} shops)" for r in q.itertuples()) + ".")
+        return ("<h3>Competitive Edge</h3><p>The client's interactions against competitors' mystery shops of the same "
+                "wave, scored on the same rubric; element intervals are adjusted for the number of elements.</p>"
+                + table_html(rows, {"Mystery shops": "{:d}"}) +
+                figure_html(ax, alt, "Edge over each competitor (> 0: the client is ahead), with intervals."))
 
     # -- coaching pages -------------------------------------------------------------------
     def example_interaction(self, team: str, element: str) -> tuple[str, str]:
@@ -213,30 +464,49 @@ class ReportContext:
     def coaching_html(self) -> Fragment:
         parts = []
         teams = sorted(self.current["team"].dropna().unique())
-        for team in teams:
+        for i, team in enumerate(teams):
             weak = metrics.team_weakest(self.eng, team, self.wave)
-            items = "".join(f"<li>{esc(r.name)}: {r.estimate:.0f} ({self.level} CI {r.ci_low:.0f}–{r.ci_high:.0f}, n = {r.n})</li>"
-                            for r in weak.itertuples())
+            items = "".join(f"<li>{esc(r.name)}: {r.estimate:.0f} of 100 ({self.ci(r.ci_low, r.ci_high, digits=0)}, "
+                            f"n = {r.n}){self.caveat(r.element)}</li>" for r in weak.itertuples())
             first = weak.iloc[0]["element"]
             iid, text = self.example_interaction(team, first)
             guide = answers.model_answer(self.eng, None, "conversation_outline", elements=list(weak["element"]), html=False)
             parts.append(
-                f'<section class="coaching"><h3>Coaching page — {esc(team)}</h3>'
+                f'<section class="coaching{" first" if i == 0 else ""}"><h3>Coaching page — {esc(self.label(team))}</h3>'
                 f"<p>Weakest elements this wave:</p><ol>{items}</ol>"
-                f"<p>An example to discuss ({esc(iid)}, personal data redacted):</p><blockquote><pre>{esc(text)}</pre></blockquote>"
+                f"<p>An interaction to discuss together (on {esc(self.element_name(first))}; {esc(iid)}, personal data "
+                f"redacted):</p><blockquote><pre>{esc(text)}</pre></blockquote>"
                 f"<p>The model answer to aim for:</p><pre class='answer'>{esc(guide)}</pre></section>")
         return Fragment("".join(parts))
 
-    def save_tables(self, out: str | Path) -> Path:
-        """Write the headline numbers of this report as ``<slug>_summary.csv`` in ``out`` (for audit)."""
-        from ._io import write_csv
+    # -- how this was measured ------------------------------------------------------------------
+    def method_html(self) -> Fragment:
+        eng = self.eng
+        n_pop = int((eng.interactions["wave"] == self.wave).sum())
+        n = int(len(self.current))
+        qci = self.headline()["qci"]
+        rel = self.agreement
+        words = {"reliable": "reliable", "tentative": "tentative", "unreliable": "unreliable", "undefined": "not measurable"}
+        table = pd.DataFrame({
+            "Element": [self.element_name(e) for e in rel["element"]],
+            "Interactions scored twice or more": rel["n_units"],
+            "Agreement (α)": rel["estimate"],
+            self.level + " CI": [interval(a, b, digits=2) for a, b in zip(rel["ci_low"], rel["ci_high"])],
+            "Verdict": [words.get(v, v) for v in rel["verdict"]]})
+        parts = [f"<p>{n:,} of {n_pop:,} interactions in wave {esc(self.wave)} were sampled at random within "
+                 f"{esc(self.label(eng.config.strata or 'touchpoint').lower())}s and scored by trained raters on "
+                 f"rubric version {esc(eng.rubric.version)}. Estimates are weighted to the whole wave (stratified, "
+                 f"with each stratum's finite population correction); the QCI's margin of error this wave is "
+                 f"±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence. Customer Effort "
+                 "counts every customer who answered, not only the sample.</p>",
+                 f"<p>Agreement between raters, per element (Krippendorff's alpha on the points, ordinal; {self.level} "
+                 "bootstrap interval). The verdict reads the interval's lower limit: reliable from .800, tentative "
+                 "from .667, otherwise unreliable (Krippendorff's thresholds). Recommendations on an unreliable element "
+                 "carry a caveat in this report.</p>",
+                 table_html(table, {"Interactions scored twice or more": "{:d}", "Agreement (α)": "{:.2f}"})]
+        return Fragment("".join(parts))
 
-        rows = [{"measure": "QCI", **self.headline()["qci"]}]
-        rows += [{"measure": r["dimension"], **{k: r[k] for k in ("estimate", "ci_low", "ci_high", "n")}}
-                 for _, r in self.dimensions().iterrows()]
-        return write_csv(pd.DataFrame(rows).assign(wave=self.wave), Path(out) / f"{self.eng.slug}_summary.csv")
-
-    # -- data notes ---------------------------------------------------------------------------
+    # -- QA notes: the consultant's page, never in the client's HTML ------------------------------------
     def data_notes_html(self, limit: int = 5) -> Fragment:
         """Transcripts this wave that hold markup or personal data: shown escaped and redacted."""
         inter = self.eng.interactions
@@ -250,23 +520,26 @@ class ReportContext:
                         f"{int(personal.sum())} contain e-mail addresses or phone numbers. Quoted below as plain text, "
                         f"personal data redacted:</p><ul>{items}</ul>")
 
-    # -- method notes ------------------------------------------------------------------------
-    def method_html(self) -> Fragment:
+    def save_tables(self, out: str | Path) -> Path:
+        """Write the headline numbers of this report as ``<slug>-<wave>-summary.csv`` in ``out`` (for audit)."""
+        from ._io import write_csv
+        from .report import report_stem
+
+        rows = [{"measure": "QCI", **self.headline()["qci"]}]
+        rows += [{"measure": r["dimension"], **{k: r[k] for k in ("estimate", "ci_low", "ci_high", "n")}}
+                 for _, r in self.dimensions().iterrows()]
+        return write_csv(pd.DataFrame(rows).assign(wave=self.wave), Path(out) / f"{report_stem(self.eng.slug, self.wave)}-summary.csv")
+
+    def qa_html(self, out: str | Path | None = None) -> Fragment:
+        """The consultant's checks: sources, seed, rubric version, data notes; writes the summary CSV to ``out``."""
         eng = self.eng
-        n_pop = int((eng.interactions["wave"] == self.wave).sum())
-        n = int(len(self.current))
-        qci = self.headline()["qci"]
-        own = eng.own_ratings
-        rel = reliability.by_element(own[own["wave"] == self.wave], eng.rubric, n_boot=1000, seed=eng.config.seed,
-                                     confidence=eng.config.confidence)
-        rel = rel[["element", "n_units", "estimate", "ci_low", "ci_high", "verdict"]]
-        parts = ["<h3>Method</h3>",
-                 f"<p>{n} of {n_pop} interactions in wave {esc(self.wave)} were sampled at random within touchpoints "
-                 f"(seed {eng.config.seed}) and scored on rubric {esc(eng.rubric.version)}. Estimates are design-weighted "
-                 f"(stratified, with each stratum's finite population correction); the QCI's margin of error achieved "
-                 f"this wave is ±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence.</p>",
-                 f"<p>Agreement between raters per element (Krippendorff's alpha, ordinal, {self.level} bootstrap interval "
-                 "of 1,000 resamples). The verdict reads the interval's lower limit: reliable when it is at least .800, "
-                 "tentative when at least .667, otherwise unreliable (Krippendorff's thresholds).</p>",
-                 table_html(rel, {"n_units": "{:d}", "estimate": "{:.3f}", "ci_low": "{:.3f}", "ci_high": "{:.3f}"})]
-        return Fragment("".join(parts))
+        a = self.agreement
+        items = [f"engagement folder: <code>{esc(eng.path)}</code>",
+                 f"scores read from: {esc(eng.scores_source)}",
+                 f"rubric version {esc(eng.rubric.version)}; sampling seed {eng.config.seed}; "
+                 f"agreement bootstrap: 1,000 resamples, seed {eng.config.seed}",
+                 f"unreliable elements this wave: {esc(', '.join(sorted(self.unreliable)) or 'none')} "
+                 f"({int((a['verdict'] == 'undefined').sum())} not measurable)"]
+        if out is not None:
+            items.append(f"headline numbers written to <code>{esc(self.save_tables(out).name)}</code>")
+        return Fragment(f"<h3>Sources</h3><ul>{''.join(f'<li>{i}</li>' for i in items)}</ul>" + self.data_notes_html())
