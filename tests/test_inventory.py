@@ -36,6 +36,16 @@ def test_schema_validation_messages():
         inv.ScenarioSchema.from_dict({"levels": []})
     with pytest.raises(InventoryError, match="level 'fax' is not a level of facet 'touchpoint'"):
         inv.ScenarioSchema.from_dict({"facets": {"touchpoint": ["email"]}, "exclusions": [{"touchpoint": "fax"}]})
+    with pytest.raises(InventoryError, match=r"key labels: labels must map an id .* Fix: Write one 'id: Label' line"):
+        inv.ScenarioSchema.from_dict({"facets": {"touchpoint": ["email"]}, "labels": ["In person"]})
+
+
+def test_labels_name_levels_as_the_client_does():
+    schema = inv.ScenarioSchema.from_dict({"facets": {"touchpoint": ["email", "face_to_face"], "mood": ["calm"]},
+                                           "labels": {"face_to_face": "At the desk"}})
+    assert [schema.label(x) for x in ("face_to_face", "email", "mood", "night_team")] == \
+        ["At the desk", "Email", "Mood", "Night team"]
+    assert schema.scenario_label("face_to_face / calm") == "At the desk · Calm"
 
 
 def test_frequencies_weighted_with_wilson_ci():

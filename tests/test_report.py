@@ -42,13 +42,36 @@ def test_reports_are_isolated(rendered):
 def test_html_is_self_contained_and_escaped(rendered):
     out, results = rendered
     for r in results[:3]:
-        page = Path(r.html).read_text(encoding="utf-8")
-        assert "<script" not in page.lower()
-        assert "&lt;script&gt;" in page
-        assert "src=\"http" not in page and "href=\"http" not in page
-        assert "@example.com" not in page and "+44 7700" not in page  # redacted
+        page, qa = (Path(f).read_text(encoding="utf-8") for f in (r.html, r.qa))
+        for html in (page, qa):
+            assert "<script" not in html.lower()
+            assert "src=\"http" not in html and "href=\"http" not in html
+            assert "@example.com" not in html and "+44 7700" not in html  # redacted
+        assert "&lt;script&gt;" in qa  # the transcript holding markup is quoted, as text, on the QA page only
         assert "data:image/png;base64," in page
         assert "Coaching page" in page and "Summary for executives" in page
+
+
+def test_client_and_qa_pages_split_the_notebook(rendered):
+    """The QA cells (sources, seed, data notes) reach the consultant's page and the audit notebook, never the client's."""
+    out, results = rendered
+    for r in results[:3]:
+        page, qa = (Path(f).read_text(encoding="utf-8") for f in (r.html, r.qa))
+        nb = nbformat.read(r.notebook, as_version=4)
+        tagged = [c for c in nb.cells if "qa" in c.metadata.get("tags", [])]
+        assert tagged and all(c.get("outputs", True) for c in tagged if c.cell_type == "code")
+        assert "QA notes" in qa and "Data notes" in qa and "Sources" in qa and "sampling seed" in qa
+        assert "QA notes" not in page and "Data notes" not in page and "sampling seed" not in page
+        assert "Summary for executives" not in qa
+        # The audit table is written beside the report, and said so only on the QA page.
+        summary = Path(out) / f"{Path(r.html).stem}-summary.csv"
+        assert summary.is_file() and summary.name in qa and summary.name not in page
+
+
+def test_to_html_refuses_an_unknown_audience():
+    nb = nbformat.v4.new_notebook()
+    with pytest.raises(RenderError, match=r"audience 'board' is not known\. Fix: use one of client, qa\."):
+        to_html(nb, "t", audience="board")
 
 
 def test_failed_notebook_shows_where(tmp_path):
@@ -105,7 +128,8 @@ def test_each_wave_has_its_own_report_and_the_title_names_client_and_wave(tmp_pa
     results = [render_reports([SAMPLES / "brightwave"], out, wave=w, workers=1, progress=False)[0]
                for w in ("2026-Q2", "2026-Q3")]
     assert all(r.ok for r in results)
-    assert sorted(p.name for p in out.glob("*.html")) == ["brightwave-2026-Q2.html", "brightwave-2026-Q3.html"]
+    assert sorted(p.name for p in out.glob("*.html")) == ["brightwave-2026-Q2-qa.html", "brightwave-2026-Q2.html",
+                                                          "brightwave-2026-Q3-qa.html", "brightwave-2026-Q3.html"]
     first = (out / "brightwave-2026-Q2.html").read_text(encoding="utf-8")
     assert "<title>Brightwave Analytics — Quality of Customer Interaction, wave 2026-Q2</title>" in first
     assert "no earlier wave to compare with" in first
@@ -117,3 +141,21 @@ def test_two_engagements_with_one_slug_are_refused(tmp_path):
     with pytest.raises(RenderError, match=f"{SAMPLES / 'brightwave'} and {twin} both have slug 'brightwave'"):
         render_reports([SAMPLES / "brightwave", twin], tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_pdf_without_a_browser_is_one_clear_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QCIKIT_CHROMIUM", str(tmp_path / "no-such-browser"))
+    assert main(["render", str(SAMPLES / "brightwave"), "--out", str(tmp_path / "o"), "--pdf", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "QCIKIT_CHROMIUM is set to" in err and "Fix:" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_a_browser_that_fails_leaves_no_pdf(tmp_path):
+    from qcikit.report import to_pdf
+
+    html = tmp_path / "r.html"
+    html.write_text("<p>x</p>", encoding="utf-8")
+    with pytest.raises(RenderError, match=r"r\.pdf: the browser .*false did not print the report \(exit 1"):
+        to_pdf(html, tmp_path / "r.pdf", browser=shutil.which("false"))
+    assert list(tmp_path.iterdir()) == [html]  # no half-written PDF, no temp file left

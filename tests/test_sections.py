@@ -37,7 +37,7 @@ def test_tables_escape_every_cell():
 
 def test_coaching_and_data_notes_quote_safely():
     r = ReportContext.load(SAMPLES / "voltania")
-    coaching, notes = r.coaching_html(), r.data_notes_html()
+    coaching, notes = r.coaching_html(), r.qa_html()
     for page in (coaching, notes):
         assert "<script>" not in page and "@example.com" not in page and "+44 7700" not in page
     assert "&lt;script&gt;" in notes and "[e-mail]" in notes
@@ -47,6 +47,7 @@ def test_coaching_and_data_notes_quote_safely():
 def test_save_tables_writes_the_headline(tmp_path):
     r = ReportContext.load(SAMPLES / "brightwave")
     path = r.save_tables(tmp_path)
+    assert path.name == "brightwave-2026-Q3-summary.csv"
     table = pd.read_csv(path)
     assert list(table["measure"]) == ["QCI", *r.eng.rubric.dimensions]
     assert table.loc[0, "estimate"] == pytest.approx(r.headline()["qci"]["estimate"])
@@ -68,3 +69,61 @@ def test_first_wave_report_says_there_is_no_earlier_wave():
     # The words follow the interval: the headline says "real change" exactly when its interval excludes 0.
     row = later.change[later.change["kind"] == "overall"].iloc[0]
     assert ("a real change" in later.page_one()) == bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+
+
+def test_small_groups_are_pooled_and_the_threshold_is_stated():
+    r = ReportContext.load(SAMPLES / "northwind")
+    counts = r.current["team"].value_counts()
+    t = r.by("team")
+    shown = t[~t["pooled"]]
+    # Every group shown on its own has at least min_cell interactions; the rest are one pooled row.
+    assert (shown["n"] >= r.min_cell).all()
+    assert set(shown["group"]) == {r.label(x) for x in counts.index[counts >= r.min_cell]}
+    assert t["n"].sum() == counts.sum()
+    small = counts[counts < r.min_cell]
+    if len(small):
+        assert t["pooled"].sum() == 1 and t.loc[t["pooled"], "n"].iloc[0] == small.sum()
+    detail = r.detail_html()
+    assert f"shown on their own from {r.min_cell} scored interactions" in detail
+    # Scenario cells of 3–8 interactions are never a row of their own.
+    assert "scenarios seen, the largest with" in detail
+
+
+def test_labels_come_from_scenarios_yaml_or_a_tidy_id():
+    r = ReportContext.load(SAMPLES / "northwind")
+    assert r.label("face_to_face") == "In person"  # labels: in scenarios.yaml
+    assert r.label("get_information") == "Get information"  # no label: the id tidied
+    assert r.eng.schema.scenario_label("email / new / billing / calm / get_information") == \
+        "Email · New · Billing · Calm · Get information"
+
+
+def test_unreliable_elements_carry_a_caveat_wherever_recommended():
+    r = ReportContext.load(SAMPLES / "brightwave")
+    unreliable = r.unreliable
+    assert unreliable  # the samples' agreement intervals fall below .667 for several elements
+    page = r.page_one()
+    fix_first = page[page.index("Fix first"):]
+    from qcikit import metrics
+
+    top = metrics.priorities(r.eng, r.wave, top=3)
+    items = fix_first.split("<li>")[1:]
+    for (element, item) in zip(top["element"], items):
+        assert ("raters do not yet agree" in item) == (element in unreliable)
+    assert "raters do not yet agree" in r.coaching_html()
+
+
+def test_an_element_the_raters_agree_on_has_no_caveat():
+    r = ReportContext.load(SAMPLES / "brightwave")
+    r.__dict__["agreement"] = r.agreement.assign(verdict="reliable")  # as if the raters had been calibrated
+    assert r.unreliable == set() and "raters do not yet agree" not in r.page_one() + r.coaching_html()
+
+
+def test_page_one_defines_the_qci_with_the_dimension_weights():
+    r = ReportContext.load(SAMPLES / "voltania")
+    page = r.page_one()
+    assert "What the QCI measures" in page
+    for d in r.eng.rubric.model.dimensions:
+        assert f"{d.name} {100 * d.weight:.0f} %" in page
+    q = r.headline()["qci"]
+    assert f"{q['estimate']:.1f}</span>" in page and f"95 % CI {q['ci_low']:.1f}–{q['ci_high']:.1f}" in page
+    assert "Chart of the QCI by wave" in page  # the trend's alt text carries the numbers

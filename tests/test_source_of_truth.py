@@ -64,7 +64,7 @@ def test_form_scores_reach_validate_reliability_and_the_report(bright, tmp_path,
     wave = after.interactions.set_index("interaction_id").loc[iid, "wave"]
     [res] = render_reports([bright], tmp_path / "out", wave=wave, workers=1, progress=False)
     assert res.ok, res.error
-    summary = pd.read_csv(tmp_path / "out" / "brightwave_summary.csv")
+    summary = pd.read_csv(tmp_path / "out" / f"brightwave-{wave}-summary.csv")
     cur = metrics.interaction_table(after)
     cur = cur[cur["wave"] == wave]
     expected = metrics.weighted_mean_ci(cur["qci"], cur["weight"], strata=cur["stratum"], fpc=cur["fpc"])["estimate"]

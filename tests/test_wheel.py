@@ -53,7 +53,7 @@ def test_the_consultant_sequence_outside_the_checkout(installed, tmp_path):
     demo = run([q, "demo", "--out", "reports", "--quiet"], cwd=work)
     assert "Writing the three sample engagements" in demo.stdout
     assert sorted(p.name for p in (work / "reports").glob("*.html")) == [
-        "brightwave-2026-Q3.html", "northwind-2026-Q3.html", "voltania-2026-Q3.html"]
+        f"{c}-2026-Q3{kind}.html" for c in ("brightwave", "northwind", "voltania") for kind in ("-qa", "")]
     # Render output is quiet: no kernel transport warning, no shutdown chatter.
     assert "eavesdropping" not in demo.stderr + demo.stdout and "Parent appears" not in demo.stderr + demo.stdout
     assert (work / "qcikit-samples" / "northwind" / "notebooks" / "03_criteria_and_measurement.ipynb").is_file()
@@ -69,8 +69,11 @@ def test_the_consultant_sequence_outside_the_checkout(installed, tmp_path):
     assert "clean" in run([q, "validate", "bw"], cwd=work).stdout
     assert "Drew" in run([q, "sample", "bw", "--force"], cwd=work).stdout
     assert "agreement by element" in run([q, "reliability", "bw", "--n-boot", "100"], cwd=work).stdout
-    rendered = run([q, "render", "bw", "--out", "out", "--quiet"], cwd=work)
+    pdf = ["--pdf"] if shutil.which("chromium") else []  # the installed kit prints PDFs too (make test installs chromium)
+    rendered = run([q, "render", "bw", "--out", "out", "--quiet", *pdf], cwd=work)
     assert (work / "out" / "brightwave-2026-Q3.html").is_file(), rendered.stdout
+    assert (work / "out" / "brightwave-2026-Q3-qa.html").is_file()
+    assert (work / "out" / "brightwave-2026-Q3.pdf").is_file() == bool(pdf)
     run([q, "export", "bw", "--format", "csv"], cwd=work)
     assert (work / "bw" / "export" / "brightwave_elements.csv").is_file()
     again = run([q, "export", "bw", "--format", "csv"], cwd=work, ok=(2,))
