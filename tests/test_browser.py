@@ -73,7 +73,7 @@ def test_report_in_headless_chromium(rendered, client):
     artifacts.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser, page, seen = _open(p, html)
-        text = page.inner_text("body")
+        text, title = page.inner_text("body"), page.title()
         page.screenshot(path=str(artifacts / f"{client}.png"), full_page=False)
         headings = page.eval_on_selector_all("h1, h2, h3, h4, h5, h6", "els => els.map(e => Number(e.tagName[1]))")
         alts = page.eval_on_selector_all("img", "els => els.map(e => e.getAttribute('alt') || '')")
@@ -97,6 +97,8 @@ def test_report_in_headless_chromium(rendered, client):
 
     # Page one: client, wave, the QCI with its interval and target, what the QCI is, effort and edge with n.
     eng = qcikit.Engagement.load(SAMPLES / client)
+    assert title == f"{eng.config.client} — Quality of Customer Interaction, wave {eng.config.waves[-1]}"
+    assert html.name == f"{client}-{eng.config.waves[-1]}.html" and Path(result.pdf).name == f"{client}-{eng.config.waves[-1]}.pdf"
     top = text[: text.index("Detail for managers")]
     assert eng.config.client in top and f"wave {eng.config.waves[-1]}" in top
     assert re.search(r"QCI out of 100 · 95 % CI \d+\.\d–\d+\.\d · \d+ interactions scored · target \d+", top)

@@ -35,7 +35,7 @@ def test_samples_teach_what_they_should():
         # One lenient rater: clearly above the others.
         assert by_rater.max() - by_rater.drop(by_rater.idxmax()).max() > 5
         assert set(eng.mystery_shops["competitor"]) == set(eng.config.competitors) and len(eng.config.competitors) == 2
-        assert eng.gold["interaction_id"].nunique() == 30
+        assert eng.gold["interaction_id"].nunique() == samples.GOLD_SIZE
         # A real improvement from wave 1 to wave 2 in the elements said to improve.
         share = eng.scores.assign(share=eng.scores["points"] / eng.scores["element"].map(eng.rubric.max_points))
         by = share.groupby(["element", "wave"])["share"].mean().unstack()

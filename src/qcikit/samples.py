@@ -7,10 +7,14 @@ interactions.csv, scenarios.yaml, rubric.yaml, sample.csv, inventory.csv,
 scores.csv, gold.csv, mystery_shops.csv and answers.yaml — and regenerating
 with the same seed gives byte-identical files.
 
-The data are made to teach: raters disagree realistically and one of them is
-lenient, some elements really improve from the first wave to the second, a
-few transcripts hold HTML, a ``<script>`` and personal data (e-mail addresses,
-phone numbers) so that escaping and redaction can be seen to work.
+The data are made to teach. Every transcript is composed from behaviours
+(:mod:`qcikit.transcripts`): the interaction's true element points choose which
+rules fire, the text shows them (with timestamps and case facts, so every rule
+is decidable), and gold is the rubric's rules applied to them, with the
+evidence quoted. Raters disagree for readable reasons (``HABITS``: one lenient,
+one strict, one careless); some elements really improve from the first wave to
+the second; a few transcripts hold HTML, a ``<script>`` and personal data
+(e-mail addresses, phone numbers) so that escaping and redaction can be seen to work.
 
 Run ``python -m qcikit.samples data/samples`` to regenerate.
 """
@@ -24,7 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import inventory, sampling
+from . import inventory, sampling, transcripts
 from ._io import atomic_write_text, write_csv
 from .rubric import load_rubric
 from .templates import path as template_path
@@ -56,7 +60,7 @@ CLIENTS = [
         touchpoint_mix={"email": 0.45, "chat": 0.35, "phone": 0.15, "face_to_face": 0.05},
         competitors=["PeakGear", "TrailMart"],
         brand_voice={"tone": "warm, upbeat and plain-spoken", "signature_phrases": ["Happy trails!", "See you out there"],
-                     "avoid": ["unfortunately", "per our policy"], "sign_off": "Happy trails, the Northwind crew"},
+                     "avoid": ["unfortunately", "per our policy"], "sign_off": "Your Northwind crew"},
         value_focus=["branded content", "loyalty", "spreading happiness"],
         specific_extras=["Add a care tip for the product the customer bought",
                          "Offer a trail-map postcard with exchanges",
@@ -91,7 +95,7 @@ CLIENTS = [
         specific_extras=["Give one energy-saving tip matched to the customer's bill",
                          "Call back vulnerable customers the next day"],
         nouns={"item": "smart meter", "account": "account", "thing": "meter reading", "fee": "standing charge"},
-        improving={"response_time": 0.15, "policy_reason": 0.2, "apology_courtesy": 0.1},
+        improving={"response_time": 0.15, "policy_reason": 0.2, "apology_courtesy": 0.16},
         baseline_shift=-0.08,
         competitor_quality={"BrightGrid": 0.0, "EcoPower": 0.1},
     ),
@@ -102,57 +106,10 @@ FIRST = ["Maria", "James", "Aisha", "Chen", "Olga", "Tomás", "Priya", "Kwame", 
          "Noah", "Elena", "Omar", "Grace", "Mateo", "Hannah", "Ravi", "Zoe"]
 LAST = ["Okafor", "Smith", "Nguyen", "García", "Kowalski", "Brown", "Patel", "Müller", "Rossi", "Dubois", "Kim", "Silva"]
 RATERS = ["ana", "ben", "chloe", "dev"]
-RATER_BIAS = {"ana": 0.0, "ben": -0.03, "chloe": 0.10, "dev": 0.03}  # chloe is the lenient rater
-RATER_NOISE = {"ana": 0.04, "ben": 0.06, "chloe": 0.05, "dev": 0.07}
-# Elements whose rules are vague in the starter rubric: raters read them more differently.
-VAGUE = {"tone": 0.10, "personalisation": 0.08}
 
-ASK = {
-    "billing": "Why was I charged the {fee} twice this month?",
-    "status": "Where is my {thing}? It should have arrived by now.",
-    "product_question": "Does the {item} work with what I already have?",
-    "problem": "My {item} stopped working this morning.",
-    "change_or_cancel": "I need to change the details on my {account}.",
-    "complaint": "This is the third time I am contacting you about my {account}.",
-}
-MOOD = {"calm": "", "confused": " I don't really understand what happened.",
-        "frustrated": " Honestly this is getting frustrating.", "angry": " I am really angry about this!"}
-GOOD = [
-    "Hello {name}, thank you for getting in touch. I'm sorry about the trouble with your {account}.",
-    "I have checked it for you: {answer} I will follow this up myself and you will hear from me by tomorrow noon.",
-    "{phrase}",
-]
-POOR = ["Hi. {answer}", "Please check the website for more information."]
-ANSWERS = {
-    "billing": "the second {fee} was a duplicate and the refund is on its way",
-    "status": "your {thing} left the depot yesterday and arrives on Thursday",
-    "product_question": "yes, the {item} works with it; here is the guide",
-    "problem": "a reset fixes this in most cases; I have sent the steps",
-    "change_or_cancel": "the change is done and confirmed",
-    "complaint": "I have escalated the case and credited your {account}",
-}
-
-
-def _transcript(rng, spec, touchpoint, inquiry, mood, quality, name, agent, special):
-    nouns = spec.nouns
-    ask = ASK[inquiry].format(**nouns) + MOOD[mood]
-    answer = ANSWERS[inquiry].format(**nouns) + "."
-    phrase = spec.brand_voice["signature_phrases"][0]
-    lines = [f"Customer: {ask}"]
-    body = GOOD if quality > 0 else POOR
-    for line in body:
-        lines.append(f"Agent ({agent}): " + line.format(name=name.split()[0], account=nouns["account"], answer=answer, phrase=phrase))
-    if special == "script":
-        lines.insert(1, "Customer: I pasted this from your site: <script>alert('hacked')</script> <b>bold</b>")
-    elif special == "pii":
-        lines.insert(1, f"Customer: You can reach me at {name.split()[0].lower()}.{rng.integers(10, 99)}@example.com "
-                        f"or on +44 7700 900{rng.integers(100, 999)}.")
-    elif special == "html":
-        lines.insert(1, 'Customer: see <a href="https://example.com/x">this link</a> & the <i>photo</i>')
-    return "\n".join(lines)
-
-
-def _interactions(spec: ClientSpec, schema, rng) -> pd.DataFrame:
+def _interactions(spec: ClientSpec, schema, rubric, rng) -> tuple[pd.DataFrame, pd.DataFrame, dict, np.ndarray]:
+    """The population: facets, agents, latent quality, and a transcript composed from each interaction's
+    true element points (:mod:`qcikit.transcripts`), so that what a rater reads supports the points."""
     n = spec.size
     tps = list(spec.touchpoint_mix)
     wave_names = list(WAVES)
@@ -188,25 +145,51 @@ def _interactions(spec: ClientSpec, schema, rng) -> pd.DataFrame:
     for w in np.unique(wave):  # each wave gets one of each, so every report can show them handled
         idx = rng.choice(np.flatnonzero(wave == w), size=3, replace=False)
         special[idx] = ["script", "pii", "html"]
-    transcripts = [
-        _transcript(rng, spec, t, i, m, q, nm, agents[a], s)
-        for t, i, m, q, nm, a, s in zip(touch, frame["inquiry_type"], frame["emotional_state"], quality, names, agent_idx, special)
-    ]
+    # True element points: the latent model (agent skill, element difficulty, improving elements in wave 2).
+    el = rubric.elements
+    ids = list(el.index)
+    maxp = el["max_points"].to_numpy()
+    base = rng.permutation(np.linspace(0.9, -0.6, len(ids))) + spec.baseline_shift * 4
+    improve = np.array([spec.improving.get(e, 0.0) for e in ids])
+    logit = base[None, :] + 1.7 * quality[:, None] + rng.normal(0, 0.6, (n, len(ids)))
+    share = np.clip(_sigmoid(logit) + (wave == wave_names[1])[:, None] * improve[None, :], 0, 1)
+    target = np.round(share * maxp[None, :])
+    # Not applicable is a fact a rater can read: no policy in the case facts, nothing went wrong, only to be heard.
+    no_policy = rng.random(n) < 0.55
+    calm_info = (frame["emotional_state"].to_numpy() == "calm") & (frame["objective"].to_numpy() == "get_information")
+    heard = frame["objective"].to_numpy() == "be_heard"
+    spoken = np.isin(touch, ["phone", "face_to_face"])
+    choose = transcripts.RuleChooser(rubric)
+    comps = []
+    inquiry, mood, objective = (frame[c].tolist() for c in ("inquiry_type", "emotional_state", "objective"))
+    starts = started.to_pydatetime()
+    for i in range(n):
+        na = {e for e, flag in (("policy_reason", no_policy[i]), ("apology_courtesy", calm_info[i]),
+                                ("proactive_next_step", heard[i]), ("written_presentation", spoken[i])) if flag}
+        fired = {e: choose(e, target[i, k], touch[i], rng) for k, e in enumerate(ids) if e not in na}
+        ctx = {"touchpoint": touch[i], "inquiry": inquiry[i], "mood": mood[i],
+               "objective": objective[i], "name": names[i], "agent": agents[agent_idx[i]],
+               "start": starts[i], "nouns": spec.nouns, "slug": spec.slug, "brand_voice": spec.brand_voice,
+               "special": special[i]}
+        comp = transcripts.compose(ctx, fired, na, rng)
+        comp.na = na - {"written_presentation"} if spoken[i] else na  # excluded for spoken channels: no row at all
+        comps.append(comp)
     detail = {"email": "support inbox", "chat": "web chat", "phone": "hotline", "face_to_face": "store / office desk"}
     effort = np.where(rng.random(n) < 0.4, np.clip(np.round(3.2 - 1.1 * quality + rng.normal(0, 1.1, n)), 1, 7), np.nan)
+    ids_out = [f"{spec.slug[:2].upper()}-{k:06d}" for k in range(1, n + 1)]
     out = pd.DataFrame({
-        "interaction_id": [f"{spec.slug[:2].upper()}-{k:06d}" for k in range(1, n + 1)],
+        "interaction_id": ids_out,
         "started_at": started.strftime("%Y-%m-%d %H:%M"),
         "touchpoint": touch,
         "channel_detail": [detail[t] for t in touch],
         "agent_id": agents[agent_idx],
         "team": np.array(spec.teams)[team_of_agent[agent_idx]],
         "wave": wave,
-        "transcript": transcripts,
+        "transcript": [c.transcript for c in comps],
         "effort": pd.array(effort, dtype="Int64"),
     })
-    truth = frame.assign(interaction_id=out["interaction_id"], quality=quality)
-    return out, truth
+    truth = frame.assign(interaction_id=out["interaction_id"], quality=quality, spoken=spoken)
+    return out, truth, dict(zip(ids_out, comps)), base
 
 
 def _raters(spec: ClientSpec) -> list[str]:
@@ -217,29 +200,19 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def _scores(spec, rubric, sample, truth, rng):
-    """True element shares per sampled interaction, then each rater's points."""
-    el = rubric.elements
-    ids = list(el.index)
-    maxp = el["max_points"].to_numpy()
-    base = np.linspace(0.9, -0.6, len(ids))
-    base = rng.permutation(base) + spec.baseline_shift * 4
+# How each sample rater reads the rules: the causes of their disagreement a trainee can look for.
+HABITS = {"ana": transcripts.Reading(slip=0.02),                    # the lead: careful
+          "ben": transcripts.Reading(strict=0.75, slip=0.03),       # strict: misses implied apologies, moods, situations
+          "chloe": transcripts.Reading(lenient=0.9, forgives=0.8, slip=0.03),  # lenient: credits a bare "Hi", lets faults pass
+          "dev": transcripts.Reading(careless=0.6, slip=0.04)}      # careless: skims the end of long transcripts
+GOLD_SIZE = 40
+
+
+def _scores(spec, rubric, sample, truth, comps, rng):
+    """Each rater's points from their reading of the transcripts' behaviours; gold from the rules that fired."""
+    ids = list(rubric.elements.index)
     t = truth.set_index("interaction_id").loc[sample["interaction_id"]]
     wave2 = (sample["wave"].to_numpy() == list(WAVES)[1])
-    improve = np.array([spec.improving.get(e, 0.0) for e in ids])
-    logit = base[None, :] + 1.7 * t["quality"].to_numpy()[:, None] + rng.normal(0, 0.6, (len(t), len(ids)))
-    share = _sigmoid(logit) + wave2[:, None] * improve[None, :]
-    share = np.clip(share, 0, 1)
-    # Not applicable: consistent across raters because it is a fact of the interaction.
-    na = np.zeros_like(share, dtype=bool)
-    na[:, ids.index("policy_reason")] = rng.random(len(t)) < 0.55
-    calm_info = (t["emotional_state"].to_numpy() == "calm") & (t["objective"].to_numpy() == "get_information")
-    na[:, ids.index("apology_courtesy")] = calm_info & (rng.random(len(t)) < 0.7)
-    na[:, ids.index("proactive_next_step")] = rng.random(len(t)) < 0.12
-    spoken = np.isin(t["touchpoint"].to_numpy(), ["phone", "face_to_face"])
-    excluded = np.zeros_like(na)
-    excluded[:, ids.index("written_presentation")] = spoken
-    # Raters: each interaction has a primary rater; an overlap set per wave is scored by all.
     raters = _raters(spec)
     n = len(t)
     primary = rng.integers(0, len(raters), size=n)
@@ -247,34 +220,37 @@ def _scores(spec, rubric, sample, truth, rng):
     for w in WAVES:
         pos = np.flatnonzero(sample["wave"].to_numpy() == w)
         overlap[rng.choice(pos, size=min(40, len(pos)), replace=False)] = True
+    iids = sample["interaction_id"].to_numpy()
+    waves = sample["wave"].to_numpy()
+    spoken = t["spoken"].to_numpy()
     rows = []
     for r_i, r in enumerate(raters):
-        who = overlap | (primary == r_i)
-        spread = np.array([np.hypot(RATER_NOISE[r], VAGUE.get(e, 0.0)) for e in ids])
-        obs = share[who] + RATER_BIAS[r] + rng.normal(0, 1, (int(who.sum()), len(ids))) * spread[None, :]
-        pts = np.clip(np.round(obs * maxp[None, :]), 0, maxp[None, :])
-        pts = np.where(na[who], np.nan, pts)
-        keep = ~excluded[who]
-        ii, ee = np.nonzero(keep)
-        rows.append(pd.DataFrame({
-            "interaction_id": sample["interaction_id"].to_numpy()[who][ii],
-            "rater": r,
-            "element": np.array(ids)[ee],
-            "points": pts[ii, ee],
-            "wave": sample["wave"].to_numpy()[who][ii],
-            "rubric_version": rubric.version,
-        }))
-    scores = pd.concat(rows, ignore_index=True)
-    # Gold: the consultant's reference scores for the wave-1 overlap set (30 interactions).
-    first = np.flatnonzero(overlap & ~wave2)[:30]
-    g_pts = np.clip(np.round(share[first] * maxp[None, :]), 0, maxp[None, :])
-    g_pts = np.where(na[first], np.nan, g_pts)
-    ii, ee = np.nonzero(~excluded[first])
-    gold = pd.DataFrame({
-        "interaction_id": sample["interaction_id"].to_numpy()[first][ii],
-        "element": np.array(ids)[ee], "points": g_pts[ii, ee], "wave": list(WAVES)[0],
-    })
-    return scores, gold, base
+        for i in np.flatnonzero(overlap | (primary == r_i)):
+            comp = comps[iids[i]]
+            pts = transcripts.element_points(rubric, transcripts.read(comp, HABITS[r], rng), ids)
+            for e in ids:
+                if e == "written_presentation" and spoken[i]:
+                    continue  # excluded in spoken channels by the rubric's scenario rule: no row
+                rows.append((iids[i], r, e, np.nan if e in comp.na else pts[e], waves[i], rubric.version))
+    scores = pd.DataFrame(rows, columns=["interaction_id", "rater", "element", "points", "wave", "rubric_version"])
+    # Gold: the rules that fired, for the wave-1 overlap set, with the evidence and the rule in words.
+    gold_rows = []
+    for i in np.flatnonzero(overlap & ~wave2)[:GOLD_SIZE]:
+        comp = comps[iids[i]]
+        for e in ids:
+            if e == "written_presentation" and spoken[i]:
+                continue
+            hits = [h for h in comp.hits if h.element == e]
+            rules = list(dict.fromkeys(h.rule for h in hits))
+            if e in comp.na:
+                gold_rows.append((iids[i], e, np.nan, waves[i], "", "", "Not applicable in this interaction."))
+                continue
+            signed = transcripts.rule_points(rubric)[e]
+            strongest = max(hits, key=lambda h: abs(signed[h.rule]), default=None)
+            gold_rows.append((iids[i], e, transcripts.points(rubric, e, rules), waves[i], " ".join(rules),
+                              strongest.evidence if strongest else "", transcripts.rationale(rubric, e, rules)))
+    gold = pd.DataFrame(gold_rows, columns=["interaction_id", "element", "points", "wave", "rules", "evidence", "rationale"])
+    return scores, gold
 
 
 def _mystery_shops(spec, rubric, base, rng):
@@ -327,13 +303,13 @@ def generate_client(spec: ClientSpec, out_dir: str | Path) -> Path:
         "country": "GB",
     }
     atomic_write_text(folder / "engagement.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=120))
-    interactions, truth = _interactions(spec, schema, rng)
+    interactions, truth, comps, base = _interactions(spec, schema, rubric, rng)
     write_csv(interactions, folder / "interactions.csv")
     sample = sampling.draw_by_wave(interactions, 0.05, 0.95, strata="touchpoint", seed=spec.seed)
     write_csv(_fmt(sample[["interaction_id", "wave", "touchpoint", "stratum", "weight"]]), folder / "sample.csv")
     inv = truth.set_index("interaction_id").loc[sample["interaction_id"], schema.names].reset_index()
     write_csv(inv, folder / "inventory.csv")
-    scores, gold, base = _scores(spec, rubric, sample, truth, rng)
+    scores, gold = _scores(spec, rubric, sample, truth, comps, rng)
     write_csv(_fmt(scores), folder / "scores.csv")
     write_csv(_fmt(gold), folder / "gold.csv")
     write_csv(_fmt(_mystery_shops(spec, rubric, base, rng)), folder / "mystery_shops.csv")
