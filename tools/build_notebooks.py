@@ -195,20 +195,51 @@ by team and touchpoint, with intervals so nobody chases noise."""),
 ]
 
 NOTEBOOKS["training/01_score_like_gold.ipynb"] = [
-    md("""# Training 1 — Scoring the same ten interactions as the gold rater
+    md("""# Training 1 — Scoring like gold
 
-You will compare a rater's scores with the **gold standard** (the lead consultant's reference scores)
-on ten interactions, and read the rule behind every disagreement. Then score one interaction yourself
-and check against the hidden solution."""),
-    params('engagement = "../../data/samples/northwind"\nrater = None  # None: the rater who differs from gold most often\nexercise_elements = None  # None: the two elements that rater misreads most often'),
-    code("import qcikit\nfrom qcikit import reliability, training, workspace\n\neng = qcikit.Engagement.load(engagement)\nrater = rater or workspace.discordant_rater(eng)\nten = workspace.gold_interactions(eng, 10)\nrater, ten"),
-    code("notes = training.feedback(eng.scores, eng.gold, eng.rubric, rater, interactions=ten)\nprint(f\"{len(notes)} disagreements on {len(ten)} interactions\")\nnotes.head(12)"),
-    code('notes.groupby("element")["difference"].agg(["count", "mean"]).sort_values("count", ascending=False).round(2)'),
-    md("**Exercise.** Read the transcript below and score the two elements listed under it with their rules. Then open the solution cell."),
-    code('exercise_elements = exercise_elements or notes["element"].value_counts().index[:2].tolist()\nprint(eng.interactions.set_index("interaction_id").loc[ten[0], "transcript"])\neng.rubric.to_frame(exercise_elements)'),
-    new_code_cell('# Solution: the gold scores for this interaction\neng.gold[(eng.gold["interaction_id"] == ten[0]) & eng.gold["element"].isin(exercise_elements)]',
-                  metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
-    md("**What to take away:** a consistent bias (all differences of one sign) means a lenient or strict reading of the rules — re-read the rules; scattered differences mean the rule itself is vague."),
+The **gold standard** is the lead consultant's reference scoring: for every element of every gold
+interaction, the points, the rule that fired and the words in the transcript that earned or cost them.
+You will
+
+1. read how gold scored one interaction, rule by rule;
+2. score the practice interactions yourself in the **practice form** — after each, it shows your points
+   beside gold's, the rule and the quoted evidence (nothing you enter goes near the real scores);
+3. see why the engagement's own raters disagree with gold — each for a reason you can name;
+4. take the **certification check**: score the held-out interactions without feedback; you pass when
+   your agreement with gold (Krippendorff's alpha) has a lower confidence limit of at least .667.
+
+Each transcript opens with the **case facts** (the right answer, the steps, any policy) and carries
+timestamps: everything a rule needs is on the page. The brand voice — signature phrases, sign-off,
+words to avoid — is shown above the transcript in the form."""),
+    params('engagement = "../../data/samples/northwind"\ntrainee = "trainee"  # your name, as the certification records it\n'
+           'record = False  # True: keep the certification result in the engagement\'s score store'),
+    code("import qcikit\nfrom qcikit import training, widgets, workspace\n\neng = qcikit.Engagement.load(engagement)\n"
+         "practice, held_out = training.practice_split(eng)\nprint(f\"{len(practice)} practice interactions, {len(held_out)} held out for certification\")"),
+    md("## 1. How gold scored one interaction\n\nRead the transcript, then the table: every row names the rule that fired and quotes its evidence."),
+    code('example = practice[0]\nprint(eng.interactions.set_index("interaction_id").loc[example, "transcript"])'),
+    code("training.explain(eng, example)"),
+    md("## 2. Practise with feedback\n\nPick an interaction, score every element with the rules beside it, press **Check**."),
+    code("form = widgets.PracticeForm(eng, practice, trainee=trainee)\nform"),
+    md("## 3. Why the engagement's raters differ from gold\n\nEach row is a disagreement on the practice set, "
+       "with gold's rule and evidence. Look for the pattern: crediting near misses (a bare \"Hi.\", "
+       "\"sorry for any inconvenience\", \"we'll be in touch soon\") is leniency; missing an implied apology "
+       "is strictness; missing what comes late in a long transcript is skimming."),
+    code("rater = workspace.discordant_rater(eng)\nnotes = training.feedback(eng.own_ratings, eng.gold, eng.rubric, rater, interactions=practice)\n"
+         "print(f\"{rater}: {len(notes)} disagreements on {len(practice)} interactions\")\n"
+         'notes.groupby("element")["difference"].agg(["count", "mean"]).sort_values("count", ascending=False).round(2)'),
+    code('notes[["interaction_id", "element", "yours", "gold", "gold\'s rule", "evidence"]].head(8)'),
+    md("## 4. Certification\n\nScore every held-out interaction in this form (no feedback), then run the check. "
+       "Below, two simulated trainees show what passing and failing look like: one applies the rules as written, "
+       "one credits weak evidence."),
+    code("certification = widgets.PracticeForm(eng, held_out, trainee=trainee, feedback=False)\ncertification"),
+    code('import pandas as pd\n\nsimulated = {habit: training.simulate_trainee(eng, held_out, habit, seed=3) for habit in ("careful", "lenient")}\n'
+         'pd.concat([training.certify(eng, f"simulated ({habit})", pts, held_out) for habit, pts in simulated.items()],\n'
+         '          ignore_index=True).round(3)'),
+    md("When you have scored all held-out interactions, run the next cell: it checks *your* answers and, with "
+       "`record = True`, keeps the result (with the rubric version and the date) in the engagement's store."),
+    code("if len(certification.answers()):\n    result = training.certify(eng, trainee, certification.answers(), held_out,\n"
+         "                              store=eng.open_store() if record else None)\n    display(result.round(3))\n"
+         "else:\n    print(f\"Score the {len(held_out)} held-out interactions above first.\")"),
 ]
 
 NOTEBOOKS["training/02_precise_rules.ipynb"] = [

@@ -20,6 +20,7 @@ import base64
 import functools
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -451,15 +452,34 @@ class ReportContext:
                 figure_html(ax, alt, "Edge over each competitor (> 0: the client is ahead), with intervals."))
 
     # -- coaching pages -------------------------------------------------------------------
-    def example_interaction(self, team: str, element: str) -> tuple[str, str]:
-        """The team's lowest-scoring interaction on ``element`` this wave: its id and redacted transcript."""
+    def example_interaction(self, team: str, element: str) -> dict:
+        """An interaction of ``team`` that shows its weakness on ``element``, for the coaching page.
+
+        Gold interactions of the team come first (lowest gold points, below the element's maximum): gold
+        says which rule fired and quotes the words, so the page can show exactly what cost the points.
+        Otherwise the team's lowest-scoring interaction of this wave. Transcripts are redacted.
+        """
+        inter = self.eng.interactions.set_index("interaction_id")
+        country = self.eng.config.country
+        g = self.eng.gold
+        maxp = float(self.eng.rubric.max_points[element])
+        if g is not None and "rationale" in g:
+            mine = g[(g["element"] == element) & g["points"].notna() & (g["points"] < maxp)
+                     & g["interaction_id"].map(inter["team"]).eq(team)]
+            if len(mine):
+                r = mine.sort_values(["points", "interaction_id"]).iloc[0]
+                ev = "" if pd.isna(r.get("evidence")) else str(r.get("evidence"))
+                return {"id": r["interaction_id"], "wave": inter.loc[r["interaction_id"], "wave"], "points": r["points"],
+                        "evidence": redact(ev, country), "rationale": str(r["rationale"]),
+                        "transcript": redact(str(inter.loc[r["interaction_id"], "transcript"]), country)}
         el = metrics.element_table(self.eng)
         part = el[(el["wave"] == self.wave) & (el["team"] == team) & (el["element"] == element)].dropna(subset=["score"])
         if part.empty:
-            return "", ""
-        worst = part.sort_values(["score", "interaction_id"]).iloc[0]["interaction_id"]
-        text = self.eng.interactions.set_index("interaction_id").loc[worst, "transcript"]
-        return worst, redact(str(text), self.eng.config.country)
+            return {}
+        worst = part.sort_values(["score", "interaction_id"]).iloc[0]
+        return {"id": worst["interaction_id"], "wave": self.wave, "points": worst["score"] * maxp / 100,
+                "evidence": "", "rationale": "",
+                "transcript": redact(str(inter.loc[worst["interaction_id"], "transcript"]), country)}
 
     def coaching_html(self) -> Fragment:
         parts = []
@@ -469,14 +489,35 @@ class ReportContext:
             items = "".join(f"<li>{esc(r.name)}: {r.estimate:.0f} of 100 ({self.ci(r.ci_low, r.ci_high, digits=0)}, "
                             f"n = {r.n}){self.caveat(r.element)}</li>" for r in weak.itertuples())
             first = weak.iloc[0]["element"]
-            iid, text = self.example_interaction(team, first)
-            guide = answers.model_answer(self.eng, None, "conversation_outline", elements=list(weak["element"]), html=False)
+            ex = self.example_interaction(team, first)
+            guide = answers.element_guidance(self.eng.rubric, self.eng.answers, first)
+            maxp = float(self.eng.rubric.max_points[first])
+            if ex:
+                what = [f"<p>Interaction {esc(ex['id'])} (wave {esc(ex['wave'])}): {ex['points']:g} of {maxp:g} points "
+                        f"on {esc(self.element_name(first))}.</p>"]
+                if ex["rationale"]:
+                    what.append(f"<p><b>The rule as scored:</b> {esc(ex['rationale'])}</p>")
+                if ex["evidence"]:
+                    what.append(f"<blockquote class='evidence'>“{esc(ex['evidence'])}”</blockquote>")
+                what.append(f"<details open><summary>The whole interaction (personal data redacted)</summary>"
+                            f"<pre>{esc(ex['transcript'])}</pre></details>")
+            else:
+                what = ["<p>No scored interaction of this team on this element.</p>"]
+            aim = [f"<p><b>Do:</b> {esc(guide['do'])}</p>"]
+            if guide["example"]:
+                aim.append(f"<p><b>For example:</b> {esc(guide['example'])}</p>")
+            if guide["snippet"]:
+                aim.append(f"<p><b>In {esc(self.eng.config.client)}'s words:</b> {esc(guide['snippet'])}</p>")
+            if guide["avoid"]:
+                aim.append(f"<p><b>Avoid:</b> {esc(guide['avoid'])}</p>")
+            outline = answers.model_answer(self.eng, None, "conversation_outline", elements=list(weak["element"]), html=False)
             parts.append(
                 f'<section class="coaching{" first" if i == 0 else ""}"><h3>Coaching page — {esc(self.label(team))}</h3>'
                 f"<p>Weakest elements this wave:</p><ol>{items}</ol>"
-                f"<p>An interaction to discuss together (on {esc(self.element_name(first))}; {esc(iid)}, personal data "
-                f"redacted):</p><blockquote><pre>{esc(text)}</pre></blockquote>"
-                f"<p>The model answer to aim for:</p><pre class='answer'>{esc(guide)}</pre></section>")
+                f"<h4>To discuss together: {esc(self.element_name(first))}</h4>"
+                f"<div class='side-by-side'><div><p><b>What happened</b></p>{''.join(what)}</div>"
+                f"<div class='aim'><p><b>The behaviour to aim for</b></p>{''.join(aim)}</div></div>"
+                f"<p>The model answer for all three elements:</p><pre class='answer'>{esc(outline)}</pre></section>")
         return Fragment("".join(parts))
 
     # -- how this was measured ------------------------------------------------------------------
@@ -515,10 +556,18 @@ class ReportContext:
         markup = t.str.contains(r"<[a-zA-Z/!]", regex=True)
         personal = t.map(lambda x: redact(x, self.eng.config.country)) != t
         rows = cur[markup | personal].head(limit)
-        items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(redact(r.transcript, self.eng.config.country)[:300])}</code></li>" for r in rows.itertuples())
+        country = self.eng.config.country
+
+        def flagged(text: str) -> str:
+            # The lines that hold the markup or the personal data, not the transcript's opening.
+            lines = [ln for ln in str(text).splitlines()
+                     if re.search(r"<[a-zA-Z/!]", ln) or redact(ln, country) != ln]
+            return "\n".join(redact(ln, country) for ln in lines[:3])[:400]
+
+        items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(flagged(r.transcript))}</code></li>" for r in rows.itertuples())
         return Fragment(f"<h3>Data notes</h3><p>{int(markup.sum())} transcript(s) this wave contain markup and "
-                        f"{int(personal.sum())} contain e-mail addresses or phone numbers. Quoted below as plain text, "
-                        f"personal data redacted:</p><ul>{items}</ul>")
+                        f"{int(personal.sum())} contain e-mail addresses or phone numbers. The lines concerned, quoted "
+                        f"as plain text, personal data redacted:</p><ul>{items}</ul>")
 
     def save_tables(self, out: str | Path) -> Path:
         """Write the headline numbers of this report as ``<slug>-<wave>-summary.csv`` in ``out`` (for audit)."""

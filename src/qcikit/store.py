@@ -59,6 +59,19 @@ CREATE TABLE IF NOT EXISTS drafts (
     payload TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS certifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trainee TEXT NOT NULL,
+    rubric_version TEXT NOT NULL,
+    at TEXT NOT NULL,
+    n_interactions INTEGER NOT NULL,
+    alpha REAL,
+    ci_low REAL,
+    ci_high REAL,
+    passed INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS certifications_no_update BEFORE UPDATE ON certifications BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS certifications_no_delete BEFORE DELETE ON certifications BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS drafts_no_update BEFORE UPDATE ON drafts BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS scores_no_update BEFORE UPDATE ON scores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS scores_no_delete BEFORE DELETE ON scores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
@@ -243,6 +256,23 @@ class Store:
                         (interaction_id, rater, element, by, at, comment, points, dispute_id))
 
     # -- reading -----------------------------------------------------------------------
+    def record_certification(self, trainee: str, rubric_version: str, n_interactions: int, alpha: float,
+                             ci_low: float, ci_high: float, passed: bool) -> int:
+        """Append one certification check (the trainee's agreement with gold); never touches the scores."""
+        with self._transaction() as con:
+            cur = con.execute("INSERT INTO certifications (trainee, rubric_version, at, n_interactions, alpha, ci_low, "
+                              "ci_high, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              (trainee, rubric_version, _now(), int(n_interactions), float(alpha), float(ci_low),
+                               float(ci_high), int(bool(passed))))
+            return int(cur.lastrowid)
+
+    def certifications(self) -> pd.DataFrame:
+        """Every certification check, oldest first."""
+        out = self._query("SELECT trainee, rubric_version, at, n_interactions, alpha, ci_low, ci_high, passed "
+                          "FROM certifications ORDER BY id")
+        out["passed"] = out["passed"].astype(bool)
+        return out
+
     def _query(self, sql: str, params: Iterable = ()) -> pd.DataFrame:
         con = self._connect()
         try:

@@ -1,6 +1,10 @@
-"""Worked examples for training new analysts: feedback against gold, and how
-precise rules raise agreement."""
+"""Worked examples for training new analysts: feedback against gold, how
+precise rules raise agreement, practice with feedback per element (the gold
+points, the rule that fired and the quoted evidence) and the certification check
+on held-out gold interactions."""
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,7 +23,9 @@ def feedback(scores: pd.DataFrame, gold: pd.DataFrame, rubric, rater: str, inter
     s = scores[scores["rater"] == rater]
     if s.empty:
         raise QcikitError(f"rater '{rater}' has no scores. Fix: use one of {', '.join(sorted(scores['rater'].unique()))}.")
-    m = s.merge(gold[["interaction_id", "element", "points"]].rename(columns={"points": "gold"}), on=["interaction_id", "element"])
+    extra = [c for c in ("rationale", "evidence") if c in gold]
+    m = s.merge(gold[["interaction_id", "element", "points", *extra]].rename(columns={"points": "gold"}),
+                on=["interaction_id", "element"])
     if interactions is not None:
         m = m[m["interaction_id"].isin(interactions)]
     m = m[(m["points"] != m["gold"]) & ~(m["points"].isna() & m["gold"].isna())]
@@ -29,6 +35,8 @@ def feedback(scores: pd.DataFrame, gold: pd.DataFrame, rubric, rater: str, inter
         guide[e.id] = f"{rules[0].text} (e.g. {rules[0].example})" if rules else e.description
     out = pd.DataFrame({"interaction_id": m["interaction_id"], "element": m["element"], "yours": m["points"],
                         "gold": m["gold"], "difference": m["points"] - m["gold"], "re-read": m["element"].map(guide)})
+    for c in extra:  # gold.csv says which rule fired and quotes the words that earned or cost the points
+        out["gold's rule" if c == "rationale" else "evidence"] = m[c].fillna("").to_numpy()
     return out.sort_values(["interaction_id", "element"], ignore_index=True)
 
 
@@ -55,3 +63,132 @@ def precision_effect(noises=(0.25, 0.15, 0.08), seed: int = 0) -> pd.DataFrame:
         rows.append({"rule spread": noise, "alpha": float(r["estimate"].iloc[0]), "ci_low": float(r["ci_low"].iloc[0]),
                      "ci_high": float(r["ci_high"].iloc[0])})
     return pd.DataFrame(rows)
+
+
+# -- practice against gold, and the certification check --------------------------------------------
+CERTIFY_AT = 0.667  # Krippendorff's (2004, §11.4) lowest acceptable alpha, applied to the interval's lower limit
+MIN_CERTIFICATION = 20
+Habit = Literal["careful", "lenient"]
+
+
+def _gold(eng) -> pd.DataFrame:
+    if eng.gold is None or eng.gold.empty:
+        raise QcikitError(f"{eng.path}: gold.csv is missing or empty, so there is nothing to practise or certify "
+                          "against. Fix: add reference scores (with evidence and rationale) for at least "
+                          f"{MIN_CERTIFICATION + 5} interactions.")
+    return eng.gold
+
+
+def practice_split(eng, n_certification: int = MIN_CERTIFICATION) -> tuple[list[str], list[str]]:
+    """Gold interactions for practice (with feedback) and the held-out ones for certification (without).
+
+    The split is fixed by the sorted ids, so every trainee of an engagement gets the same held-out set.
+
+    >>> import qcikit
+    >>> practice, held_out = practice_split(qcikit.Engagement.load("data/samples/northwind"))  # doctest: +SKIP
+    """
+    if n_certification < MIN_CERTIFICATION:
+        raise QcikitError(f"n_certification={n_certification} is too small: certification needs at least "
+                          f"{MIN_CERTIFICATION} held-out interactions. Fix: pass {MIN_CERTIFICATION} or more.")
+    ids = sorted(_gold(eng)["interaction_id"].unique())
+    if len(ids) < n_certification + 1:
+        raise QcikitError(f"{eng.path}: gold.csv covers {len(ids)} interaction(s); practice and a held-out set of "
+                          f"{n_certification} need at least {n_certification + 1}. Fix: add gold scores for more interactions.")
+    return ids[:-n_certification], ids[-n_certification:]
+
+
+def explain(eng, interaction_id: str, points: dict | None = None) -> pd.DataFrame:
+    """Gold for one interaction, element by element: the points, the rule that fired and the quoted evidence;
+    with ``points`` (element → the trainee's points, None = not applicable) also the trainee's and whether they agree."""
+    g = _gold(eng)
+    g = g[g["interaction_id"] == interaction_id]
+    if g.empty:
+        raise QcikitError(f"{eng.path}: interaction {interaction_id} is not in gold.csv. Fix: pick one of its interactions.")
+    out = pd.DataFrame({"element": g["element"].to_numpy(),
+                        "name": g["element"].map(eng.rubric.elements["name"]).to_numpy(),
+                        "gold": g["points"].to_numpy(dtype=float),
+                        "rule": (g["rationale"] if "rationale" in g else pd.Series("", index=g.index)).fillna("").to_numpy(),
+                        "evidence": (g["evidence"] if "evidence" in g else pd.Series("", index=g.index)).fillna("").to_numpy()})
+    if points is not None:
+        yours = out["element"].map(lambda e: points.get(e, np.nan) if points.get(e) is not None else np.nan)
+        out.insert(2, "yours", yours.astype(float))
+        same = (out["yours"] == out["gold"]) | (out["yours"].isna() & out["gold"].isna())
+        out.insert(4, "agree", same.map({True: "yes", False: "no"}))
+    return out
+
+
+def simulate_trainee(eng, interactions: list[str], habit: Habit = "careful", seed: int = 0) -> pd.DataFrame:
+    """A trainee's points on gold interactions, for demonstrations and tests.
+
+    ``careful`` applies the rules as gold does and slips on 3 % of elements (one point either way);
+    ``lenient`` also credits weak evidence — one point more on 70 % of the elements not at their maximum.
+    """
+    if habit not in ("careful", "lenient"):
+        raise QcikitError(f"habit {habit!r} is not known. Fix: use one of careful, lenient.")
+    rng = np.random.default_rng(seed)
+    g = _gold(eng)
+    g = g[g["interaction_id"].isin(interactions)].copy()
+    maxp = g["element"].map(eng.rubric.max_points).to_numpy(dtype=float)
+    pts = g["points"].to_numpy(dtype=float)
+    slip = rng.random(len(g)) < 0.03
+    pts = np.where(slip, pts + rng.choice([-1, 1], len(g)), pts)
+    if habit == "lenient":
+        pts = np.where(rng.random(len(g)) < 0.7, pts + 1, pts)
+    g["points"] = np.clip(pts, 0, maxp)  # NaN (not applicable) stays NaN
+    return g[["interaction_id", "element", "points"]].reset_index(drop=True)
+
+
+def certify(eng, trainee: str, points: pd.DataFrame, interactions: list[str] | None = None,
+            confidence: float | None = None, n_boot: int = 1000, seed: int | None = None, store=None) -> pd.DataFrame:
+    """The certification check: the trainee's agreement with gold on held-out interactions.
+
+    Krippendorff's alpha (interval level, on each element's points as a share of
+    its maximum, so elements of 2 and 4 points weigh alike) between the trainee and
+    gold over every (interaction, element) both scored, with a bootstrap interval.
+    The trainee passes when the interval's lower limit is at least .667
+    (Krippendorff 2004, §11.4: the lowest alpha from which tentative conclusions
+    may be drawn), i.e. agreement is shown, not merely likely.
+
+    Parameters
+    ----------
+    points : DataFrame
+        ``interaction_id``, ``element``, ``points`` (NaN = not applicable).
+    interactions : list of str, optional
+        The held-out set (default: :func:`practice_split`'s). Every one must be scored.
+    store : Store, optional
+        When given (e.g. ``eng.open_store()``), the result is appended to its
+        certifications with the rubric version and the date; scores are never touched.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``trainee``, ``n_interactions``, ``alpha``, ``ci_low``, ``ci_high``, ``passed``, ``rubric_version``.
+    """
+    g = _gold(eng)
+    held = interactions if interactions is not None else practice_split(eng)[1]
+    if len(held) < MIN_CERTIFICATION:
+        raise QcikitError(f"certification needs at least {MIN_CERTIFICATION} held-out interactions; {len(held)} were given. "
+                          "Fix: use practice_split's held-out set.")
+    need = {"interaction_id", "element", "points"}
+    if not need <= set(points.columns):
+        raise QcikitError(f"the trainee's points need the columns {', '.join(sorted(need))}. "
+                          "Fix: pass the form's answers() or a DataFrame with those columns.")
+    scored = set(points["interaction_id"])
+    missing = [i for i in held if i not in scored]
+    if missing:
+        raise QcikitError(f"{trainee} scored {len(held) - len(missing)} of the {len(held)} held-out interactions; "
+                          f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} are missing. "
+                          "Fix: score every held-out interaction before the check.")
+    confidence = eng.config.confidence if confidence is None else confidence
+    m = g[g["interaction_id"].isin(held)].merge(points, on=["interaction_id", "element"], how="left",
+                                                suffixes=("_gold", "_trainee"))
+    maxp = m["element"].map(eng.rubric.max_points).to_numpy(dtype=float)
+    mat = pd.DataFrame({"trainee": m["points_trainee"].to_numpy(dtype=float) / maxp,
+                        "gold": m["points_gold"].to_numpy(dtype=float) / maxp})
+    r = krippendorff_alpha(mat, "interval", confidence, n_boot, eng.config.seed if seed is None else seed)
+    alpha, lo, hi = (float(r[c].iloc[0]) for c in ("estimate", "ci_low", "ci_high"))
+    passed = bool(lo >= CERTIFY_AT)
+    if store is not None:
+        store.record_certification(trainee, eng.rubric.version, len(held), alpha, lo, hi, passed)
+    return pd.DataFrame([{"trainee": trainee, "n_interactions": len(held), "alpha": alpha, "ci_low": lo, "ci_high": hi,
+                          "passed": passed, "rubric_version": eng.rubric.version}])

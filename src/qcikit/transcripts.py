@@ -292,6 +292,8 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
         text, el, rule = OTHER_ANSWER, "actual_question", "answers_other_question"
     else:
         text, el, rule = NON_ANSWER, "", ""
+    if el:  # the answer's own words are its evidence, whatever else shares the paragraph
+        more.append((el, rule, text, False, False))
     if on("complete_accurate", "wrong_fact") and not on("actual_question", "direct_answer"):
         # Without an answer, the wrong fact is a side fact the case facts state (the help line's hours),
         # never a wrong answer (which a reader would also count as an answer).
@@ -303,10 +305,8 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
                       "several entries this quarter. Each entry is checked against the usual process before any "
                       "change is made, and the process has a number of stages that run one after the other.")
         more.append(("clear_language", "wall_of_text", filler, False, False))
-        if el:
-            more.append((el, rule, text, False, False))
-            el = rule = ""
         text = filler + " " + text
+    el = rule = ""
     w.add(text, el, rule, more=more)
 
     # -- steps: both, or one missing; a numbered list in writing unless the reply lacks structure -------
@@ -348,7 +348,7 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
         w.add(f"Remember, {KEY_DIFFERENCE.get(ctx['slug'], 'our help line is open every day')}.",
               "proactive_next_step", "key_difference")
     if on("personalisation", "asks_open_question"):
-        w.add(fill(w.pick(["What will you be using the {item} for?", "How do you usually use your {account}?"])),
+        w.add(fill(w.pick(["What will you be using the {item} for?", "What do you need the {item} for most?"])),
               "personalisation", "asks_open_question")
     if on("actual_question", "confirms_understanding"):
         w.add(fill("Does that answer your question about " + TOPIC[inquiry] + "?"), "actual_question", "confirms_understanding")

@@ -7,6 +7,8 @@ driven from Python exactly as a person drives it in JupyterLab (set
 - :class:`ScoringForm` — pick rater and interaction, read the transcript, score
   each element with its rules beside it, save to the append-only store;
   dispute a score with a comment.
+- :class:`PracticeForm` — the scoring form on gold interactions for trainees: immediate feedback per
+  element (gold's points, rule and evidence) or, for certification, answers kept for the check; writes nothing.
 - :class:`ClassificationForm` — classify interactions into scenarios (writes inventory.csv).
 - :class:`RubricExplorer` — filter by dimension and scenario, see effective weights.
 - :class:`SampleSizeWhatIf` — margin, confidence, population and cost → n.
@@ -189,6 +191,71 @@ class ScoringForm:
             self.status.value = f"Dispute #{did} raised; a second rater settles it with store.settle({did}, ...)."
         except QcikitError as exc:
             self.status.value = f"<span style='color:#e76f51'>Not raised: {html.escape(str(exc))}</span>"
+
+
+class PracticeForm(ScoringForm):
+    """The scoring form in practice mode: gold interactions only, and nothing written anywhere.
+
+    With ``feedback=True`` (practice), "Check" shows at once, per element, the
+    trainee's points, gold's, the rule that fired and the quoted evidence
+    (:func:`qcikit.training.explain`). With ``feedback=False`` (the certification
+    set), "Record" keeps the answers for :func:`qcikit.training.certify` and shows
+    nothing of gold. Answers live in the form (``answers()``), never in the
+    engagement's score store.
+    """
+
+    def __init__(self, eng, interactions: list[str], trainee: str = "", feedback: bool = True):
+        if not interactions:
+            raise QcikitError("a practice form needs at least one gold interaction. Fix: pass training.practice_split(eng)[0].")
+        self._answers: dict[str, dict] = {}
+        self.give_feedback = feedback
+        super().__init__(eng, raters=[trainee] if trainee else [])
+        self.rater.description, self.rater.value = "Trainee", trainee
+        self.interaction.options = list(interactions)
+        self.save.description = "Check" if feedback else "Record"
+        self.feedback = w.HTML()
+        self.feedback.add_class("qcikit-feedback")
+        rows = [c for c in self.widget.children if isinstance(c, w.HBox) and c.children and c.children[0] in self.points.values()]
+        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.voice, self.transcript, *rows, self.save,
+                              self.status, self.feedback])
+
+    # Practice never touches the store: no drafts either way.
+    def _keep_draft(self, *_):
+        return None
+
+    def _restore_draft(self, *_):
+        return None
+
+    def _on_interaction(self, *_):
+        super()._on_interaction()
+        if hasattr(self, "feedback"):
+            self.feedback.value = ""
+
+    def _on_save(self, *_):
+        from .training import explain
+
+        try:
+            missing = [e for e, dd in self.points.items() if not dd.disabled and dd.value == ""]
+            if missing:
+                raise QcikitError(f"{len(missing)} element(s) are not scored yet: {', '.join(missing)}.")
+            vals = self.values()
+            self._answers[self.interaction.value] = vals
+            n = len(self.interaction.options)
+            done = sum(i in self._answers for i in self.interaction.options)
+            self.status.value = f"Recorded {done} of {n} interaction(s) (kept in this form only)."
+            if self.give_feedback:
+                table = explain(self.eng, self.interaction.value, vals)
+                agree = int((table["agree"] == "yes").sum())
+                self.feedback.value = (f"<p><b>{agree} of {len(table)} elements as gold.</b></p>" + table_html(
+                    table[["name", "yours", "gold", "agree", "rule", "evidence"]].rename(columns={"name": "element"}),
+                    {"yours": "{:g}", "gold": "{:g}"}))
+        except QcikitError as exc:
+            self.status.value = f"<span style='color:#e76f51'>Not recorded: {html.escape(str(exc))}</span>"
+
+    def answers(self) -> pd.DataFrame:
+        """The trainee's points so far: ``interaction_id``, ``element``, ``points`` (NaN = not applicable)."""
+        rows = [(i, e, np.nan if p is None else p) for i, vals in self._answers.items() for e, p in vals.items()]
+        return pd.DataFrame(rows, columns=["interaction_id", "element", "points"])
 
 
 class ClassificationForm:

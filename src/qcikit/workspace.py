@@ -54,6 +54,9 @@ def _cells_hash(nb: dict) -> str:
     return hashlib.sha256(json.dumps(src).encode()).hexdigest()
 
 
+_RECORD_LINE = re.compile(r"^record = False.*$", re.M)
+
+
 def _workspace_copy(source: Path, engagement_ref: str) -> str:
     """The shipped notebook with its outputs cleared and ``engagement`` pointing at the workspace."""
     nb = json.loads(source.read_text(encoding="utf-8"))
@@ -63,6 +66,9 @@ def _workspace_copy(source: Path, engagement_ref: str) -> str:
             src = "".join(cell["source"])
             if "parameters" in cell.get("metadata", {}).get("tags", []):
                 src = _ENGAGEMENT_LINE.sub(f'engagement = "{engagement_ref}"  # this workspace\'s engagement folder', src, count=1)
+                # In a workspace, a certification is kept in the engagement's store (the sample notebooks do not write).
+                src = _RECORD_LINE.sub("record = True  # keep the certification result in the engagement's score store",
+                                       src, count=1)
             cell["source"] = src
     nb.get("metadata", {}).pop("widgets", None)
     nb["metadata"]["qcikit"] = {"cells_sha256": _cells_hash(nb)}

@@ -1,0 +1,105 @@
+"""Training on the gold set: practice with feedback that writes nothing, and the certification check."""
+import shutil
+
+import numpy as np
+import pytest
+
+import qcikit
+from qcikit import training, widgets
+from qcikit.store import Store
+
+from conftest import SAMPLES
+
+
+@pytest.fixture(scope="module")
+def eng():
+    return qcikit.Engagement.load(SAMPLES / "northwind")
+
+
+def test_practice_and_certification_sets_are_apart_and_fixed(eng):
+    practice, held_out = training.practice_split(eng)
+    assert len(held_out) == training.MIN_CERTIFICATION and not set(practice) & set(held_out)
+    assert set(practice) | set(held_out) == set(eng.gold["interaction_id"])
+    assert training.practice_split(eng) == (practice, held_out)
+    with pytest.raises(qcikit.QcikitError, match="certification needs at least 20 held-out interactions"):
+        training.practice_split(eng, n_certification=10)
+
+
+def test_a_careful_trainee_passes_and_a_lenient_one_does_not(eng):
+    """The check reads the interval's lower limit against .667 (Krippendorff 2004, §11.4)."""
+    _, held_out = training.practice_split(eng)
+    results = {h: training.certify(eng, h, training.simulate_trainee(eng, held_out, h, seed=s), held_out, n_boot=500).iloc[0]
+               for h, s in (("careful", 3), ("lenient", 3))}
+    careful, lenient = results["careful"], results["lenient"]
+    assert careful["passed"] and careful["ci_low"] >= training.CERTIFY_AT and careful["alpha"] > 0.9
+    assert not lenient["passed"] and lenient["ci_low"] < training.CERTIFY_AT
+    assert careful["n_interactions"] == 20 and careful["rubric_version"] == eng.rubric.version
+
+
+def test_certification_alpha_matches_the_krippendorff_package(eng):
+    """The estimate is Krippendorff's alpha on shares of the maximum, as the reference package computes it."""
+    krippendorff = pytest.importorskip("krippendorff")
+    _, held_out = training.practice_split(eng)
+    pts = training.simulate_trainee(eng, held_out, "lenient", seed=1)
+    ours = training.certify(eng, "t", pts, held_out, n_boot=100).iloc[0]["alpha"]
+    g = eng.gold[eng.gold["interaction_id"].isin(held_out)].merge(pts, on=["interaction_id", "element"])
+    maxp = g["element"].map(eng.rubric.max_points)
+    data = np.vstack([g["points_y"] / maxp, g["points_x"] / maxp])
+    assert ours == pytest.approx(krippendorff.alpha(reliability_data=data, level_of_measurement="interval"), abs=1e-9)
+
+
+def test_certification_needs_every_held_out_interaction(eng):
+    _, held_out = training.practice_split(eng)
+    pts = training.simulate_trainee(eng, held_out[:12], "careful")
+    with pytest.raises(qcikit.QcikitError, match=r"t scored 12 of the 20 held-out interactions; .* are missing\. Fix:"):
+        training.certify(eng, "t", pts, held_out)
+
+
+def test_certification_is_recorded_in_the_store_and_scores_are_untouched(eng, tmp_path):
+    _, held_out = training.practice_split(eng)
+    store = Store(tmp_path / "scores.sqlite")
+    training.certify(eng, "tess", training.simulate_trainee(eng, held_out, "careful"), held_out, n_boot=200, store=store)
+    rec = store.certifications()
+    assert list(rec["trainee"]) == ["tess"] and bool(rec["passed"].iloc[0])
+    assert rec["rubric_version"].iloc[0] == eng.rubric.version and rec["at"].iloc[0].startswith("20")
+    assert store.n_rows == 0  # nothing near the real scores
+
+
+def test_practice_form_gives_feedback_per_element_and_writes_nothing(tmp_path):
+    work = tmp_path / "nw"
+    shutil.copytree(SAMPLES / "northwind", work)
+    eng = qcikit.Engagement.load(work)
+    practice, held_out = training.practice_split(eng)
+    form = widgets.PracticeForm(eng, practice, trainee="tess")
+    assert list(form.interaction.options) == practice
+    iid = practice[0]
+    gold = eng.gold[eng.gold["interaction_id"] == iid].set_index("element")
+    for e, dd in form.points.items():
+        if dd.disabled:
+            continue
+        p = gold.loc[e, "points"]
+        dd.value = widgets.NA if np.isnan(p) else str(int(p))
+    wrong = next(e for e, dd in form.points.items() if not dd.disabled and dd.value not in ("0", widgets.NA))
+    form.points[wrong].value = "0"
+    form.save.click()
+    fb = form.feedback.value
+    assert f"{len(gold) - 1} of {len(gold)} elements as gold" in fb
+    quoted = gold.loc[wrong, "evidence"]
+    assert isinstance(quoted, str) and quoted[:20].replace("'", "&#x27;") in fb  # gold's evidence, escaped
+    assert form.answers().shape[0] == int((~np.array([dd.disabled for dd in form.points.values()])).sum())
+    assert not (work / "scores.sqlite").exists()  # practice never creates or touches the store
+    cert = widgets.PracticeForm(eng, held_out, trainee="tess", feedback=False)
+    assert cert.save.description == "Record" and cert.feedback.value == ""
+
+
+def test_workspace_training_notebook_records_certifications(tmp_path):
+    import json
+
+    from qcikit.workspace import write_notebooks
+
+    work = tmp_path / "nw"
+    shutil.copytree(SAMPLES / "northwind", work)
+    write_notebooks(work)
+    nb = json.loads((work / "notebooks" / "training" / "01_score_like_gold.ipynb").read_text(encoding="utf-8"))
+    params = next("".join(c["source"]) for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    assert 'engagement = "../.."' in params and "record = True" in params
