@@ -124,6 +124,8 @@ def test_report_in_headless_chromium(rendered, client):
     assert all(f"Page {i} of {n}" in t for i, t in enumerate(pages, 1))
     assert eng.config.client in pages[0] and "Summary for executives" in pages[0]
     assert re.search(r"\d+\.\d QCI out of 100", pages[0])
+    # Page one is one page, whole: the priorities end on it and the detail starts on page two.
+    assert "Fix first" in pages[0] and "Detail for managers" not in pages[0] and "Detail for managers" in pages[1]
     # each team's coaching page starts a page of its own
     starts = [t for t in pages if re.search(r"^(Page \d+ of \d+\s*)?Coaching page — ", t)]
     assert len(starts) >= teams - 1  # the first may share the page under the section's heading

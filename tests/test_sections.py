@@ -109,7 +109,8 @@ def test_unreliable_elements_carry_a_caveat_wherever_recommended():
     items = fix_first.split("<li>")[1:]
     for (element, item) in zip(top["element"], items):
         assert ("raters do not yet agree" in item) == (element in unreliable)
-    assert "raters do not yet agree" in r.coaching_html()
+    weakest = {e for t in r.current["team"].unique() for e in metrics.team_weakest(r.eng, t, r.wave)["element"]}
+    assert ("raters do not yet agree" in r.coaching_html()) == bool(weakest & unreliable)
 
 
 def test_an_element_the_raters_agree_on_has_no_caveat():
@@ -127,3 +128,22 @@ def test_page_one_defines_the_qci_with_the_dimension_weights():
     q = r.headline()["qci"]
     assert f"{q['estimate']:.1f}</span>" in page and f"95 % CI {q['ci_low']:.1f}–{q['ci_high']:.1f}" in page
     assert "Chart of the QCI by wave" in page  # the trend's alt text carries the numbers
+
+
+def test_coaching_pages_quote_a_real_example_beside_the_behaviour_to_aim_for():
+    from qcikit import answers, metrics
+
+    r = ReportContext.load(SAMPLES / "northwind")
+    page = r.coaching_html()
+    for team in sorted(r.current["team"].unique()):
+        first = metrics.team_weakest(r.eng, team, r.wave).iloc[0]["element"]
+        ex = r.example_interaction(team, first)
+        assert ex and r.eng.interactions.set_index("interaction_id").loc[ex["id"], "team"] == team
+        if ex["rationale"]:  # a gold interaction: the rule as scored and its verbatim evidence are on the page
+            gold = r.eng.gold[(r.eng.gold["interaction_id"] == ex["id"]) & (r.eng.gold["element"] == first)].iloc[0]
+            assert gold["points"] < r.eng.rubric.max_points[first]
+            assert esc(gold["rationale"]) in page
+            if isinstance(gold["evidence"], str) and gold["evidence"]:
+                assert esc(gold["evidence"]) in page
+        assert esc(answers.element_guidance(r.eng.rubric, r.eng.answers, first)["do"]) in page
+    assert page.count("The behaviour to aim for") == r.current["team"].nunique()

@@ -103,3 +103,17 @@ def test_workspace_training_notebook_records_certifications(tmp_path):
     nb = json.loads((work / "notebooks" / "training" / "01_score_like_gold.ipynb").read_text(encoding="utf-8"))
     params = next("".join(c["source"]) for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
     assert 'engagement = "../.."' in params and "record = True" in params
+
+
+def test_a_precise_rule_raises_agreement_on_the_real_transcripts(eng):
+    """Training 2's demonstration: the vague Greeting is read three ways, the precise one alike."""
+    t = training.vague_vs_precise(eng, n_boot=200, seed=7)
+    vague, precise = t.iloc[0], t.iloc[1]
+    assert precise["alpha"] > 0.8 > vague["alpha"] and precise["ci_low"] > vague["ci_high"]
+    assert vague["interactions"] == eng.gold["interaction_id"].nunique()
+    # The bare-hello readings are of the transcripts: every "credits a bare Hi" point is a bare "Hi."/"Hello.".
+    import re
+
+    text = eng.interactions.set_index("interaction_id")["transcript"]
+    g = eng.gold[(eng.gold["element"] == "greeting")]
+    assert any(re.search(training.BARE_HELLO, text[i]) for i in g["interaction_id"])

@@ -247,14 +247,22 @@ NOTEBOOKS["training/02_precise_rules.ipynb"] = [
 
 A vague rule ("shows a friendly tone") is read differently by each rater; a precise rule ("greets the
 customer by name: +1; uses a warm opening line before business: +1", each with an example) is read
-alike. Below, the same interactions are rated under rules of growing precision, and Krippendorff's
-alpha shows what that does to agreement."""),
-    params("seed = 7"),
-    code("from qcikit import reliability, training\n\neffect = training.precision_effect(seed=seed)\neffect.round(3)"),
+alike. First on the engagement's own gold transcripts, then in general."""),
+    params('engagement = "../../data/samples/northwind"\nseed = 7'),
+    md("""## On real transcripts: the Greeting
+
+Many agents open with a bare "Hi." Under a vague rule, one reader counts it as warm and another gives
+full marks to any greeting; under the precise rules — with the example "a bare 'Hi.' earns nothing" —
+everyone reads it alike. The transcripts and gold are the engagement's; the three readings are simulated."""),
+    code("import qcikit\nfrom qcikit import reliability, training\n\neng = qcikit.Engagement.load(engagement)\n"
+         "training.vague_vs_precise(eng, seed=seed).round(3)"),
+    md("## In general: agreement rises with the precision of the rule\n\nThe same interactions rated under "
+       "rules of growing precision (the spread of how raters read the rule shrinks):"),
+    code("effect = training.precision_effect(seed=seed)\neffect.round(3)"),
     md("**Exercise.** Rewrite this vague rule as additive and subtractive rules with examples: *\"The agent is helpful.\"* Then compare with the solution."),
     new_code_cell('# Solution: one way to make "helpful" precise\nprint("+2 Answers the question asked in the first reply (e.g. \\"Yes, you can return it until 30 June.\\")")\nprint("+1 Solves the next likely question (e.g. sends the return label with the answer)")\nprint("-2 Sends a template that misses the question (e.g. returns policy to a where-is-my-parcel question)")',
                   metadata={"tags": ["solution"], "jupyter": {"source_hidden": True}}),
-    md("**Check yourself:** could two raters who never met score your rule the same way on the same transcript? If not, add an example."),
+    md("**Check yourself:** could two raters who never met score your rule the same way on the same transcript? If not, add an example — including one that earns *nothing*."),
 ]
 
 NOTEBOOKS["training/03_reading_a_report.ipynb"] = [

@@ -166,7 +166,7 @@ def _interactions(spec: ClientSpec, schema, rubric, rng) -> tuple[pd.DataFrame, 
     for i in range(n):
         na = {e for e, flag in (("policy_reason", no_policy[i]), ("apology_courtesy", calm_info[i]),
                                 ("proactive_next_step", heard[i]), ("written_presentation", spoken[i])) if flag}
-        fired = {e: choose(e, target[i, k], touch[i], rng) for k, e in enumerate(ids) if e not in na}
+        fired = transcripts.resolve({e: choose(e, target[i, k], touch[i], rng) for k, e in enumerate(ids) if e not in na})
         ctx = {"touchpoint": touch[i], "inquiry": inquiry[i], "mood": mood[i],
                "objective": objective[i], "name": names[i], "agent": agents[agent_idx[i]],
                "start": starts[i], "nouns": spec.nouns, "slug": spec.slug, "brand_voice": spec.brand_voice,
@@ -203,7 +203,7 @@ def _sigmoid(x):
 # How each sample rater reads the rules: the causes of their disagreement a trainee can look for.
 HABITS = {"ana": transcripts.Reading(slip=0.02),                    # the lead: careful
           "ben": transcripts.Reading(strict=0.75, slip=0.03),       # strict: misses implied apologies, moods, situations
-          "chloe": transcripts.Reading(lenient=0.9, forgives=0.8, slip=0.03),  # lenient: credits a bare "Hi", lets faults pass
+          "chloe": transcripts.Reading(lenient=0.95, forgives=0.95, slip=0.03),  # lenient: credits a bare "Hi", lets faults pass
           "dev": transcripts.Reading(careless=0.6, slip=0.04)}      # careless: skims the end of long transcripts
 GOLD_SIZE = 40
 

@@ -189,8 +189,8 @@ class ReportContext:
     def caveat(self, element: str) -> str:
         if element not in self.unreliable:
             return ""
-        return (' <em class="caveat">Caveat: raters do not yet agree on this element; confirm its score in a '
-                "calibration session before acting on it.</em>")
+        return (' <em class="caveat">Caveat: raters do not yet agree on this element; confirm it in a calibration '
+                "session first.</em>")
 
     # -- page one, for executives ------------------------------------------------------------
     def headline(self) -> dict:

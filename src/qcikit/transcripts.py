@@ -151,6 +151,18 @@ def _feasible(element: str, subset: tuple[str, ...], touchpoint: str) -> bool:
     return True
 
 
+def resolve(fired: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Drop a rule whose behaviour another element's rule makes undecidable in the text.
+
+    One step left in a sentence cannot show a lack of structure (a list of one is no list), so
+    ``no_structure`` yields to ``missing_step``.
+    """
+    out = dict(fired)
+    if "missing_step" in out.get("complete_accurate", ()) and "no_structure" in out.get("written_presentation", ()):
+        out["written_presentation"] = tuple(r for r in out["written_presentation"] if r != "no_structure")
+    return out
+
+
 class RuleChooser:
     """Picks, for an element's target points, a feasible set of rules that gives them (or the nearest points)."""
 
@@ -277,7 +289,7 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
         else:
             w.add(f"So you need it sorted {situation_back}.", "personalisation", "refers_to_situation")
     if on("clear_language", "jargon"):
-        w.add(f"Your case is at L2 in the CRM queue (ref WMS-{facts['order'][-3:]}).", "clear_language", "jargon")
+        w.add(fill(f"The log shows status E-{facts['order'][-2:]} on the HAN link for your {{item}}."), "clear_language", "jargon")
 
     # -- the answer (buried in a block of text when the wall-of-text rule fires) --------------------
     more = []
