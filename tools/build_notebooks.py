@@ -249,11 +249,12 @@ A vague rule ("shows a friendly tone") is read differently by each rater; a prec
 customer by name: +1; uses a warm opening line before business: +1", each with an example) is read
 alike. First on the engagement's own gold transcripts, then in general."""),
     params('engagement = "../../data/samples/northwind"\nseed = 7'),
-    md("""## On real transcripts: the Greeting
+    md("""## On real transcripts
 
-Many agents open with a bare "Hi." Under a vague rule, one reader counts it as warm and another gives
-full marks to any greeting; under the precise rules — with the example "a bare 'Hi.' earns nothing" —
-everyone reads it alike. The transcripts and gold are the engagement's; the three readings are simulated."""),
+Take the element where gold most often gives partial credit. Under a vague rule (only its description),
+one reader scores as the rules do, one gives full marks for any of the behaviours, one gives nothing
+unless all are there. Under the precise rules — each behaviour its points, with an example — everyone
+reads it alike. The transcripts and gold are the engagement's; the three readings are simulated."""),
     code("import qcikit\nfrom qcikit import reliability, training\n\neng = qcikit.Engagement.load(engagement)\n"
          "training.vague_vs_precise(eng, seed=seed).round(3)"),
     md("## In general: agreement rises with the precision of the rule\n\nThe same interactions rated under "

@@ -4,7 +4,6 @@ points, the rule that fired and the quoted evidence) and the certification check
 on held-out gold interactions."""
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 import numpy as np
@@ -195,40 +194,54 @@ def certify(eng, trainee: str, points: pd.DataFrame, interactions: list[str] | N
                           "passed": passed, "rubric_version": eng.rubric.version}])
 
 
-# A bare "Hi." or "Hello." opening an agent's turn: a greeting that no greeting rule credits.
-BARE_HELLO = r"(?:\): |\n)(?:Hi|Hello)\.(?:\s|$)"
+def vague_vs_precise(eng, element: str | None = None, n_boot: int = 500, seed: int = 0) -> pd.DataFrame:
+    """Agreement on one element of the real gold transcripts, under a vague rule and under the precise ones.
 
+    Three readers score each gold interaction's ``element``. Under the vague rule
+    (only the element's description, 0 to its maximum) each reads it their own
+    way where gold gives partial credit: one as the precise rules do (gold), one
+    generously (a point more: "most of it was there"), one harshly (a point less:
+    "not all of it was there"). Under the precise rules — each behaviour its points, with an
+    example — all three read alike and slip on 3 % of interactions. The
+    transcripts and gold's rules are the engagement's; the readings are
+    simulated; Krippendorff's alpha (ordinal) compares them.
 
-def vague_vs_precise(eng, n_boot: int = 500, seed: int = 0) -> pd.DataFrame:
-    """Agreement on the Greeting of the real gold transcripts, under a vague rule and under the precise one.
-
-    Three readers score each gold interaction's greeting. Under the vague rule
-    ("greets the customer warmly, 0–2") each reads "warmly" their own way: one as
-    the precise rules do, one also credits a bare "Hi." as friendly, one gives full
-    marks to any greeting at all. Under the precise rules (+1 by name, +1 a friendly
-    line before business, and the example "a bare 'Hi.' earns nothing"), all three
-    read alike and slip on 3 % of interactions. The transcripts and gold are real;
-    the three readings are simulated, and Krippendorff's alpha (ordinal) compares them.
+    ``element`` defaults to the one where gold most often gives partial credit
+    (some, not all, of its additive rules fired): where a vague rule bites most.
     """
     g = _gold(eng)
-    g = g[(g["element"] == "greeting") & g["points"].notna()]
-    if g.empty or "rules" not in g:
-        raise QcikitError(f"{eng.path}: gold.csv has no greeting rows with their rules. "
-                          "Fix: use an engagement whose gold names the rules that fired (the samples do).")
-    text = eng.interactions.set_index("interaction_id")["transcript"]
-    bare = g["interaction_id"].map(lambda i: bool(re.search(BARE_HELLO, str(text[i])))).to_numpy()
+    if "rules" not in g:
+        raise QcikitError(f"{eng.path}: gold.csv has no 'rules' column (the ids of the rules that fired). "
+                          "Fix: add it, space-separated per row, as the sample engagements have it.")
+    additive = {e.id: {r.id for r in e.rules.additive} for e in eng.rubric.model.elements}
+    g = g[g["points"].notna()].copy()
+    g["fired"] = g["rules"].fillna("").str.split().map(set)
+    g["n_add"] = [len(f & additive[e]) for f, e in zip(g["fired"], g["element"])]
+    if element is None:
+        partial = g[(g["n_add"] > 0) & (g["n_add"] < g["element"].map(lambda e: len(additive[e])))]
+        if partial.empty:
+            raise QcikitError(f"{eng.path}: no gold row gives partial credit, so there is no vague reading to show. "
+                              "Fix: pass element= one with several additive rules.")
+        element = partial["element"].value_counts().index[0]
+    g = g[g["element"] == element]
+    if g.empty:
+        raise QcikitError(f"{eng.path}: gold.csv has no scored rows for element '{element}'. "
+                          f"Fix: use one of {', '.join(sorted(set(_gold(eng)['element'])))}.")
+    maxp = float(eng.rubric.max_points[element])
     literal = g["points"].to_numpy(dtype=float)
-    warm = g["rules"].fillna("").str.contains("warm_opening").to_numpy()
+    n_add, n_rules = g["n_add"].to_numpy(), len(additive[element])
+    partial = (n_add > 0) & (n_add < n_rules)
     vague = pd.DataFrame({"as written": literal,
-                          "credits a bare Hi": np.minimum(literal + (bare & ~warm), 2),
-                          "any greeting is warm": np.where(bare | (literal > 0), 2.0, 0.0)})
+                          "generous": np.where(partial, np.minimum(literal + 1, maxp), literal),
+                          "harsh": np.where(partial, np.maximum(literal - 1, 0), literal)})
     rng = np.random.default_rng(seed)
-    precise = pd.DataFrame({f"reader {k + 1}": np.clip(literal + (rng.random(len(g)) < 0.03) * rng.choice([-1, 1], len(g)), 0, 2)
-                            for k in range(3)})
+    precise = pd.DataFrame({f"reader {k + 1}": np.clip(literal + (rng.random(len(g)) < 0.03) * rng.choice([-1, 1], len(g)),
+                                                       0, maxp) for k in range(3)})
+    name = eng.rubric.elements.loc[element, "name"]
     rows = []
-    for name, mat in (("vague: greets the customer warmly (0–2)", vague),
-                      ("precise: +1 by name, +1 friendly line; a bare 'Hi.' earns nothing", precise)):
+    for rule, mat in ((f"vague: only the description of {name} (0–{maxp:g})", vague),
+                      (f"precise: {name}'s rules, each with its points and an example", precise)):
         r = krippendorff_alpha(mat, "ordinal", n_boot=n_boot, seed=seed)
-        rows.append({"rule": name, "interactions": len(g), "alpha": float(r["estimate"].iloc[0]),
+        rows.append({"element": element, "rule": rule, "interactions": len(g), "alpha": float(r["estimate"].iloc[0]),
                      "ci_low": float(r["ci_low"].iloc[0]), "ci_high": float(r["ci_high"].iloc[0])})
     return pd.DataFrame(rows)

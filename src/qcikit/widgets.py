@@ -36,6 +36,8 @@ def _voice_html(voice) -> str:
     parts = [f"<b>Brand voice:</b> {html.escape(voice.tone)}" if voice.tone else ""]
     if voice.signature_phrases:
         parts.append("<b>signature phrases:</b> " + "; ".join(f"“{html.escape(p)}”" for p in voice.signature_phrases))
+    if voice.sign_off:
+        parts.append(f"<b>sign-off:</b> “{html.escape(voice.sign_off)}”")
     if voice.avoid:
         parts.append("<b>avoid:</b> " + ", ".join(f"“{html.escape(p)}”" for p in voice.avoid))
     return "<small>" + " · ".join(p for p in parts if p) + "</small>"
