@@ -119,3 +119,23 @@ def test_a_precise_rule_raises_agreement_on_the_real_transcripts(eng):
     # The element chosen is where gold gives partial credit most often.
     with pytest.raises(qcikit.QcikitError, match="gold.csv has no scored rows for element 'nope'"):
         training.vague_vs_precise(eng, element="nope")
+
+
+def test_gold_rules_must_be_the_elements_and_give_its_points(tmp_path):
+    """gold.csv's optional `rules` column is checked: known rule ids, and points that follow from them."""
+    import pandas as pd
+
+    work = tmp_path / "bw"
+    shutil.copytree(SAMPLES / "brightwave", work)
+    g = pd.read_csv(work / "gold.csv", dtype=str, keep_default_na=False)
+    with_rules = g.index[g["rules"] != ""]
+    a, b = with_rules[0], with_rules[1]
+    g.loc[a, "rules"] = g.loc[a, "rules"] + " bogus"
+    g.loc[b, "points"] = str(int(g.loc[b, "points"]) + 1)
+    g.to_csv(work / "gold.csv", index=False)
+    problems = [str(p) for p in qcikit.Engagement.validate(work)]
+    assert any(f"gold.csv, row {a + 2}: rules '" in p and "bogus" in p and "does not have (its rules:" in p
+               for p in problems), problems
+    assert any(f"gold.csv, row {b + 2}: rules '{g.loc[b, 'rules']}' give {int(g.loc[b, 'points']) - 1} point(s)" in p
+               and "Fix: Correct the points or the rules" in p for p in problems), problems
+    assert len(problems) == 2

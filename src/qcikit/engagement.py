@@ -499,9 +499,43 @@ class _Loader:
             scores = self.data.get("scores")
             if scores is not None:
                 self._known_ids(name, df, scores["interaction_id"], "scores.csv")
+            if "rules" in df.columns:
+                self._gold_rules(df)
         self._duplicates(name, df, ["interaction_id", "rater", "element"], "interaction, rater and element")
         self._waves(name, df)
         self.data[name.removesuffix(".csv")] = df
+
+    def _gold_rules(self, df: pd.DataFrame) -> None:
+        """gold.csv's ``rules`` name rules of the row's element, and give its points by the rubric's arithmetic."""
+        rubric = self.data.get("rubric")
+        if rubric is None:
+            return
+        signed = {e.id: {**{r.id: r.points for r in e.rules.additive}, **{r.id: -r.points for r in e.rules.subtractive}}
+                  for e in rubric.model.elements}
+        start = {e.id: e.start for e in rubric.model.elements}
+        maxp = {e.id: e.max_points for e in rubric.model.elements}
+        rules = df["rules"].fillna("").astype(str).str.split()
+        unknown, wrong = np.zeros(len(df), bool), np.zeros(len(df), bool)
+        expect = np.full(len(df), np.nan)
+        for i, (element, ids) in enumerate(zip(df["element"], rules)):
+            if element not in signed:
+                continue  # the element check names it
+            if any(r not in signed[element] for r in ids):
+                unknown[i] = True
+                continue
+            pts = pd.to_numeric(df["points"].iloc[i], errors="coerce")
+            if ids and np.isnan(pts):
+                wrong[i] = True
+            elif not np.isnan(pts):
+                expect[i] = min(max(start[element] + sum(signed[element][r] for r in ids), 0), maxp[element])
+                wrong[i] = expect[i] != pts
+        self.rows("gold.csv", unknown, lambda i: f"rules '{df['rules'].iloc[i]}' name a rule that element "
+                  f"'{df['element'].iloc[i]}' does not have (its rules: {', '.join(signed[df['element'].iloc[i]])}).",
+                  "Use the rule ids from rubric.yaml, separated by spaces.")
+        self.rows("gold.csv", wrong, lambda i: f"rules '{df['rules'].iloc[i]}' give {expect[i]:g} point(s) for "
+                  f"'{df['element'].iloc[i]}' by the rubric, but points is '{df['points'].iloc[i]}'."
+                  if not np.isnan(expect[i]) else f"rules are given for '{df['element'].iloc[i]}' but points is empty "
+                  "(not applicable).", "Correct the points or the rules so that one follows from the other.")
 
     def load_store(self) -> None:
         """The store is the source of truth: its latest (settled) scores are the engagement's scores,
