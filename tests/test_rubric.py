@@ -123,3 +123,13 @@ def test_rubric_table_lists_every_rule():
     assert len(table) == n_rules
     assert (table.loc[table["kind"] == "subtractive", "points"] < 0).all()
     assert table["example"].str.len().min() > 0
+
+
+def test_points_for_applies_the_rules_arithmetic_and_names_unknown_rules():
+    r = starter_rubric()
+    # efficient_resolution starts at 4; two subtractive rules of 2 take it to 0, never below.
+    assert r.points_for("efficient_resolution", []) == 4.0
+    assert r.points_for("efficient_resolution", ["asks_known_info", "needless_transfer"]) == 0.0
+    assert r.points_for("response_time", ["within_standard", "acknowledged_wait"]) == 4.0
+    with pytest.raises(RubricError, match=r"rule\(s\) smile are not rules of element 'greeting'\. Fix: use one of"):
+        r.points_for("greeting", ["smile"])

@@ -510,10 +510,7 @@ class _Loader:
         rubric = self.data.get("rubric")
         if rubric is None:
             return
-        signed = {e.id: {**{r.id: r.points for r in e.rules.additive}, **{r.id: -r.points for r in e.rules.subtractive}}
-                  for e in rubric.model.elements}
-        start = {e.id: e.start for e in rubric.model.elements}
-        maxp = {e.id: e.max_points for e in rubric.model.elements}
+        signed = {e: rubric.rule_deltas(e) for e in rubric.element_ids}
         rules = df["rules"].fillna("").astype(str).str.split()
         unknown, wrong = np.zeros(len(df), bool), np.zeros(len(df), bool)
         expect = np.full(len(df), np.nan)
@@ -527,7 +524,7 @@ class _Loader:
             if ids and np.isnan(pts):
                 wrong[i] = True
             elif not np.isnan(pts):
-                expect[i] = min(max(start[element] + sum(signed[element][r] for r in ids), 0), maxp[element])
+                expect[i] = rubric.points_for(element, ids)
                 wrong[i] = expect[i] != pts
         self.rows("gold.csv", unknown, lambda i: f"rules '{df['rules'].iloc[i]}' name a rule that element "
                   f"'{df['element'].iloc[i]}' does not have (its rules: {', '.join(signed[df['element'].iloc[i]])}).",

@@ -352,6 +352,26 @@ class Rubric:
         )
         return total.drop(columns="delta")
 
+    def rule_deltas(self, element_id: str) -> dict[str, float]:
+        """Signed points of each rule of one element: additive positive, subtractive negative."""
+        e = self.element(element_id)
+        return {**{r.id: float(r.points) for r in e.rules.additive}, **{r.id: -float(r.points) for r in e.rules.subtractive}}
+
+    def points_for(self, element_id: str, rules) -> float:
+        """One element's points from the rules that fired: ``start + Σ additive − Σ subtractive``, clipped
+        to ``[0, max_points]`` (the arithmetic of :meth:`points_from_rules`, for one element).
+
+        >>> from qcikit.templates import starter_rubric
+        >>> starter_rubric().points_for("greeting", ["personal_greeting", "warm_opening"])
+        2.0
+        """
+        e, deltas = self.element(element_id), self.rule_deltas(element_id)
+        unknown = [r for r in rules if r not in deltas]
+        if unknown:
+            raise RubricError(f"rule(s) {', '.join(unknown)} are not rules of element '{element_id}'. "
+                              f"Fix: use one of {', '.join(deltas)}.")
+        return float(np.clip(e.start + sum(deltas[r] for r in rules), 0, e.max_points))
+
     def _start_points(self) -> pd.Series:
         return pd.Series({e.id: e.start for e in self.model.elements})
 

@@ -125,19 +125,12 @@ class Composition:
 
 def rule_points(rubric) -> dict[str, dict[str, float]]:
     """Signed points of every rule, per element."""
-    out = {}
-    for e in rubric.model.elements:
-        d = {r.id: float(r.points) for r in e.rules.additive}
-        d.update({r.id: -float(r.points) for r in e.rules.subtractive})
-        out[e.id] = d
-    return out
+    return {e: rubric.rule_deltas(e) for e in rubric.element_ids}
 
 
 def points(rubric, element: str, rules) -> float:
-    """``start + Σ additive − Σ subtractive``, clipped to ``[0, max_points]`` (as the rubric scores hits)."""
-    e = rubric.element(element)
-    signed = rule_points(rubric)[element]
-    return float(np.clip(e.start + sum(signed[r] for r in rules), 0, e.max_points))
+    """The rubric's points for ``rules`` of ``element`` (:meth:`qcikit.rubric.Rubric.points_for`)."""
+    return rubric.points_for(element, rules)
 
 
 def _feasible(element: str, subset: tuple[str, ...], touchpoint: str) -> bool:
