@@ -227,7 +227,7 @@ def _scores(spec, rubric, sample, truth, comps, rng):
     for r_i, r in enumerate(raters):
         for i in np.flatnonzero(overlap | (primary == r_i)):
             comp = comps[iids[i]]
-            pts = transcripts.element_points(rubric, transcripts.read(comp, HABITS[r], rng), ids)
+            pts = transcripts.element_points(rubric, transcripts.read(comp, HABITS[r], rng, rubric), ids)
             for e in ids:
                 if e == "written_presentation" and spoken[i]:
                     continue  # excluded in spoken channels by the rubric's scenario rule: no row
@@ -245,9 +245,9 @@ def _scores(spec, rubric, sample, truth, comps, rng):
             if e in comp.na:
                 gold_rows.append((iids[i], e, np.nan, waves[i], "", "", "Not applicable in this interaction."))
                 continue
-            signed = transcripts.rule_points(rubric)[e]
+            signed = rubric.rule_deltas(e)
             strongest = max(hits, key=lambda h: abs(signed[h.rule]), default=None)
-            gold_rows.append((iids[i], e, transcripts.points(rubric, e, rules), waves[i], " ".join(rules),
+            gold_rows.append((iids[i], e, rubric.points_for(e, rules), waves[i], " ".join(rules),
                               strongest.evidence if strongest else "", transcripts.rationale(rubric, e, rules)))
     gold = pd.DataFrame(gold_rows, columns=["interaction_id", "element", "points", "wave", "rules", "evidence", "rationale"])
     return scores, gold

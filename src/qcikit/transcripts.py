@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from itertools import combinations
 
 import numpy as np
-import pandas as pd
 
 # Response standards per channel, in seconds (the rubric's within_standard rule).
 STANDARD = {"email": 4 * 3600, "chat": 60, "phone": 90, "face_to_face": 180}
@@ -40,13 +39,6 @@ EXCLUSIVE = [("response_time", "within_standard", "double_standard"),
              ("policy_reason", "gives_reason", "hides_behind_policy"),
              ("apology_courtesy", "sincere_apology", "conditional_apology"),
              ("tone", "matches_mood", "curt"), ("tone", "matches_mood", "blames_customer")]
-# The starter rubric's subtractive rules (a lenient reader lets some pass).
-SUBTRACTIVE = {"response_time": ["double_standard"], "acknowledgement": ["silent_gap"],
-               "efficient_resolution": ["asks_known_info", "needless_transfer"], "actual_question": ["answers_other_question"],
-               "complete_accurate": ["wrong_fact", "missing_step"], "clear_language": ["jargon", "wall_of_text"],
-               "policy_reason": ["hides_behind_policy"], "written_presentation": ["errors", "no_structure"],
-               "tone": ["curt", "blames_customer"], "apology_courtesy": ["conditional_apology"],
-               "branded_statements": ["avoided_words"]}
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 # What the customer says about their situation, and the agent's words when referring back to it.
 SITUATIONS = [("before my trip on Friday", "before your trip on Friday"),
@@ -111,7 +103,6 @@ class Hit:
     evidence: str
     implied: bool = False
     line: int = 0
-    subtractive: bool = False
 
 
 @dataclass
@@ -121,16 +112,6 @@ class Composition:
     near: list[Hit]  # near misses: not hits, but a lenient rater credits them
     na: set[str] = field(default_factory=set)
     lines: int = 0
-
-
-def rule_points(rubric) -> dict[str, dict[str, float]]:
-    """Signed points of every rule, per element."""
-    return {e: rubric.rule_deltas(e) for e in rubric.element_ids}
-
-
-def points(rubric, element: str, rules) -> float:
-    """The rubric's points for ``rules`` of ``element`` (:meth:`qcikit.rubric.Rubric.points_for`)."""
-    return rubric.points_for(element, rules)
 
 
 def _feasible(element: str, subset: tuple[str, ...], touchpoint: str) -> bool:
@@ -167,10 +148,10 @@ class RuleChooser:
     def table(self, element: str, touchpoint: str):
         key = (element, touchpoint)
         if key not in self._table:
-            rules = list(rule_points(self.rubric)[element])
+            rules = list(self.rubric.rule_deltas(element))
             subsets = [s for k in range(len(rules) + 1) for s in combinations(rules, k)
                        if _feasible(element, s, touchpoint)]
-            self._table[key] = (subsets, np.array([points(self.rubric, element, s) for s in subsets]))
+            self._table[key] = (subsets, np.array([self.rubric.points_for(element, s) for s in subsets]))
         return self._table[key]
 
     def __call__(self, element: str, target: float, touchpoint: str, rng) -> tuple[str, ...]:
@@ -473,9 +454,6 @@ def _assemble(ctx, w, ask, on, facts, right, step1, step2, policy, policy_text, 
             ev = next(ln for ln in text_lines if ev in ln and "] Agent (" in ln)
             ev = ev[ev.index("): ") + 3:]
             hits.append(Hit(el, rule, ev, False, _line_of(transcript, ev)))
-    subtractive = {(e, r) for e, rules in SUBTRACTIVE.items() for r in rules}
-    for h in hits:
-        h.subtractive = (h.element, h.rule) in subtractive
     return Composition(transcript, hits, near, set(na), len(text_lines))
 
 
@@ -513,12 +491,12 @@ class Reading:
     slip: float = 0.02
 
 
-def read(comp: Composition, habit: Reading, rng) -> list[tuple[str, str]]:
+def read(comp: Composition, habit: Reading, rng, rubric) -> list[tuple[str, str]]:
     """The (element, rule) pairs a rater with ``habit`` marks on ``comp`` (gold marks ``comp.hits``)."""
     out = []
     long = comp.lines > 9
     for h in comp.hits:
-        if h.subtractive and rng.random() < habit.forgives:
+        if rubric.rule_deltas(h.element)[h.rule] < 0 and rng.random() < habit.forgives:
             continue
         if h.implied and rng.random() < habit.strict:
             continue
@@ -539,18 +517,18 @@ def element_points(rubric, marks: list[tuple[str, str]], elements: list[str]) ->
     for e, r in marks:
         if e in by and r not in by[e]:
             by[e].append(r)
-    return {e: points(rubric, e, rules) for e, rules in by.items()}
+    return {e: rubric.points_for(e, rules) for e, rules in by.items()}
 
 
 def rationale(rubric, element: str, rules) -> str:
-    """Which rules fired, in one short sentence, e.g. "Greets the customer by name (+1); ... = 2 of 2"."""
+    """Which rules fired, in one short sentence, e.g. "Greets the customer by name (+1); ...: 2 of 2."."""
     e = rubric.element(element)
-    signed = rule_points(rubric)[element]
+    signed = rubric.rule_deltas(element)
     texts = {r.id: r.text.rstrip(".") for r in e.rules.additive + e.rules.subtractive}
-    total = points(rubric, element, rules)
     if not rules:
-        start = f"no rule applies, so the element keeps its start of {e.start:g}" if e.start else "no rule applies"
-        return f"{start[0].upper() + start[1:]}: {total:g} of {e.max_points:g}."
-    fired = "; ".join(f"{texts[r]} ({signed[r]:+g})" for r in rules)
-    base = f"start {e.start:g}; " if e.start else ""
-    return f"{base}{fired}: {total:g} of {e.max_points:g}."[0].upper() + f"{base}{fired}: {total:g} of {e.max_points:g}."[1:]
+        body = f"no rule applies, so the element keeps its start of {e.start:g}" if e.start else "no rule applies"
+    else:
+        fired = "; ".join(f"{texts[r]} ({signed[r]:+g})" for r in rules)
+        body = f"start {e.start:g}; {fired}" if e.start else fired
+    sentence = f"{body}: {rubric.points_for(element, rules):g} of {e.max_points:g}."
+    return sentence[0].upper() + sentence[1:]
