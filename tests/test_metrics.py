@@ -248,3 +248,62 @@ def test_a_single_interaction_stratum_is_collapsed_not_dropped():
         got = metrics.weighted_mean_ci(y, w, strata=["a", "a", "b", "c", "c"])
     by_hand = metrics.weighted_mean_ci(y, w, strata=["a", "a", "c", "c", "c"])
     assert got["se"] == pytest.approx(by_hand["se"]) and got["df"] == by_hand["df"] == 3
+
+
+def _se_by_hand(y, w, groups, fpc_of_group):
+    """Textbook linearized SE of a weighted mean for given variance groups (Lohr 2019, eq. 9.5), written
+    out unit by unit, apart from the kit's vectorized code."""
+    y, w = np.asarray(y, float), np.asarray(w, float)
+    mean = (w * y).sum() / w.sum()
+    z = w * (y - mean) / w.sum()
+    var = 0.0
+    for g in sorted(set(groups)):
+        zg = np.array([z[i] for i in range(len(z)) if groups[i] == g])
+        if len(zg) > 1:
+            var += fpc_of_group[g] * len(zg) / (len(zg) - 1) * ((zg - zg.mean()) ** 2).sum()
+    return float(np.sqrt(var))
+
+
+def test_neighbouring_singletons_are_merged_with_each_other():
+    """Issue 23: strata A(1), B(1), C(6) left A alone (SE 4.96); A and B form one group (Wolter 2007, §2.5)."""
+    y = [40.0, 90, 55, 60, 65, 70, 75, 62]
+    w = [5.0, 5, 2, 2, 2, 2, 2, 2]
+    strata = ["A", "B", "C", "C", "C", "C", "C", "C"]
+    with pytest.warns(qcikit.errors.CollapsedStrataWarning, match="2 sampling stratum/strata held a single interaction"):
+        got = metrics.weighted_mean_ci(y, w, strata=strata)
+    expected = _se_by_hand(y, w, ["AB", "AB", "C", "C", "C", "C", "C", "C"], {"AB": 1.0, "C": 1.0})
+    assert got["se"] == pytest.approx(expected, rel=1e-12)
+    assert got["df"] == 8 - 2
+    # The last two strata singletons: they form a pair too (before, they swapped partners and both stayed alone).
+    strata_end = ["A"] * 6 + ["B", "C"]
+    y_end = y[2:] + y[:2]
+    w_end = w[2:] + w[:2]
+    with pytest.warns(qcikit.errors.CollapsedStrataWarning):
+        got = metrics.weighted_mean_ci(y_end, w_end, strata=strata_end)
+    assert got["se"] == pytest.approx(_se_by_hand(y_end, w_end, ["A"] * 6 + ["BC", "BC"], {"A": 1.0, "BC": 1.0}))
+
+
+def test_census_stratum_is_not_collapsed_and_fpc_is_the_groups_own():
+    """A one-unit census stratum (N_h = 1, FPC 0) adds no variance and never wipes out another's;
+    a collapsed group's FPC is 1 - n_g/N_g from its own totals, whatever the order of the rows."""
+    # Toy case of issue 23: the census singleton merged first took FPC 0 for the whole group (SE 0.000).
+    y, w = [50.0, 60, 80, 70], [1.0, 4, 4, 4]
+    fpc = [0.0, 0.75, 0.75, 0.75]
+    got = metrics.weighted_mean_ci(y, w, strata=["a", "b", "b", "b"], fpc=fpc)
+    assert got["se"] == pytest.approx(_se_by_hand(y, w, ["a", "b", "b", "b"], {"a": 0.0, "b": 0.75}))
+    assert got["se"] > 1
+    # A lone non-census singleton (N = 10, n = 1) joins stratum b (N = 12, n = 3): FPC 1 - 4/22.
+    y2, w2 = [50.0, 60, 80, 70, 65], [10.0, 4, 4, 4, 1]
+    fpc2 = [0.9, 0.75, 0.75, 0.75, 0.0]
+    strata2 = ["a", "b", "b", "b", "c"]
+    with pytest.warns(qcikit.errors.CollapsedStrataWarning, match="1 sampling stratum"):
+        got2 = metrics.weighted_mean_ci(y2, w2, strata=strata2, fpc=fpc2)
+    expected = _se_by_hand(y2, w2, ["ab", "ab", "ab", "ab", "c"], {"ab": 1 - 4 / 22, "c": 0.0})
+    assert got2["se"] == pytest.approx(expected, rel=1e-12)
+    # Permuting the rows changes nothing.
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        p = rng.permutation(5)
+        with pytest.warns(qcikit.errors.CollapsedStrataWarning):
+            r = metrics.weighted_mean_ci(np.take(y2, p), np.take(w2, p), strata=np.take(strata2, p), fpc=np.take(fpc2, p))
+        assert r["se"] == pytest.approx(got2["se"], rel=1e-12)

@@ -56,6 +56,42 @@ def test_allocation_is_whole_sums_to_n_and_respects_sizes(sizes, frac, method, m
     assert (a[s == 0] == 0).all()  # an empty stratum gets nothing, whatever the minimum
 
 
+def test_neyman_case_from_the_review():
+    """Issue 23's case: {a: 3, b: 21} before (sum 24, b above its 20); the answer is {a: 20, b: 20}.
+
+    Worked by hand: N_h S_h = 100 x .1 = 10 and 20 x 10 = 200, so b's share of 40 is 38.1 > 20; b is taken
+    whole and a gets the other 20 (Cochran 1977, §5.9: a stratum whose share exceeds N_h is censused)."""
+    a = sampling.allocate(pd.Series({"a": 100, "b": 20}), 40, "neyman", sd={"a": 0.1, "b": 10})
+    assert a.to_dict() == {"a": 20, "b": 20}
+    frame = pd.DataFrame({"h": ["a"] * 100 + ["b"] * 20})
+    drawn = sampling.draw_sample(frame, 40, strata="h", method="neyman", sd={"a": 0.1, "b": 10}, seed=1)
+    assert drawn["stratum"].value_counts().to_dict() == {"a": 20, "b": 20}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_neyman_allocation_property(data):
+    """Random N_h, sd (zeros included), n and minimum: the sum is n, every n_h lies in [min(minimum, N_h), N_h],
+    and where no bound binds the result is the textbook Neyman share n N_h S_h / sum N S rounded (|diff| < 1)."""
+    k = data.draw(st.integers(1, 8))
+    N = np.array(data.draw(st.lists(st.integers(0, 300), min_size=k, max_size=k)))
+    sd = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.1, 0.5, 1.0, 2.5, 10.0, 40.0]), min_size=k, max_size=k)))
+    minimum = data.draw(st.integers(0, 4))
+    n = data.draw(st.integers(0, int(N.sum())))
+    idx = [f"h{i}" for i in range(k)]
+    lower = np.minimum(minimum, N)
+    if lower.sum() > n:
+        return
+    a = sampling.allocate(pd.Series(N, index=idx), n, "neyman", sd=pd.Series(sd, index=idx), minimum=minimum).to_numpy()
+    assert a.sum() == n
+    assert (a >= lower).all() and (a <= N).all()
+    t = N * sd
+    if t.sum() > 0:
+        share = n * t / t.sum()
+        if ((share >= lower) & (share <= N)).all():
+            assert np.all(np.abs(a - share) < 1)
+
+
 def test_small_strata_keep_two_by_default():
     """Issue 11's case: 20 of 20,000 interactions would round to 0 of 377 (proportional share 0.38)."""
     a = sampling.allocate(pd.Series({"big": 20000, "small": 20}), 377)

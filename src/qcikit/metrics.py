@@ -61,10 +61,17 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     y = np.asarray(values, dtype=float)
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
     d = np.ones(len(y), dtype=bool) if domain is None else np.asarray(domain, dtype=bool)
-    h = np.zeros(len(y), dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata), sort=True)[0]
+    if strata is None:
+        h, labels = np.zeros(len(y), dtype=np.int64), None
+    else:
+        h, labels = pd.factorize(np.asarray(strata), sort=True)
     f = np.ones(len(y)) if fpc is None else np.asarray(fpc, dtype=float)
+    # Each stratum's size N_h = n_h / (1 - f_h), from all its rows (before values left empty are dropped):
+    # the FPC was computed from those rows, and a merged group's FPC needs its strata's sizes.
+    rows_h = np.bincount(h, minlength=len(labels) if labels is not None else 1).astype(float)
+    f_h = np.divide(np.bincount(h, weights=f, minlength=len(rows_h)), rows_h, out=np.ones(len(rows_h)), where=rows_h > 0)
     keep = ~np.isnan(y) & ~np.isnan(w)
-    y, w, d, h, f = y[keep], w[keep], d[keep], h[keep], f[keep]
+    y, w, d, h = y[keep], w[keep], d[keep], h[keep]
     n = int(d.sum())
     empty = {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": n, "df": np.nan}
     if n == 0:
@@ -76,47 +83,70 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     if n < 2:
         return {**empty, "estimate": mean}
     z = wd * (y - mean) / np.sum(wd)
-    h = _collapse_single_strata(h)
-    n_h = np.bincount(h)
-    # Collapsed strata leave empty codes behind (n_h = 0): they contribute nothing.
-    z_bar = np.divide(np.bincount(h, weights=z), n_h, out=np.zeros(len(n_h)), where=n_h > 0)
-    ss = np.bincount(h, weights=(z - z_bar[h]) ** 2)
-    fpc_h = np.ones(len(n_h))
-    fpc_h[h[::-1]] = f[::-1]  # the stratum's correction (constant within a stratum): its first row's value
-    multi = n_h > 1  # only when every interaction sits in one single stratum (n = 1) is nothing estimable
-    var = float(np.sum(fpc_h[multi] * n_h[multi] / (n_h[multi] - 1) * ss[multi]))
+    g, f_g = _variance_groups(h, rows_h, f_h, labels)
+    n_g = np.bincount(g, minlength=len(f_g))
+    # Merged strata leave empty codes behind (n_g = 0): they contribute nothing.
+    z_bar = np.divide(np.bincount(g, weights=z, minlength=len(f_g)), n_g, out=np.zeros(len(n_g)), where=n_g > 0)
+    ss = np.bincount(g, weights=(z - z_bar[g]) ** 2, minlength=len(f_g))
+    multi = n_g > 1  # a group of one is a census stratum (no variance) or the only unit there is
+    var = float(np.sum(f_g[multi] * n_g[multi] / (n_g[multi] - 1) * ss[multi]))
     se = float(np.sqrt(var))
-    df = max(len(y) - int((n_h > 0).sum()), 1)
+    df = max(len(y) - int((n_g > 0).sum()), 1)
     t = stats.t.ppf(0.5 + confidence / 2, df)
     return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n, "df": float(df)}
 
 
-def _collapse_single_strata(h: np.ndarray) -> np.ndarray:
-    """Merge each stratum holding one interaction with its neighbour (the next stratum in label order,
-    the previous for the last): the collapsed-strata method (Wolter 2007, §2.5; Lohr 2019, §7.5.1).
+def _variance_groups(h: np.ndarray, rows_h: np.ndarray, f_h: np.ndarray, labels=None) -> tuple[np.ndarray, np.ndarray]:
+    """Variance groups of the strata: each stratum alone, except single-interaction strata, which are
+    collapsed (Wolter 2007, §2.5; Lohr 2019, §7.5.1). Returns each unit's group and each group's FPC.
 
-    A stratum with one unit has no within-stratum variance; dropping it would understate the
-    variance silently. Collapsing is slightly conservative, and a warning names how many were merged.
+    - A census stratum (FPC 0: every interaction of it sampled) adds no variance, so it is never
+      collapsed and never absorbs another stratum's variance.
+    - The other single-interaction strata are paired with each other in label order (an odd one out
+      joins the last pair); a lone one joins its neighbour in label order (the next, else the previous)
+      among the strata that are not a census.
+    - A group's FPC is :math:`1 - n_g/N_g` from its own totals, :math:`N_h = n_h / (1 - f_h)`, never
+      one row's value, so the result does not depend on the order of the rows.
+
+    Collapsing is slightly conservative (it adds the between-strata spread of the group); a warning
+    names the strata merged.
     """
-    n_h = np.bincount(h)
-    single = np.flatnonzero(n_h == 1)
-    present = np.flatnonzero(n_h > 0)
-    if len(single) == 0 or len(present) < 2:
-        return h
-    import warnings
+    n_h = np.bincount(h, minlength=len(rows_h))
+    with np.errstate(divide="ignore"):
+        N_h = np.where(f_h < 1, rows_h / np.maximum(1 - f_h, 0), np.inf)
+    census = (f_h <= 0) & (n_h > 0)
+    single = np.flatnonzero((n_h == 1) & ~census)
+    group = np.arange(len(n_h))
+    if len(single) >= 2:
+        for i in range(0, len(single) - len(single) % 2, 2):
+            group[single[i + 1]] = single[i]
+        if len(single) % 2:
+            group[single[-1]] = single[-3]
+    elif len(single) == 1:
+        k = single[0]
+        others = np.flatnonzero((n_h > 0) & ~census)
+        others = others[others != k]
+        if len(others) == 0:
+            others = np.flatnonzero(n_h > 0)
+            others = others[others != k]
+        if len(others):
+            later = others[others > k]
+            group[k] = later[0] if len(later) else others[-1]
+    merged = np.flatnonzero(group != np.arange(len(n_h)))
+    if len(merged):
+        import warnings
 
-    from .errors import CollapsedStrataWarning
+        from .errors import CollapsedStrataWarning
 
-    target = {}
-    for k in single:
-        later = present[present > k]
-        target[k] = later[0] if len(later) else present[present < k][-1]
-    warnings.warn(f"{len(single)} sampling stratum/strata held a single interaction and were collapsed with a "
-                  "neighbouring stratum for the variance.", CollapsedStrataWarning, stacklevel=3)
-    mapped = h.copy()
-    for k, t in target.items():
-        mapped[h == k] = t
-    return mapped
+        names = [str(labels[k]) if labels is not None else str(k) for k in sorted(set(single))]
+        warnings.warn(f"{len(single)} sampling stratum/strata held a single interaction ({', '.join(names[:6])}"
+                      f"{'…' if len(names) > 6 else ''}) and were collapsed into groups of at least two for the "
+                      "variance.", CollapsedStrataWarning, stacklevel=3)
+    n_g = np.bincount(group, weights=rows_h, minlength=len(n_h))
+    N_g = np.bincount(group, weights=np.where(rows_h > 0, N_h, 0.0), minlength=len(n_h))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f_g = np.where(np.isfinite(N_g) & (N_g > 0), 1 - n_g / N_g, 1.0)
+    return group[h], np.clip(f_g, 0.0, 1.0)
 
 
 def compare(before: dict, after: dict, confidence: float = 0.95, comparisons: int = 1) -> dict:

@@ -196,28 +196,49 @@ def allocate(strata, n: int, method: AllocationMethod = "proportional", sd=None,
     return pd.Series(alloc, index=sizes.index, name="n").astype(int)
 
 
+def _water_fill(target: np.ndarray, n: float, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Continuous shares :math:`x_h = \\mathrm{clip}(\\lambda t_h, l_h, u_h)` with :math:`\\sum x_h = n`.
+
+    The sum is a non-decreasing piecewise-linear function of :math:`\\lambda` with breakpoints at
+    :math:`l_h/t_h` and :math:`u_h/t_h`, so :math:`\\lambda` is found exactly on the segment that
+    holds n (no iteration that could fix a stratum at a bound too early and never free it). Strata
+    whose target is 0 (Neyman with a standard deviation of 0) stay at their lower bound unless the
+    others are all at their upper bound; then they take the rest in proportion to their size.
+    """
+    pos = target > 0
+    top = np.where(pos, upper, lower)
+    if n >= top.sum():
+        # Every stratum with a positive target is full: the zero-target strata share what is left.
+        rest = n - top.sum()
+        if rest <= 0 or not (~pos).any():
+            return top.astype(float)
+        room = np.where(pos, 0.0, upper - lower)
+        return top + _water_fill(np.where(pos, 0.0, upper), rest, np.zeros_like(room), room)
+    t = target[pos]
+    breaks = np.unique(np.concatenate([lower[pos] / t, upper[pos] / t]))
+    totals = (np.clip(breaks[:, None] * t[None, :], lower[pos], upper[pos]).sum(axis=1)
+              + lower[~pos].sum())
+    k = int(np.searchsorted(totals, n))  # first breakpoint whose total reaches n (totals[-1] = top.sum() > n)
+    if k == 0:
+        lam = breaks[0]
+    else:
+        # The total is linear between two breakpoints: interpolate to hit n exactly.
+        lam = breaks[k - 1] + (n - totals[k - 1]) * (breaks[k] - breaks[k - 1]) / (totals[k] - totals[k - 1])
+    return np.where(pos, np.clip(lam * target, lower, upper), lower).astype(float)
+
+
 def _bounded_allocation(target: np.ndarray, n: int, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Split n in proportion to target, within [lower, upper], as integers summing to n."""
-    fixed = np.full(len(target), np.nan)
-    for _ in range(len(target) + 1):
-        free = np.isnan(fixed)
-        rest = n - np.nansum(fixed)
-        t = np.where(free, target, 0.0)
-        ideal = np.where(free, rest * t / t.sum() if t.sum() > 0 else rest / max(free.sum(), 1), fixed)
-        low = free & (ideal < lower)
-        high = free & (ideal > upper)
-        if not (low.any() or high.any()):
-            break
-        fixed[low] = lower[low]
-        fixed[high] = upper[high]
-    floor = np.floor(ideal + 1e-9)
-    floor = np.clip(floor, lower, upper)
+    """Split n in proportion to target, within [lower, upper], as integers summing to n.
+
+    The continuous solution comes from :func:`_water_fill`; it is rounded by largest remainder
+    (ties broken by stratum order, so the result is stable), never past a stratum's bounds.
+    """
+    ideal = _water_fill(np.asarray(target, dtype=float), float(n), lower, upper)
+    floor = np.clip(np.floor(ideal + 1e-9), lower, upper)
     short = int(round(n - floor.sum()))
     frac = np.where(floor < upper, ideal - floor, -np.inf)
-    # Largest remainder; ties broken by stratum order so the result is stable.
     order = np.argsort(-frac, kind="stable")
-    give = order[:short] if short > 0 else []
-    floor[give] += 1
+    floor[order[:max(short, 0)]] += 1
     return floor
 
 
