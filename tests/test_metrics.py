@@ -307,3 +307,55 @@ def test_census_stratum_is_not_collapsed_and_fpc_is_the_groups_own():
         with pytest.warns(qcikit.errors.CollapsedStrataWarning):
             r = metrics.weighted_mean_ci(np.take(y2, p), np.take(w2, p), strata=np.take(strata2, p), fpc=np.take(fpc2, p))
         assert r["se"] == pytest.approx(got2["se"], rel=1e-12)
+
+
+def _textbook_stratified(y_by_stratum: dict, N: dict) -> tuple[float, float]:
+    """Stratified mean and SE with known stratum sizes (Cochran 1977, eqs. 5.1 and 5.6):
+    sum W_h ybar_h and sqrt(sum W_h^2 (1 - m_h/N_h) s_h^2 / m_h), written apart from the kit."""
+    total = sum(N.values())
+    est = sum(N[h] / total * np.mean(y) for h, y in y_by_stratum.items())
+    var = sum((N[h] / total) ** 2 * (1 - len(y) / N[h]) * np.var(y, ddof=1) / len(y) for h, y in y_by_stratum.items())
+    return float(est), float(np.sqrt(var))
+
+
+def test_partly_scored_sample_is_nonresponse_within_stratum():
+    """Issue 23: with 60 % of Brightwave's Q3 e-mail sample unscored, the weights came from the number sampled
+    and the SE was understated. The scored interactions stand for their stratum: weight N_h/m_h, FPC 1 - m_h/N_h."""
+    e = qcikit.Engagement.load(SAMPLES / "brightwave")
+    wave = e.config.waves[-1]
+    email = e.sample[e.sample["stratum"] == f"{wave} / email"]["interaction_id"]
+    rng = np.random.default_rng(23)
+    drop = set(rng.choice(email.to_numpy(), int(round(0.6 * len(email))), replace=False))
+    e.scores = e.scores[~e.scores["interaction_id"].isin(drop)]
+    prog = metrics.scoring_progress(e, wave).set_index("stratum")
+    assert prog.loc[f"{wave} / email", "scored"] == len(email) - len(drop)
+    assert prog.attrs["sampled"] - prog.attrs["scored"] == len(drop)
+
+    inter = metrics.interaction_table(e)
+    cur = inter[inter["wave"] == wave]
+    got = metrics.weighted_mean_ci(cur["qci"], cur["weight"], strata=cur["stratum"], fpc=cur["fpc"])
+    N = e.sample.groupby("stratum")["weight"].sum()
+    y = {h: part["qci"].to_numpy() for h, part in cur.groupby("stratum")}
+    est, se = _textbook_stratified(y, {h: float(N[h]) for h in y})
+    assert got["estimate"] == pytest.approx(est, rel=1e-10)
+    assert got["se"] == pytest.approx(se, rel=1e-10)
+    # The old weights (N_h / n_h with n_h sampled) understate the SE by a third or more here.
+    old_w = cur["stratum"].map(N / e.sample.groupby("stratum").size())
+    old = metrics.weighted_mean_ci(cur["qci"], old_w, strata=cur["stratum"], fpc=1 - 1 / old_w)
+    assert old["se"] < 0.8 * got["se"]
+    # The weights of each stratum still add up to its size.
+    assert cur.groupby("stratum")["weight"].sum().to_dict() == pytest.approx(N[cur["stratum"].unique()].to_dict())
+
+
+def test_min_scored_share_refuses_a_half_scored_wave(tmp_path):
+    """engagement.yaml's min_scored_share: the report is refused while a stratum is under it."""
+    e = qcikit.Engagement.load(SAMPLES / "brightwave")
+    wave = e.config.waves[-1]
+    metrics.check_scored_share(e, wave)  # the default 0 never refuses
+    email = e.sample[e.sample["stratum"] == f"{wave} / email"]["interaction_id"]
+    e.scores = e.scores[~e.scores["interaction_id"].isin(email.iloc[: len(email) // 2])]
+    e.config.min_scored_share = 0.8
+    with pytest.raises(qcikit.QcikitError, match=r"below min_scored_share 80 % in engagement.yaml \(first: '.* / email'"):
+        metrics.check_scored_share(e, wave)
+    e.config.min_scored_share = 0.4
+    metrics.check_scored_share(e, wave)

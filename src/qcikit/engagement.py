@@ -109,6 +109,8 @@ class EngagementConfig(BaseModel):
     margin: float = Field(default=0.05, gt=0, lt=1)
     strata: str | None = "touchpoint"
     target_qci: float = Field(default=80.0, ge=0, le=100)
+    # Report a wave only when at least this share of each stratum's sample is scored (0: always report).
+    min_scored_share: float = Field(default=0.0, ge=0, le=1)
     raters: list[Rater] = []
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
 

@@ -231,15 +231,71 @@ def _interaction_table(eng) -> pd.DataFrame:
     if eng.inventory is not None and "scenario" in eng.inventory:
         per = per.join(eng.inventory.set_index("interaction_id")["scenario"])
     if eng.sample is not None:
-        per = per.join(eng.sample.set_index("interaction_id")[["weight", "stratum"]])
-        # Design weights are N_h / n_h, so the sampling fraction of a stratum is 1 / weight.
-        per["fpc"] = 1 - 1 / per["weight"]
+        per = per.join(eng.sample.set_index("interaction_id")[["stratum"]])
+        # Sampled interactions not scored yet are nonresponse within their stratum: the scored ones
+        # stand for the whole stratum (weight N_h / m_h) and the FPC counts what was scored (1 - m_h / N_h).
+        # Weights from the number *sampled* would leave the stratum short of its size and the SE too small.
+        resp = _response(eng.sample, per.index).set_index("stratum")
+        per["weight"] = per["stratum"].map(resp["N"] / resp["scored"])
+        per["fpc"] = per["stratum"].map(1 - resp["scored"] / resp["N"])
     else:
         per["weight"], per["stratum"], per["fpc"] = 1.0, "all", 1.0
     per["weight"] = per["weight"].fillna(1.0)
     per["stratum"] = per["stratum"].fillna("unsampled")
     per["fpc"] = per["fpc"].fillna(1.0)
     return per.reset_index()
+
+
+def _response(sample: pd.DataFrame, scored_ids) -> pd.DataFrame:
+    """Per stratum of sample.csv: its size ``N`` (the sum of its design weights), the interactions
+    ``sampled`` and those ``scored`` (any score in the store)."""
+    s = sample.assign(scored=sample["interaction_id"].isin(pd.Index(scored_ids)))
+    out = s.groupby("stratum", sort=True).agg(N=("weight", "sum"), sampled=("interaction_id", "size"),
+                                              scored=("scored", "sum"))
+    return out.reset_index()
+
+
+def scoring_progress(eng, wave: str | None = None) -> pd.DataFrame:
+    """How much of each stratum's sample is scored: ``stratum``, ``N`` (interactions), ``sampled``,
+    ``scored`` and ``share`` (scored ÷ sampled), for ``wave`` (default: every wave).
+
+    ``attrs`` holds the totals (``sampled``, ``scored``). Estimates treat the unscored part of a
+    stratum as nonresponse (see :func:`interaction_table`); engagement.yaml's ``min_scored_share``
+    refuses a report while any stratum is below it (:func:`check_scored_share`).
+
+    Examples
+    --------
+    >>> import qcikit
+    >>> eng = qcikit.Engagement.load("data/samples/northwind")  # doctest: +SKIP
+    >>> scoring_progress(eng, "2026-Q3").attrs["scored"]  # doctest: +SKIP
+    287
+    """
+    if eng.sample is None:
+        raise MetricsError(f"{eng.path}: sample.csv is missing, so there is no sample to score. Fix: run `qcikit sample`.")
+    sample = eng.sample
+    if wave is not None and "wave" in eng.interactions:
+        ids = eng.interactions.loc[eng.interactions["wave"] == wave, "interaction_id"]
+        sample = sample[sample["interaction_id"].isin(ids)]
+    out = _response(sample, eng.scores["interaction_id"].unique())
+    out["share"] = out["scored"] / out["sampled"]
+    out.attrs.update(sampled=int(out["sampled"].sum()), scored=int(out["scored"].sum()))
+    return out
+
+
+def check_scored_share(eng, wave: str) -> None:
+    """Refuse (``MetricsError``) while a stratum of ``wave`` has less than engagement.yaml's
+    ``min_scored_share`` of its sample scored; a no-op when the key is 0 (the default)."""
+    need = float(getattr(eng.config, "min_scored_share", 0.0) or 0.0)
+    if need <= 0 or eng.sample is None:
+        return
+    prog = scoring_progress(eng, wave)
+    short = prog[prog["share"] < need]
+    if len(short):
+        first = short.iloc[0]
+        raise MetricsError(f"{eng.path}: wave '{wave}': {len(short)} stratum/strata are scored below "
+                           f"min_scored_share {100 * need:g} % in engagement.yaml (first: '{first['stratum']}', "
+                           f"{int(first['scored'])} of {int(first['sampled'])} sampled interactions scored). "
+                           "Fix: score the rest of the sample, or lower min_scored_share to report mid-wave.")
 
 
 def element_table(eng) -> pd.DataFrame:
@@ -426,7 +482,14 @@ def competitive_edge(eng, wave: str | None = None, confidence: float | None = No
 
     Shops are those of ``wave`` when mystery_shops.csv has a ``wave`` column (else
     all shops); when no shop has that wave, the latest earlier wave with shops is
-    used and named in ``attrs["shops_wave"]``.
+    used and named in ``attrs["shops_wave"]``. A competitor of engagement.yaml with
+    no shops in that wave keeps one ``QCI`` row without numbers whose ``note`` says
+    "no shops since <its latest wave>" (or "no shops yet"): it never silently vanishes.
+
+    Both sides are scored with the rubric's *base* weights: shops are not classified
+    into scenarios, so the client's scenario weights would compare unlike with unlike.
+    The client's QCI here can therefore differ slightly from the headline QCI, which
+    uses the scenario weights (``attrs["weighting"]`` says so).
     """
     if eng.mystery_shops is None:
         raise MetricsError(f"{eng.path}: mystery_shops.csv is missing. Fix: add competitors' mystery shops scored on the rubric.")
@@ -436,7 +499,11 @@ def competitive_edge(eng, wave: str | None = None, confidence: float | None = No
     inter = inter[inter["wave"] == wave]
     el = element_table(eng)
     el = el[el["wave"] == wave]
+    # The client's QCI on the base weights, like the shops' (mean over raters per interaction).
+    base = score(eng.scores, eng.rubric).groupby("interaction_id")["qci"].mean()
+    inter = inter.assign(qci=inter["interaction_id"].map(base))
     ms, shops_wave = eng.mystery_shops, None
+    all_shops = ms
     if "wave" in ms and ms["wave"].notna().any():
         order = eng.config.waves
         candidates = [w for w in order[: order.index(wave) + 1] if (ms["wave"] == w).any()] if wave in order else []
@@ -464,10 +531,19 @@ def competitive_edge(eng, wave: str | None = None, confidence: float | None = No
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "significant": r["significant"],
                          "n_client": c["n"], "n_shops": k["n"],
                          "note": "not enough shops" if k["n"] < 2 else ""})
+    present = set(ms["competitor"])
+    for comp in [c for c in dict.fromkeys([*eng.config.competitors, *all_shops["competitor"]]) if c not in present]:
+        theirs = all_shops[all_shops["competitor"] == comp]
+        waves = [w for w in eng.config.waves if "wave" in theirs and (theirs["wave"] == w).any()]
+        rows.append({"competitor": comp, "measure": "QCI", "client": np.nan, "competitor_score": np.nan,
+                     "edge": np.nan, "se": np.nan, "df": np.nan, "p": np.nan, "p_adj": np.nan, "ci_low": np.nan,
+                     "ci_high": np.nan, "significant": False, "n_client": len(inter), "n_shops": 0,
+                     "note": f"no shops since {waves[-1]}" if waves else "no shops yet"})
     out = pd.DataFrame(rows)
     names = eng.rubric.elements["name"]
     out.insert(2, "name", [names.get(m, m) for m in out["measure"]])
-    out.attrs.update(wave=wave, shops_wave=shops_wave or wave, confidence=confidence, adjustment="bonferroni")
+    out.attrs.update(wave=wave, shops_wave=shops_wave or wave, confidence=confidence, adjustment="bonferroni",
+                     weighting="base")
     return out
 
 

@@ -68,7 +68,7 @@ def competitive_edge(edge: pd.DataFrame, label=None, ax=None):
     interval (``note``, fewer than 2 shops) show the point alone. ``label`` maps a
     measure id to the text shown (default: the ``name`` column).
     """
-    t = edge.copy()
+    t = edge[edge["n_shops"] > 0].copy()  # a competitor without shops this wave is named in the text, not drawn
     names = t["name"] if "name" in t else t["measure"]
     t["label"] = [label(m) if label else n for m, n in zip(t["measure"], names)]
     order = ["QCI", *[m for m in dict.fromkeys(t["measure"]) if m != "QCI"]]

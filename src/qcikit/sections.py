@@ -139,6 +139,7 @@ class ReportContext:
             from .errors import MetricsError
 
             raise MetricsError(f"{engagement}: wave '{wave}' is not in engagement.yaml. Fix: use one of {', '.join(eng.config.waves)}.")
+        metrics.check_scored_share(eng, wave)
         inter = metrics.interaction_table(eng)
         try:  # the wave before this one, never simply the last two waves present
             change = metrics.wave_change(eng, wave)
@@ -250,9 +251,10 @@ class ReportContext:
             ce = metrics.customer_effort(self.eng, confidence=self.eng.config.confidence).set_index("wave").loc[self.wave]
         except (KeyError, metrics.MetricsError):
             return "<p><b>Customer Effort:</b> no answers this wave.</p>"
+        # Only the customers who answered were asked: the share is of them, never of all customers.
         return (f"<p><b>Customer Effort:</b> {ce['mean_effort']:.2f} on a 1–7 scale where 1 is very easy "
                 f"({self.ci(ce['ci_low'], ce['ci_high'], digits=2)}); "
-                f"{100 * ce['low_effort_share']:.0f} % of customers found it easy (1–3); "
+                f"{100 * ce['low_effort_share']:.0f} % of the customers who answered found it easy (1–3); "
                 f"n = {int(ce['n']):,} answers.</p>")
 
     def _edge(self) -> pd.DataFrame | None:
@@ -271,6 +273,9 @@ class ReportContext:
                     if self.eng.mystery_shops is not None else "")
         items = []
         for r in edge[edge["measure"] == "QCI"].itertuples():
+            if r.n_shops == 0:
+                items.append(f"<li>vs {esc(r.competitor)}: {esc(r.note)}, so no comparison this wave</li>")
+                continue
             if r.note:
                 items.append(f"<li>vs {esc(r.competitor)}: {r.n_shops} mystery shop(s), not enough for an interval</li>")
                 continue
@@ -289,6 +294,18 @@ class ReportContext:
             f"{r.potential:.1f} QCI points.{self.caveat(r.element)}</li>" for r in pr.itertuples())
         return f"<h3>Fix first</h3><ol class='priorities'>{items}</ol>"
 
+    @functools.cached_property
+    def progress(self) -> pd.DataFrame | None:
+        """This wave's scoring progress per stratum (``metrics.scoring_progress``), None without a sample."""
+        return None if self.eng.sample is None else metrics.scoring_progress(self.eng, self.wave)
+
+    def scored_phrase(self) -> str:
+        """"287 of 300 sampled interactions scored" (or "287 interactions scored" without a sample)."""
+        if self.progress is None:
+            return f"{int(self.headline()['qci']['n']):,} interactions scored"
+        p = self.progress.attrs
+        return f"{p['scored']:,} of {p['sampled']:,} sampled interactions scored"
+
     def page_one(self) -> Fragment:
         """Page one: the client, the wave, the QCI and what it is, the trend, effort, edge and what to fix first."""
         cfg = self.eng.config
@@ -301,7 +318,7 @@ class ReportContext:
             '<section class="page-one"><h2>Summary for executives</h2>',
             f'<div class="kpi"><span class="big">{q["estimate"]:.1f}</span>'
             f'<span class="label">QCI out of 100 · {self.ci(q["ci_low"], q["ci_high"])} · '
-            f'{q["n"]} interactions scored · target {cfg.target_qci:g}</span></div>',
+            f'{self.scored_phrase()} · target {cfg.target_qci:g}</span></div>',
             self.change_sentence(),
             self.definition(),
             self.trend_html(),
@@ -441,13 +458,18 @@ class ReportContext:
         rows = pd.DataFrame({
             "Competitor": q["competitor"], "Mystery shops": q["n_shops"], "Client QCI": q["client"],
             "Competitor QCI": q["competitor_score"], "Edge": [signed_number(x) for x in q["edge"]],
-            self.level + " CI": [interval(a, b, signed=True) if not n else "not enough shops"
+            self.level + " CI": [interval(a, b, signed=True) if not n else n
                                  for a, b, n in zip(q["ci_low"], q["ci_high"], q["note"])]})
         ax = plots.competitive_edge(edge, label=self.element_name)
         alt = ("Dot plot of the client's edge over each competitor, QCI first then each element, with intervals; "
                + "; ".join(f"{r.competitor}: QCI edge {signed_number(r.edge)} ({r.n_shops} shops)" for r in q.itertuples()) + ".")
-        return ("<h3>Competitive Edge</h3><p>The client's interactions against competitors' mystery shops of the same "
-                "wave, scored on the same rubric; element intervals are adjusted for the number of elements.</p>"
+        shops = edge.attrs["shops_wave"]
+        when = ("of the same wave" if shops == self.wave
+                else f"of wave {esc(shops)}, the latest with shops (none in wave {esc(self.wave)})")
+        return ("<h3>Competitive Edge</h3><p>The client's interactions of this wave against competitors' mystery "
+                f"shops {when}, scored on the same rubric with its base weights on both sides (shops have no "
+                "scenario), so the client's QCI here can differ slightly from the headline, which applies the "
+                "scenario weights. Element intervals are adjusted for the number of elements.</p>"
                 + table_html(rows, {"Mystery shops": "{:d}"}) +
                 figure_html(ax, alt, "Edge over each competitor (> 0: the client is ahead), with intervals."))
 
@@ -534,12 +556,23 @@ class ReportContext:
             "Agreement (α)": rel["estimate"],
             self.level + " CI": [interval(a, b, digits=2) for a, b in zip(rel["ci_low"], rel["ci_high"])],
             "Verdict": [words.get(v, v) for v in rel["verdict"]]})
-        parts = [f"<p>{n:,} of {n_pop:,} interactions in wave {esc(self.wave)} were sampled at random within "
-                 f"{esc(self.label(eng.config.strata or 'touchpoint').lower())}s and scored by trained raters on "
-                 f"rubric version {esc(eng.rubric.version)}. Estimates are weighted to the whole wave (stratified, "
-                 f"with each stratum's finite population correction); the QCI's margin of error this wave is "
-                 f"±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence. Customer Effort "
-                 "counts every customer who answered, not only the sample.</p>",
+        sampled = self.progress.attrs["sampled"] if self.progress is not None else n
+        unscored = ""
+        if self.progress is not None and self.progress.attrs["scored"] < sampled:
+            empty = self.progress[self.progress["scored"] == 0]
+            unscored = (f" The {sampled - self.progress.attrs['scored']:,} sampled interactions not scored yet are "
+                        "treated as nonresponse within their stratum: the scored ones stand for the whole stratum.")
+            if len(empty):
+                unscored += (f" {len(empty)} stratum/strata have no scored interaction yet, so the estimates leave "
+                             "them out.")
+        parts = [f"<p>{sampled:,} of {n_pop:,} interactions in wave {esc(self.wave)} were sampled at random within "
+                 f"{esc(self.label(eng.config.strata or 'touchpoint').lower())}s; {self.scored_phrase()} by trained "
+                 f"raters on rubric version {esc(eng.rubric.version)}.{unscored} Estimates are weighted to the whole "
+                 "wave (stratified, with each stratum's finite population correction); intervals are t intervals on "
+                 "the number of scored interactions minus the number of strata as degrees of freedom, and changes "
+                 "and Competitive Edge use Welch–Satterthwaite degrees of freedom. The QCI's margin of error this "
+                 f"wave is ±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence. Customer "
+                 "Effort counts every customer who answered, not only the sample.</p>",
                  f"<p>Agreement between raters, per element (Krippendorff's alpha on the points, ordinal; {self.level} "
                  "bootstrap interval). The verdict reads the interval's lower limit: reliable from .800, tentative "
                  "from .667, otherwise unreliable (Krippendorff's thresholds). Recommendations on an unreliable element "
