@@ -380,7 +380,101 @@ def test_verdicts_read_the_lower_limit_of_the_interval():
 
     eng = qcikit.Engagement.load(SAMPLES / "brightwave")
     table = R.by_element(eng.own_ratings, eng.rubric, n_boot=300, seed=1)
-    assert (table["verdict"] == table["ci_low"].map(R.verdict)).all()
+    judged = table["verdict"] != R.TOO_FEW
+    assert (table.loc[judged, "verdict"] == table.loc[judged, "ci_low"].map(R.verdict)).all()
+    assert table.loc[~judged, "ci_low"].isna().all()
     # A point estimate above .800 whose interval reaches below it is not called reliable.
     loose = table[(table["estimate"] >= 0.8) & (table["ci_low"] < 0.8)]
     assert (loose["verdict"] != "reliable").all()
+
+
+def test_alpha_profiles_never_collide_for_many_categories():
+    """Issue 23: keying profiles by ``counts @ base**k`` overflowed int64 for q = 106 categories (QCI-like
+    ratings), merging 60 distinct profiles into 40. Every distinct row of the count matrix is its own profile."""
+    from qcikit.reliability import _category_counts, _profiles, _ratings
+
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 106, 60)
+    data = pd.DataFrame({"a": truth, "b": np.clip(truth + rng.integers(-3, 4, 60), 0, 105),
+                         "c": np.clip(truth + rng.integers(-3, 4, 60), 0, 105)}).astype(float)
+    counts, _ = _category_counts(_ratings(data, True), np.arange(106, dtype=float))
+    first, freq, inverse = _profiles(counts)
+    distinct = len({tuple(r) for r in counts.astype(int).tolist()})
+    assert len(first) == distinct == 60 and freq.sum() == 60
+    assert (counts[first][inverse] == counts).all()
+    # The interval agrees with a plain unit bootstrap (multinomial resamples of units, krippendorff's alpha).
+    kd = pytest.importorskip("krippendorff")
+    fast = R.krippendorff_alpha(data, "interval", n_boot=2000, seed=2, categories=np.arange(106, dtype=float))
+    naive = [kd.alpha(reliability_data=data.iloc[rng.integers(0, 60, 60)].T.to_numpy(), level_of_measurement="interval")
+             for _ in range(2000)]
+    assert fast["ci_low"].iloc[0] == pytest.approx(np.quantile(naive, 0.025), abs=0.03)
+    assert fast["ci_high"].iloc[0] == pytest.approx(np.quantile(naive, 0.975), abs=0.03)
+
+
+def test_alpha_interval_level_matches_an_independent_bootstrap():
+    """The interval is 95 %, not 80 %: its width matches a plain unit bootstrap of krippendorff's alpha
+    (percentile, 2,000 multinomial resamples); BCa and percentile agree at n = 150."""
+    kd = pytest.importorskip("krippendorff")
+    rng = np.random.default_rng(8)
+    truth = rng.integers(0, 4, 150)
+    noisy = lambda: np.where(rng.random(150) < 0.75, truth, rng.integers(0, 4, 150))
+    data = pd.DataFrame({"a": noisy(), "b": noisy(), "c": noisy()}).astype(float)
+    fast = R.krippendorff_alpha(data, "ordinal", n_boot=2000, seed=4)
+    naive = [kd.alpha(reliability_data=data.iloc[rng.integers(0, 150, 150)].T.to_numpy(), level_of_measurement="ordinal")
+             for _ in range(2000)]
+    lo, hi = np.quantile(naive, [0.025, 0.975])
+    assert fast["ci_low"].iloc[0] == pytest.approx(lo, abs=0.02)
+    assert fast["ci_high"].iloc[0] == pytest.approx(hi, abs=0.02)
+    assert (fast["ci_high"] - fast["ci_low"]).iloc[0] == pytest.approx(hi - lo, rel=0.15)
+
+
+def _simulated_ratings(rng, n_units, p_keep, probs, raters=3):
+    """Raters copy the unit's true category with probability p_keep, else draw one from ``probs``."""
+    truth = rng.choice(len(probs), size=n_units, p=probs)
+    keep = rng.random((n_units, raters)) < p_keep
+    guess = rng.choice(len(probs), size=(n_units, raters), p=probs)
+    return pd.DataFrame(np.where(keep, truth[:, None], guess).astype(float))
+
+
+@pytest.mark.parametrize("probs", [(0.85, 0.10, 0.05), (0.2, 0.3, 0.5)])
+def test_small_n_false_reliable_rate(probs):
+    """Issue 23: at a true alpha of about .79, 20 units and 3 raters, "reliable" (lower limit >= .800) must be
+    rare: at most 5 % over 500 simulations (the lower limit promises about 2.5 %). The percentile interval that
+    dropped undefined resamples called it reliable 17 % of the time on the skewed case.
+    p_keep = .89 gives alpha = .79 in a population of 200,000 units (checked below)."""
+    from qcikit.reliability import _alpha_bootstrap, _category_counts, _coincidences, _ratings
+
+    cats = np.arange(len(probs), dtype=float)
+    rng = np.random.default_rng(20)
+    big = _simulated_ratings(rng, 200_000, 0.89, probs)
+    assert est(R.krippendorff_alpha(big, "ordinal", n_boot=0, categories=cats)) == pytest.approx(0.79, abs=0.01)
+    reliable = old_reliable = 0
+    for s in range(500):
+        data = _simulated_ratings(rng, 20, 0.89, probs)
+        try:
+            r = R.krippendorff_alpha(data, "ordinal", seed=s, categories=cats)
+        except R.ReliabilityError:
+            continue  # no variation at all: alpha undefined, never "reliable"
+        reliable += R.verdict(r["ci_low"].iloc[0]) == "reliable"
+        counts, _ = _category_counts(_ratings(data, True), cats)
+        counts = counts[counts.sum(axis=1) >= 2]
+        boots = _alpha_bootstrap(counts, _coincidences(counts), "ordinal", cats, 1000, s)[0]
+        old_reliable += np.quantile(boots[np.isfinite(boots)], 0.025) >= 0.8  # the old percentile rule
+    assert reliable / 500 <= 0.05
+    if probs[0] == 0.85:
+        assert old_reliable / 500 > 0.10  # the case the review found
+
+
+def test_too_few_varied_units_is_its_own_verdict():
+    """Brightwave Q3 policy_reason: 20 units, every unit rated alike by its raters, most with the same points.
+    The old percentile interval was [1, 1] and the verdict "reliable"; undefined resamples are now counted."""
+    rows = []
+    for u in range(20):
+        for rater in ("ana", "ben"):
+            rows.append({"interaction_id": f"i{u}", "rater": rater, "element": "e0", "points": 1.0 if u == 0 else 0.0})
+    scores = pd.DataFrame(rows)
+    res = R.krippendorff_alpha(R.ratings_matrix(scores, "e0"), "ordinal", seed=1)
+    assert est(res) == 1 and np.isnan(res["ci_low"].iloc[0])
+    assert "undefined, counted as no agreement" in res["ci_method"].iloc[0]
+    table = R.by_element(scores, None, n_boot=1000, seed=1).set_index("element")
+    assert table.loc["e0", "verdict"] == R.TOO_FEW

@@ -421,27 +421,73 @@ def krippendorff_alpha(ratings, level: Level = "nominal", confidence: float = 0.
     se = lo = hi = np.nan
     method = "none"
     if n_boot:
-        boots = _alpha_bootstrap(counts, per_unit, level, cats, n_boot, seed)
-        boots = boots[np.isfinite(boots)]
-        if len(boots):
-            se = float(np.std(boots, ddof=1))
-            lo, hi = (float(x) for x in np.quantile(boots, [0.5 - confidence / 2, 0.5 + confidence / 2]))
-            method = f"bootstrap ({n_boot} unit resamples, seed {seed})"
+        boots, jack, freq = _alpha_bootstrap(counts, per_unit, level, cats, n_boot, seed)
+        lo, hi, se, undefined = _bca_interval(alpha, boots, jack, freq, confidence)
+        method = f"BCa bootstrap ({n_boot} unit resamples, seed {seed}"
+        method += f"; {100 * undefined:.1f} % undefined, counted as no agreement)" if undefined else ")"
     return _result(f"Krippendorff's alpha ({level})", alpha, se, lo, hi, method, len(counts), df.shape[1])
 
 
-def _alpha_bootstrap(counts, per_unit, level, cats, n_boot, seed) -> np.ndarray:
-    """Unit-level (Poisson) bootstrap of alpha through unit count profiles (see the module docstring)."""
-    # A profile is a row of small whole counts: one integer key per row makes finding them a 1-D unique.
-    base = int(counts.max()) + 1
-    keys = counts.astype(np.int64) @ (base ** np.arange(counts.shape[1], dtype=np.int64))
-    _, first, freq = np.unique(keys, return_index=True, return_counts=True)
+def _profiles(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of the unit × category count matrix: (first unit of each, its frequency, each unit's profile).
+
+    Rows are compared whole (``np.unique(axis=0)``), never through an integer key such as
+    ``counts @ base**k``, which overflows int64 for elements with many categories and merges different profiles.
+    """
+    _, first, inverse, freq = np.unique(counts, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    return first, freq, inverse.ravel()
+
+
+def _alpha_bootstrap(counts, per_unit, level, cats, n_boot, seed):
+    """Unit-level (Poisson) bootstrap of alpha through unit count profiles (see the module docstring).
+
+    Returns the ``n_boot`` replicates (NaN where a resample has no variation: alpha undefined), the
+    leave-one-unit-out (jackknife) alpha of each profile and the profiles' frequencies (for BCa's acceleration).
+    """
+    first, freq, _ = _profiles(counts)
     contrib = per_unit[first].reshape(len(first), -1)  # (P, q*q)
     rng = np.random.default_rng(seed)
     draws = rng.poisson(freq.astype(float), size=(n_boot, len(freq)))  # (B, P): each unit Poisson(1) times
     q = len(cats)
     o = (draws.astype(np.float64) @ contrib).reshape(n_boot, q, q)  # float @ float: one BLAS call
-    return _alpha_from_coincidence(o, level, cats)
+    total = freq.astype(float) @ contrib
+    jack = _alpha_from_coincidence((total[None, :] - contrib).reshape(len(first), q, q), level, cats)
+    return _alpha_from_coincidence(o, level, cats), np.atleast_1d(jack), freq
+
+
+def _bca_interval(estimate: float, boots: np.ndarray, jack: np.ndarray, freq: np.ndarray, confidence: float):
+    """Bias-corrected and accelerated percentile interval (Efron 1987; Efron & Tibshirani 1993, §14.3).
+
+    A resample in which alpha is undefined (no variation left to agree on) is counted, not dropped: it
+    sits below every defined value, as a resample that shows no agreement. Dropping them (5 % for an
+    element whose 20 units were all rated alike) biased the interval upward, and a plain percentile
+    interval of perfect agreement on a few units is [1, 1]. When undefined resamples reach into the
+    lower tail, the lower limit is NaN: too few varied units to judge. The acceleration comes from the
+    jackknife over units (through their profiles, weighted by frequency).
+
+    Returns (low, high, se of the defined replicates, share undefined).
+    """
+    from scipy.stats import norm
+
+    finite = np.isfinite(boots)
+    undefined = float(1 - finite.mean())
+    se = float(np.std(boots[finite], ddof=1)) if finite.sum() > 1 else np.nan
+    b = np.where(finite, boots, -np.inf)
+    # Bias correction: the share of replicates below the estimate (ties count half).
+    below = (b < estimate).mean() + 0.5 * (b == estimate).mean()
+    z0 = norm.ppf(np.clip(below, 1e-6, 1 - 1e-6))
+    ok = np.isfinite(jack)
+    acc = 0.0
+    if ok.sum() > 1:
+        f, j = freq[ok].astype(float), jack[ok]
+        d = np.sum(f * j) / f.sum() - j
+        denom = 6 * np.sum(f * d**2) ** 1.5
+        acc = float(np.sum(f * d**3) / denom) if denom > 0 else 0.0
+    z = norm.ppf([0.5 - confidence / 2, 0.5 + confidence / 2])
+    levels = norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+    with np.errstate(invalid="ignore"):  # interpolating between two undefined (-inf) replicates is undefined too
+        lo, hi = np.quantile(b, levels, method="linear")
+    return (float(lo) if np.isfinite(lo) else np.nan), (float(hi) if np.isfinite(hi) else np.nan), se, undefined
 
 
 # -- ICC ------------------------------------------------------------------------------
@@ -492,6 +538,7 @@ def icc(ratings, confidence: float = 0.95) -> pd.DataFrame:
 Coefficient = Literal["alpha", "fleiss", "ac1", "percent"]
 COEFFICIENTS = ("alpha", "fleiss", "ac1", "percent")
 RELIABLE, TENTATIVE = 0.800, 0.667
+TOO_FEW = "too few units to judge"
 
 
 def verdict(estimate: float) -> str:
@@ -527,7 +574,9 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
 
     The ``verdict`` applies Krippendorff's thresholds to the interval's *lower
     limit*: reliable when ``ci_low`` ≥ .800, tentative when ≥ .667, otherwise
-    unreliable.
+    unreliable; "too few units to judge" when alpha is defined but its lower
+    limit is not (undefined resamples reach into the lower tail: too few varied
+    units, such as a handful rated all alike).
 
     Returns
     -------
@@ -582,6 +631,10 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
         # Decisions read the interval, not the point estimate: alpha = .81 with a lower limit of .68 is not
         # "reliable" (Krippendorff 2004, §11.4; 2019, §12.2 recommends judging the smallest acceptable alpha).
         row["verdict"] = verdict(row["ci_low"])
+        if np.isfinite(row["estimate"]) and not np.isfinite(row["ci_low"]):
+            # Alpha is defined but too many resamples have nothing left to agree on (e.g. 20 units all alike).
+            row["verdict"] = TOO_FEW
+            row["note"] = row["note"] or "too few varied units to judge agreement."
         rows.append(row)
     cols = ["element", "dimension", "n_units", "n_raters", "coefficient", "estimate", "ci_low", "ci_high",
             "percent_agreement", "applicability_agreement", "verdict", "note"]
