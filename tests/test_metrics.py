@@ -359,3 +359,33 @@ def test_min_scored_share_refuses_a_half_scored_wave(tmp_path):
         metrics.check_scored_share(e, wave)
     e.config.min_scored_share = 0.4
     metrics.check_scored_share(e, wave)
+
+
+def test_rater_effect_counts_the_solo_interactions():
+    """Issue 23: qci_without left out the interactions the flagged rater scored alone and reported -0.70 for
+    Northwind's chloe. The effect on the headline replaces her scores by others' where they exist and corrects
+    her solo interactions by her QCI bias against gold; the expected value is recomputed here with pandas."""
+    e = qcikit.Engagement.load(SAMPLES / "northwind")
+    wave = e.config.waves[-1]
+    bias = {"chloe": 6.0}
+    got = metrics.rater_effect(e, "chloe", wave, bias=bias).set_index("scores")
+    per = e.scored()
+    inter = metrics.interaction_table(e)
+    inter = inter[inter["wave"] == wave]
+    per = per[per["interaction_id"].isin(inter["interaction_id"])]
+    expected = {}
+    for iid, part in per.groupby("interaction_id"):
+        rest = part[part["rater"] != "chloe"]
+        expected[iid] = rest["qci"].mean() if len(rest) else (part["qci"] - 6.0).mean()
+    y = inter["interaction_id"].map(expected)
+    by_hand = float(np.sum(inter["weight"] * y) / inter["weight"].sum())
+    assert got.loc["without chloe", "estimate"] == pytest.approx(by_hand, rel=1e-12)
+    solo = {i for i, p in per.groupby("interaction_id") if set(p["rater"]) == {"chloe"}}
+    assert got.loc["without chloe", "n_solo"] == len(solo) > 0
+    assert got.loc["without chloe", "bias_corrected"]
+    # Its calibrated bias (the default) moves the headline by more than the wave's standard error.
+    default = metrics.rater_effect(e, ["chloe"], wave)
+    se = (default["ci_high"].iloc[0] - default["ci_low"].iloc[0]) / (2 * 1.97)
+    assert default["change"].iloc[1] < -se
+    old = qcikit.reliability.qci_without(e.own_ratings, e.rubric, ["chloe"], e.inventory_facets())
+    assert abs(default["change"].iloc[1]) > 2 * abs(old["change"].iloc[1])

@@ -148,7 +148,7 @@ The weighted total is one **QCI** score, 0–100, per interaction. A "not applic
 its weight within its dimension; scenario rules shift weights (an upset customer weighs Connection
 more); a critical element caps or zeroes the score when it fails."""),
     params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nscenario = None  # None: the most frequent scenario in the inventory\nstore_path = None  # None: the engagement\'s own store, scores.sqlite in its folder'),
-    code("import qcikit\nfrom qcikit import plots, reliability, widgets, workspace\nfrom qcikit.store import Store\n\neng = qcikit.Engagement.load(engagement)\nrules = eng.rubric.to_frame()\nrules.head(8)"),
+    code("import qcikit\nfrom qcikit import metrics, plots, reliability, widgets, workspace\nfrom qcikit.store import Store\n\neng = qcikit.Engagement.load(engagement)\nrules = eng.rubric.to_frame()\nrules.head(8)"),
     md("## Effective weights per scenario\n\nChoose a dimension and scenario facets to see each element's weight in that scenario."),
     code("explorer = widgets.RubricExplorer(eng, scenario or workspace.default_scenario(eng))\nexplorer.frame().round(1)"),
     md("## QCI per interaction and dimension"),
@@ -158,7 +158,8 @@ more); a critical element caps or zeroes the score when it fails."""),
     md("## Calibration against the gold standard\n\nEach rater against the lead consultant's reference scores. A coaching flag is a decision about a person, so it needs evidence beyond noise: the rater's QCI bias interval must exclude 0 *and* the bias exceed 5 points (per element: 10 % of the element's scale). Agreement with gold (alpha) is computed per element on shares of its maximum, then averaged."),
     code('calibration = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric, confidence=eng.config.confidence)\ncalibration[calibration["element"] == "(all)"].round(3)'),
     code("ax = plots.rater_bias(calibration)"),
-    code('flagged = calibration.loc[(calibration["element"] == "(all)") & calibration["coaching"], "rater"].tolist()\nreliability.qci_without(eng.own_ratings, eng.rubric, flagged, eng.inventory_facets()).round(2)'),
+    md("### What a flagged rater does to the client's headline\n\nThe latest wave's QCI as reported, and without the flagged raters: where someone else scored the interaction, their scores; where a flagged rater scored alone, that rater's QCI corrected by their bias against gold. Leaving those solo interactions out would hide exactly the ones where the rater alone sets the score."),
+    code('flagged = calibration.loc[(calibration["element"] == "(all)") & calibration["coaching"], "rater"].tolist()\nmetrics.rater_effect(eng, flagged).round(2) if flagged else "no rater flagged"'),
     md("## The scoring form\n\nPick your name and an interaction, read the transcript, score each element (rules and examples beside it), save. Saves go to an append-only SQLite store: corrections are new rows, nothing typed is lost."),
     code("form = widgets.ScoringForm(eng, Store(store_path) if store_path else None)\nform.widget"),
     md("""## What to decide now

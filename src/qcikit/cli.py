@@ -130,8 +130,12 @@ def cmd_reliability(args) -> int:
         print(overall.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         flagged = overall.loc[overall["coaching"], "rater"].tolist()
         if flagged:
-            print("\n" + reliability.qci_without(eng.own_ratings, eng.rubric, flagged, eng.inventory_facets())
-                  .to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+            from . import metrics
+
+            effect = metrics.rater_effect(eng, flagged)
+            print(f"\nThe flagged rater(s) on the headline QCI of wave {effect.attrs['wave']} (without them: other "
+                  "raters' scores where they exist, else their own corrected by their bias against gold):")
+            print(effect.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     return 0
 
 

@@ -597,3 +597,58 @@ def team_weakest(eng, team: str, wave: str | None = None, top: int = 3) -> pd.Da
     s = s[s["team"] == team].drop(columns="team")
     s["name"] = s["element"].map(eng.rubric.elements["name"])
     return s.sort_values(["estimate", "element"], ignore_index=True).head(top)
+
+
+def rater_effect(eng, raters, wave: str | None = None, bias: dict | None = None,
+                 confidence: float | None = None) -> pd.DataFrame:
+    """What flagged ``raters`` do to the client's headline QCI of ``wave``.
+
+    The headline is the design-based QCI with every rater's scores averaged per
+    interaction. Without the flagged raters, an interaction that someone else
+    also scored takes the others' mean; an interaction the flagged raters scored
+    alone ("solo") keeps their QCI minus their calibrated QCI bias against gold
+    (``bias``: rater → QCI points; default :func:`qcikit.reliability.calibrate`'s
+    ``qci_bias`` on the engagement's gold set). Leaving the solo interactions out
+    would understate the effect: they are exactly where the rater alone sets the
+    score. Without a bias for a rater (no gold), their solo interactions stay as
+    scored and ``bias_corrected`` is False.
+
+    Returns two rows, ``as reported`` and ``without <raters>``: ``estimate``,
+    ``ci_low``, ``ci_high``, ``n``, ``n_replaced`` (interactions re-read from other
+    raters), ``n_solo``, ``bias_corrected`` and ``change`` (from the headline).
+    """
+    from . import reliability
+
+    raters = [raters] if isinstance(raters, str) else list(raters)
+    wave = wave or eng.config.waves[-1]
+    confidence = eng.config.confidence if confidence is None else confidence
+    if bias is None:
+        bias = {}
+        if eng.gold is not None:
+            cal = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric, confidence=confidence)
+            overall = cal[cal["element"] == "(all)"].set_index("rater")["qci_bias"]
+            bias = {r: float(overall[r]) for r in raters if r in overall.index and np.isfinite(overall[r])}
+    inter = interaction_table(eng)
+    inter = inter[inter["wave"] == wave].set_index("interaction_id")
+    per = eng.scored()[["interaction_id", "rater", "qci"]]
+    per = per[per["interaction_id"].isin(inter.index)]
+    flagged = per["rater"].isin(raters)
+    others = per[~flagged].groupby("interaction_id")["qci"].mean()
+    corrected = per[flagged].assign(qci=per.loc[flagged, "qci"] - per.loc[flagged, "rater"].map(bias).fillna(0.0))
+    solo = corrected[~corrected["interaction_id"].isin(others.index)].groupby("interaction_id")["qci"].mean()
+    touched = set(per.loc[flagged, "interaction_id"])
+    alt = inter["qci"].copy()
+    alt.loc[others.index] = others
+    alt.loc[solo.index] = solo
+    rows = []
+    for label, y in (("as reported", inter["qci"]), (f"without {', '.join(raters)}", alt)):
+        r = weighted_mean_ci(y, inter["weight"], confidence, inter["stratum"], fpc=inter["fpc"])
+        rows.append({"scores": label, "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                     "n": r["n"]})
+    out = pd.DataFrame(rows)
+    out["n_replaced"] = [0, len(touched & set(others.index))]
+    out["n_solo"] = [0, len(solo)]
+    out["bias_corrected"] = [False, bool(len(solo)) and all(r in bias for r in raters)]
+    out["change"] = out["estimate"] - out["estimate"].iloc[0]
+    out.attrs.update(wave=wave, bias=bias)
+    return out

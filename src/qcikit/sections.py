@@ -389,7 +389,8 @@ class ReportContext:
                   table_html(pd.DataFrame({
                       "Element": order["name"], "Dimension": order["d"], "Score": order["estimate"],
                       self.level + " CI": [interval(x, y) for x, y in zip(order["ci_low"], order["ci_high"])],
-                      "Raters agree": [{"reliable": "yes", "tentative": "tentatively", "unreliable": "not yet"}.get(a.get(e), "not measured")
+                      "Raters agree": [{"reliable": "yes", "tentative": "tentatively", "unreliable": "not yet",
+                                        reliability.TOO_FEW: "too few to judge"}.get(a.get(e), "not measured")
                                        for e in order["element"]]})),
                   ]
         low = el.sort_values("estimate").head(3)
@@ -549,7 +550,8 @@ class ReportContext:
         n = int(len(self.current))
         qci = self.headline()["qci"]
         rel = self.agreement
-        words = {"reliable": "reliable", "tentative": "tentative", "unreliable": "unreliable", "undefined": "not measurable"}
+        words = {"reliable": "reliable", "tentative": "tentative", "unreliable": "unreliable", "undefined": "not measurable",
+                 reliability.TOO_FEW: "too few varied interactions to judge"}
         table = pd.DataFrame({
             "Element": [self.element_name(e) for e in rel["element"]],
             "Interactions scored twice or more": rel["n_units"],
@@ -574,8 +576,9 @@ class ReportContext:
                  f"wave is ±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence. Customer "
                  "Effort counts every customer who answered, not only the sample.</p>",
                  f"<p>Agreement between raters, per element (Krippendorff's alpha on the points, ordinal; {self.level} "
-                 "bootstrap interval). The verdict reads the interval's lower limit: reliable from .800, tentative "
-                 "from .667, otherwise unreliable (Krippendorff's thresholds). Recommendations on an unreliable element "
+                 "bootstrap interval, bias-corrected and accelerated). The verdict reads the interval's lower limit: "
+                 "reliable from .800, tentative from .667, otherwise unreliable (Krippendorff's thresholds); where "
+                 "too few interactions vary for the lower limit to exist, no verdict is given. Recommendations on an unreliable element "
                  "carry a caveat in this report.</p>",
                  table_html(table, {"Interactions scored twice or more": "{:d}", "Agreement (α)": "{:.2f}"})]
         return Fragment("".join(parts))
