@@ -1,4 +1,7 @@
 """Design-weighted summaries, wave change, Customer Effort, Competitive Edge, priorities."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -30,28 +33,48 @@ def test_weighted_mean_hand_computed():
     assert r["se"] == pytest.approx(np.sqrt(36.328125))
 
 
+SAMPLICS_REFERENCE = json.loads((Path(__file__).parent / "data" / "samplics_reference.json").read_text())
+
+
+def _independent_design(e, wave):
+    """Weights N_h/n_h and FPC 1 - n_h/N_h straight from sample.csv (N_h = the stratum's weights summed),
+    not from the kit's interaction table, so the comparison is not fed the kit's own columns."""
+    t = metrics.interaction_table(e)
+    t = t[t["wave"] == wave]
+    stratum = t["interaction_id"].map(e.sample.set_index("interaction_id")["stratum"])
+    N = e.sample.groupby("stratum")["weight"].sum()
+    n = e.sample.groupby("stratum").size()
+    fpc = {k: float(1 - n[k] / N[k]) for k in sorted(stratum.unique())}
+    return t.assign(w=stratum.map(N / n).to_numpy(), st=stratum.to_numpy()), fpc
+
+
 @pytest.mark.filterwarnings("ignore::FutureWarning")
-def test_matches_samplics_taylor_linearization(eng):
-    """Stratified, domain-aware linearization equals samplics' TaylorEstimator (an independent survey library)."""
-    samplics = pytest.importorskip("samplics")
-    t = metrics.interaction_table(eng)
-    t = t[t["wave"] == eng.config.waves[-1]].reset_index(drop=True)
-    fpc = t.groupby("stratum")["fpc"].first().to_dict()
-    est = samplics.TaylorEstimator(samplics.PopParam.mean)
-    est.estimate(y=t["qci"].to_numpy(), samp_weight=t["weight"].to_numpy(), stratum=t["stratum"].to_numpy(),
-                 fpc=fpc, remove_nan=True)
-    ours = metrics.weighted_mean_ci(t["qci"], t["weight"], strata=t["stratum"], fpc=t["fpc"])
-    assert ours["estimate"] == pytest.approx(float(est.point_est))
-    assert ours["se"] == pytest.approx(float(est.stderror))
-    assert (ours["ci_low"], ours["ci_high"]) == pytest.approx((float(est.lower_ci), float(est.upper_ci)))
-    by_team = metrics.summarize(t, "qci", by="team", bounds=None).set_index("team")
-    dom = samplics.TaylorEstimator(samplics.PopParam.mean)
-    dom.estimate(y=t["qci"].to_numpy(), samp_weight=t["weight"].to_numpy(), stratum=t["stratum"].to_numpy(),
-                 domain=t["team"].to_numpy(), fpc=fpc, remove_nan=True)
-    for team in by_team.index:
-        assert by_team.loc[team, "estimate"] == pytest.approx(float(dom.point_est[team]))
-        assert by_team.loc[team, "se"] == pytest.approx(float(dom.stderror[team]))
-        assert by_team.loc[team, "ci_low"] == pytest.approx(float(dom.lower_ci[team]))
+@pytest.mark.parametrize("client", ["northwind", "brightwave", "voltania"])
+def test_matches_samplics_taylor_linearization(client):
+    """Stratified, domain-aware linearization equals samplics' TaylorEstimator (an independent survey library).
+
+    samplics is archived: its values on every sample wave (mean, SE, and each team as a domain) are kept in
+    tests/data/samplics_reference.json, so the check runs even where samplics no longer installs; where it
+    does, they are recomputed live first."""
+    e = qcikit.Engagement.load(SAMPLES / client)
+    for wave, ref in SAMPLICS_REFERENCE[client].items():
+        t, fpc = _independent_design(e, wave)
+        try:
+            import samplics
+        except ImportError:
+            samplics = None
+        if samplics is not None:
+            est = samplics.TaylorEstimator(samplics.PopParam.mean)
+            est.estimate(y=t["qci"].to_numpy(), samp_weight=t["w"].to_numpy(), stratum=t["st"].to_numpy(), fpc=fpc,
+                         remove_nan=True)
+            assert (float(est.point_est), float(est.stderror)) == pytest.approx((ref["mean"], ref["se"]), abs=1e-6)
+        ours = metrics.weighted_mean_ci(t["qci"], t["weight"], strata=t["stratum"], fpc=t["fpc"])
+        assert ours["estimate"] == pytest.approx(ref["mean"], abs=2e-6)
+        assert ours["se"] == pytest.approx(ref["se"], abs=2e-6)
+        by_team = metrics.summarize(t, "qci", by="team", bounds=None).set_index("team")
+        for team, (mean, se) in ref["teams"].items():
+            assert by_team.loc[team, "estimate"] == pytest.approx(mean, abs=2e-6)
+            assert by_team.loc[team, "se"] == pytest.approx(se, abs=2e-6)
 
 
 def test_finite_population_correction_narrows_small_clients():
@@ -127,9 +150,12 @@ def test_wave_difference_matches_samplics_domains(eng):
     library): strata never cross waves, so the covariance is 0 and the difference's SE is the root sum of squares."""
     samplics = pytest.importorskip("samplics")
     t = metrics.interaction_table(eng)
-    fpc = t.groupby("stratum")["fpc"].first().to_dict()
+    stratum = t["interaction_id"].map(eng.sample.set_index("interaction_id")["stratum"])
+    N = eng.sample.groupby("stratum")["weight"].sum()
+    n = eng.sample.groupby("stratum").size()
+    fpc = {k: float(1 - n[k] / N[k]) for k in sorted(stratum.unique())}
     dom = samplics.TaylorEstimator(samplics.PopParam.mean)
-    dom.estimate(y=t["qci"].to_numpy(), samp_weight=t["weight"].to_numpy(), stratum=t["stratum"].to_numpy(),
+    dom.estimate(y=t["qci"].to_numpy(), samp_weight=stratum.map(N / n).to_numpy(), stratum=stratum.to_numpy(),
                  domain=t["wave"].to_numpy(), fpc=fpc, remove_nan=True)
     row = metrics.wave_change(eng).iloc[0]
     assert row["change"] == pytest.approx(float(dom.point_est["2026-Q3"] - dom.point_est["2026-Q2"]))
@@ -183,9 +209,15 @@ def test_competitive_edge_interval_is_welch_satterthwaite(eng):
     row = edge[(edge["measure"] == "QCI") & (edge["competitor"] == "PeakGear")].iloc[0]
     t = metrics.interaction_table(eng)
     t = t[t["wave"] == "2026-Q2"]
-    c = metrics.weighted_mean_ci(t["qci"], t["weight"], strata=t["stratum"], fpc=t["fpc"])
+    # Both sides on the rubric's base weights (shops have no scenario): the client's QCI scored without the inventory.
+    base = qcikit.score(eng.scores, eng.rubric).groupby("interaction_id")["qci"].mean()
+    c = metrics.weighted_mean_ci(t["interaction_id"].map(base), t["weight"], strata=t["stratum"], fpc=t["fpc"])
     shops = eng.mystery_shops[(eng.mystery_shops["competitor"] == "PeakGear") & (eng.mystery_shops["wave"] == "2026-Q2")]
     k = qcikit.score(shops, eng.rubric, by=("interaction_id",))["qci"]
+    assert row["client"] == pytest.approx(c["estimate"]) and row["competitor_score"] == pytest.approx(k.mean())
+    headline = metrics.weighted_mean_ci(t["qci"], t["weight"], strata=t["stratum"], fpc=t["fpc"])["estimate"]
+    assert row["client"] != pytest.approx(headline, abs=1e-6)  # the scenario weights are not on the shops' side
+    assert edge.attrs["weighting"] == "base"
     va, vb = c["se"] ** 2, k.var(ddof=1) / len(k)
     df = (va + vb) ** 2 / (va ** 2 / c["df"] + vb ** 2 / (len(k) - 1))
     half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
@@ -202,6 +234,25 @@ def test_one_shop_is_not_enough_for_an_edge():
     edge = metrics.competitive_edge(e, "2026-Q2").set_index(["competitor", "measure"])
     row = edge.loc[("Datalynx", "QCI")]
     assert row["note"] == "not enough shops" and np.isnan(row["ci_low"]) and not row["significant"]
+
+
+def test_a_competitor_without_shops_in_the_wave_is_named():
+    """Issue 23: a competitor with no shops in the wave used disappeared from the report."""
+    e = qcikit.Engagement.load(SAMPLES / "brightwave")
+    ms = e.mystery_shops
+    e.mystery_shops = ms[~((ms["competitor"] == "Datalynx") & (ms["wave"] == "2026-Q3"))]
+    edge = metrics.competitive_edge(e, "2026-Q3")
+    row = edge[edge["competitor"] == "Datalynx"]
+    assert len(row) == 1 and row["note"].iloc[0] == "no shops since 2026-Q2" and row["n_shops"].iloc[0] == 0
+    assert not row["significant"].iloc[0] and np.isnan(row["edge"].iloc[0])
+    from qcikit.sections import ReportContext
+
+    r = ReportContext(e, "2026-Q3", metrics.interaction_table(e))
+    assert "vs Datalynx: no shops since 2026-Q2, so no comparison this wave" in r.edge_html()
+    e.mystery_shops = ms[ms["wave"] == "2026-Q2"]
+    detail = r.edge_detail_html(metrics.competitive_edge(e, "2026-Q3"))
+    assert "shops of wave 2026-Q2, the latest with shops (none in wave 2026-Q3)" in detail
+    assert "same wave" not in detail
 
 
 def test_priorities_rank_by_weight_times_gap(eng):

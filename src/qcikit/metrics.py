@@ -407,8 +407,7 @@ def wave_change(eng, wave: str | None = None, confidence: float | None = None) -
     within each family — the elements, the dimensions; the headline QCI is its own
     family — applied to the test *and* the interval alike, so ``significant`` is
     true exactly when the reported interval excludes 0. (Holm's method is more
-    powerful but has no interval that agrees with it row by row.) ``std_diff`` is
-    the change over the design-weighted pooled standard deviation.
+    powerful but has no interval that agrees with it row by row.)
 
     Parameters
     ----------
@@ -435,10 +434,8 @@ def wave_change(eng, wave: str | None = None, confidence: float | None = None) -
         ra = weighted_mean_ci(a[col], a["weight"], confidence, a["stratum"], fpc=a["fpc"])
         rb = weighted_mean_ci(b[col], b["weight"], confidence, b["stratum"], fpc=b["fpc"])
         c = compare(ra, rb, confidence, family[kind])
-        pooled = np.sqrt((weighted_sd(a[col], a["weight"]) ** 2 + weighted_sd(b[col], b["weight"]) ** 2) / 2)
         rows.append({"measure": name, "kind": kind, "before": ra["estimate"], "after": rb["estimate"], **c,
-                     "n_before": ra["n"], "n_after": rb["n"],
-                     "std_diff": c["change"] / pooled if pooled > 0 else np.nan, "comparisons": family[kind]})
+                     "n_before": ra["n"], "n_after": rb["n"], "comparisons": family[kind]})
     out = pd.DataFrame(rows)
     names = eng.rubric.elements["name"]
     out.insert(1, "name", [names.get(m, m) for m in out["measure"]])
