@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench samples corpus clean browser notebooks
+.PHONY: demo test bench simulate mutation samples corpus clean browser notebooks
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ browser:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Mutation testing of the statistics (metrics, sampling, reliability, scoring): hours on 2 cores; resumable.
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
+
+# Long coverage studies of the intervals and the agreement verdicts (minutes).
+simulate: $(STAMP)
+	$(BIN)/python bench/coverage.py
 
 # Regenerate the committed sample engagements and the bad-input corpus.
 samples: $(STAMP)
