@@ -1,8 +1,9 @@
 """A second engagement that shares no id with the samples: a hotel chain.
 
-Made from the Brightwave sample by renaming every element id, facet, facet
-level, touchpoint, team, rater and competitor, and dropping two elements (a
-14-element rubric). Notebooks and reports must run on it unchanged: nothing
+Made from the Brightwave sample by renaming every element id, dimension, facet,
+facet level, touchpoint, team, rater and competitor, dropping two elements (a
+14-element rubric) and merging two dimensions (three dimensions: Pace,
+Substance, Rapport). Notebooks and reports must run on it unchanged: nothing
 in them may rely on the samples' ids.
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ TEAMS = {"Customer Success": "Reception", "Technical Support": "Concierge"}
 RATERS = {"ana": "ines", "ben": "omar", "chloe": "pia"}
 COMPETITORS = {"Datalynx": "Seaview Inns", "InsightPro": "Portside Hotels"}
 DROPPED = ("personalisation", "tone")
+# Three dimensions, none named as the samples': Differentiation merges into Rapport.
+DIMENSIONS = {"Timing": "Pace", "Information": "Substance", "Connection": "Rapport", "Differentiation": "Rapport"}
 
 
 def _level(facet: str, value: str) -> str:
@@ -42,8 +45,14 @@ def make_foreign(src: Path, dst: Path) -> Path:
     for e in rubric["elements"]:
         e["id"] = ids[e["id"]]
         e["name"] = "Hotel " + e["name"]
+        e["dimension"] = DIMENSIONS[e["dimension"]]
+    weights: dict[str, float] = {}
+    for d in rubric["dimensions"]:
+        weights[DIMENSIONS[d["name"]]] = weights.get(DIMENSIONS[d["name"]], 0.0) + d["weight"]
+    rubric["dimensions"] = [{"name": name, "weight": round(w, 6)} for name, w in weights.items()]
     for rule in rubric.get("scenario_rules", []):
         rule["when"] = _rename_when(rule["when"])
+        rule["dimension_factors"] = {DIMENSIONS[k]: v for k, v in rule.get("dimension_factors", {}).items()}
         rule["element_factors"] = {ids[k]: v for k, v in rule.get("element_factors", {}).items() if k in ids}
         rule["exclude"] = [ids[k] for k in rule.get("exclude", []) if k in ids]
     rubric["version"] = "harbor-1"
@@ -93,11 +102,11 @@ def make_foreign(src: Path, dst: Path) -> Path:
 
 
 def sample_ids(samples: Path) -> set[str]:
-    """Every element id, facet, level, team and rater name of the sample engagements."""
+    """Every element id, dimension, facet, level, team and rater name of the sample engagements."""
     out: set[str] = set()
     for folder in samples.iterdir():
         rubric = yaml.safe_load((folder / "rubric.yaml").read_text(encoding="utf-8"))
-        out |= {e["id"] for e in rubric["elements"]}
+        out |= {e["id"] for e in rubric["elements"]} | {d["name"] for d in rubric["dimensions"]}
         schema = yaml.safe_load((folder / "scenarios.yaml").read_text(encoding="utf-8"))
         out |= {f for f in schema["facets"] if f != "touchpoint"}
         out |= {v for levels in schema["facets"].values() for v in levels}

@@ -72,9 +72,10 @@ def test_the_second_engagement_shares_no_id_with_the_samples(harbor):
     schema = yaml.safe_load((harbor / "scenarios.yaml").read_text())
     cfg = yaml.safe_load((harbor / "engagement.yaml").read_text())
     ids = {e["id"] for e in rubric["elements"]} | {v for lv in schema["facets"].values() for v in lv}
+    ids |= {d["name"] for d in rubric["dimensions"]}
     ids |= {f for f in schema["facets"] if f != "touchpoint"} | {r["name"] for r in cfg["raters"]}
     ids |= set(pd.read_csv(harbor / "interactions.csv", usecols=["team"])["team"])
-    assert len(rubric["elements"]) == 14
+    assert len(rubric["elements"]) == 14 and len(rubric["dimensions"]) == 3
     assert ids & sample_ids(SAMPLES) == set()
 
 

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 import qcikit
+from qcikit import metrics
 from qcikit.sections import ReportContext, esc, redact, table_html
 
 from conftest import SAMPLES
@@ -71,22 +72,31 @@ def test_first_wave_report_says_there_is_no_earlier_wave():
     assert ("a real change" in later.page_one()) == bool(row["ci_low"] > 0 or row["ci_high"] < 0)
 
 
-def test_small_groups_are_pooled_and_the_threshold_is_stated():
+def test_no_team_or_touchpoint_is_pooled_away_only_scenarios_are():
+    """Issue 17: pooling small groups into "Other (…)" hid a whole touchpoint from the client. Every team,
+    touchpoint and facet level is shown with its n (small ones with a wide-interval note); scenarios, many
+    and tiny, are still pooled; a level with no scored interaction is named with the reason."""
     r = ReportContext.load(SAMPLES / "northwind")
-    counts = r.current["team"].value_counts()
-    t = r.by("team")
-    shown = t[~t["pooled"]]
-    # Every group shown on its own has at least min_cell interactions; the rest are one pooled row.
-    assert (shown["n"] >= r.min_cell).all()
-    assert set(shown["group"]) == {r.label(x) for x in counts.index[counts >= r.min_cell]}
-    assert t["n"].sum() == counts.sum()
-    small = counts[counts < r.min_cell]
-    if len(small):
-        assert t["pooled"].sum() == 1 and t.loc[t["pooled"], "n"].iloc[0] == small.sum()
+    for column in ("team", "touchpoint", *[f for f in r.eng.schema.names if f in r.current]):
+        counts = r.current[column].value_counts()
+        t = r.by(column)
+        assert not t["pooled"].any()
+        assert set(t["group"]) == {r.label(x) for x in counts.index}
+        assert dict(zip(t["group"], t["n"])) == {r.label(k): v for k, v in counts.items()}
+    scen = r.by("scenario", pool=True)
+    counts = r.current["scenario"].value_counts()
+    assert (scen.loc[~scen["pooled"], "n"] >= r.min_cell).all() and scen["n"].sum() == counts.sum()
     detail = r.detail_html()
-    assert f"shown on their own from {r.min_cell} scored interactions" in detail
-    # Scenario cells of 3–8 interactions are never a row of their own.
+    assert f"below {r.min_cell} its interval is wide" in detail
     assert "scenarios seen, the largest with" in detail
+    # A touchpoint with no scored interaction this wave is named, with why there is no estimate.
+    e = r.eng
+    tp = e.interactions.loc[e.interactions["wave"] == r.wave, "touchpoint"].value_counts().index[-1]
+    gone = set(e.interactions.loc[e.interactions["touchpoint"] == tp, "interaction_id"])
+    e.scores = e.scores[~e.scores["interaction_id"].isin(gone)]
+    r2 = ReportContext(e, r.wave, metrics.interaction_table(e))
+    html = r2.group_table("touchpoint", "Touchpoints", "Touchpoint")
+    assert f"No estimate for {r2.label(tp)} (" in html and "was scored this wave" in html
 
 
 def test_labels_come_from_scenarios_yaml_or_a_tidy_id():

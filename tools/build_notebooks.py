@@ -86,10 +86,11 @@ where to look first, and to show the client what the full measurement will give.
     params('engagement = "../data/samples/northwind"  # the client folder\naudit_size = 30  # interactions in the mini-rating\nseed = None  # None: the engagement\'s seed\nfocus_dimensions = None  # None: the two weakest dimensions of the partial audit'),
     code("import qcikit\nfrom qcikit import opportunities, plots\n\neng = qcikit.Engagement.load(engagement)\nopportunities.brief(eng)"),
     md("## Partial audit: the mini-rating"),
-    code("audit = opportunities.partial_audit(eng, n=audit_size, seed=seed)\nby_dimension = opportunities.rank_opportunities(audit, eng.rubric, level=\"dimension\")\nby_dimension.round(1)"),
-    md("## Brainstorm: concepts that serve the client's value focus\n\nThe catalogue maps service-improvement concepts to the QCI dimensions; below are those serving the weakest dimensions of the audit. Use the prompts in the workshop; write the extras you agree on into `engagement.yaml` (`specific_extras`)."),
-    code('focus_dimensions = focus_dimensions or by_dimension["dimension"].head(2).tolist()\nopportunities.concept_prompts(focus_dimensions)'),
-    code('by_element = opportunities.rank_opportunities(audit, eng.rubric)\nax = plots.estimates_with_ci(by_element, "name", f"Partial audit, {audit_size} interactions (weakest at the bottom)")'),
+    md("The audit is optional here: step 1 comes before any scoring. On a new engagement with no scores yet the table below is empty; score a few interactions in notebook 03's form and re-run this notebook to see it."),
+    code("audit = opportunities.partial_audit(eng, n=audit_size, seed=seed, optional=True)\nby_dimension = opportunities.rank_opportunities(audit, eng.rubric, level=\"dimension\")\nby_dimension.round(1)"),
+    md("## Brainstorm: concepts that serve the client's value focus\n\nThe catalogue maps service-improvement concepts to the rubric's dimensions by what they do: a concept serves a dimension when the dimension's or its elements' words say what the concept does, or when the dimension tags it in rubric.yaml (`concepts: [...]`); the `why` column says which. Below are those serving the weakest dimensions of the audit (every dimension before there is one). Use the prompts in the workshop; write the extras you agree on into `engagement.yaml` (`specific_extras`)."),
+    code('focus_dimensions = focus_dimensions or opportunities.focus_dimensions(eng.rubric, by_dimension)\nopportunities.concept_prompts(focus_dimensions, eng.rubric)'),
+    code('by_element = opportunities.rank_opportunities(audit, eng.rubric)\nax = plots.estimates_with_ci(by_element, "name", f"Partial audit, {audit[\"interaction_id\"].nunique()} interactions (weakest at the bottom)") if len(by_element) else None'),
     code('by_element.head(5)[["name", "dimension", "estimate", "ci_low", "ci_high"]].round(1)'),
     md("""## What to decide now
 

@@ -89,6 +89,8 @@ class Dimension(_Model):
     name: str
     weight: float = Field(gt=0)
     description: str = ""
+    # Concepts of the step-1 catalogue this dimension serves, when its words do not say so.
+    concepts: list[str] = []
 
 
 class ScenarioRule(_Model):

@@ -207,12 +207,34 @@ class ReportContext:
         rub = self.eng.rubric
         dims = rub.model.dimensions
         parts = ", ".join(f"{esc(d.name)} {100 * d.weight:.0f} %" for d in dims)
-        varies = (" Some scenarios weight them differently (for example, an upset customer weighs Connection more),"
-                  " as the rubric sets out." if rub.model.scenario_rules else "")
+        example = self.scenario_example()
+        varies = (f" Some scenarios weight them differently (for example, {example}), as the rubric sets out."
+                  if example else "")
         return (f"<p class='define'><b>What the QCI measures.</b> Every sampled interaction is scored on "
                 f"{len(rub.element_ids)} elements of good service, grouped in {len(dims)} dimensions weighted "
                 f"{parts}.{varies} The weighted total is one score from 0 (no element done) to 100 (every element "
                 f"done in full); the target is {self.eng.config.target_qci:g}.</p>")
+
+    def scenario_example(self) -> str:
+        """The rubric's first scenario rule in words, from its own facets, levels, dimensions and elements:
+        "when the emotional state is frustrated or angry, Connection weighs 1.5 times as much" ("" without rules)."""
+        for rule in self.eng.rubric.model.scenario_rules:
+            conds = []
+            for facet, levels in rule.when.items():
+                levels = [levels] if isinstance(levels, str) else list(levels)
+                conds.append(f"the {esc(self.label(facet).lower())} is "
+                             + " or ".join(esc(self.label(v)) for v in levels))
+            when = "when " + " and ".join(conds)
+            if rule.dimension_factors:
+                d, f = next(iter(rule.dimension_factors.items()))
+                return f"{when}, {esc(d)} weighs {f:g} times as much"
+            if rule.element_factors:
+                e, f = next(iter(rule.element_factors.items()))
+                return f"{when}, {esc(self.element_name(e))} counts {f:g} times as much"
+            if rule.exclude:
+                names = [esc(self.element_name(e)) for e in rule.exclude]
+                return f"{when}, {', '.join(names)} {'does' if len(names) == 1 else 'do'} not apply"
+        return ""
 
     def change_sentence(self) -> str:
         h = self.headline()
@@ -341,11 +363,13 @@ class ReportContext:
         s["name"] = s["element"].map(self.eng.rubric.elements["name"])
         return s
 
-    def by(self, column: str) -> pd.DataFrame:
-        """This wave's QCI per level of ``column``; levels under ``min_cell`` interactions pooled into one row."""
+    def by(self, column: str, pool: bool = False) -> pd.DataFrame:
+        """This wave's QCI per level of ``column``. With ``pool`` (scenarios: many tiny combinations), levels
+        under ``min_cell`` interactions are pooled into one row; a team, touchpoint or facet level the client
+        asked about is never pooled away: it is shown with its n, and ``small`` marks a wide interval."""
         cur = self.current.dropna(subset=[column])
         counts = cur[column].value_counts()
-        small = set(counts.index[counts < self.min_cell])
+        small = set(counts.index[counts < self.min_cell]) if pool else set()
         other = f"Other ({len(small)} with fewer than {self.min_cell} interactions each)"
         name = self.eng.schema.scenario_label if column == "scenario" else self.label
         group = cur[column].map(lambda v: other if v in small else name(v))
@@ -353,21 +377,37 @@ class ReportContext:
         out["pooled"] = out["group"] == other
         return out.sort_values(["pooled", "estimate"], ascending=[True, False], ignore_index=True)
 
+    def unscored_levels(self, column: str) -> list[str]:
+        """Levels of ``column`` (scenarios.yaml's levels for a facet, else the wave's values in
+        interactions.csv) with no scored interaction this wave: named, never silently left out."""
+        levels = list(self.eng.schema.facets.get(column, []))
+        inter = self.eng.interactions
+        if not levels and column in inter:
+            levels = sorted(inter.loc[inter["wave"] == self.wave, column].dropna().unique())
+        seen = set(self.current[column].dropna()) if column in self.current else set()
+        return [v for v in levels if v not in seen]
+
     def group_table(self, column: str, title: str, first: str) -> str:
-        """One table of this wave's QCI by ``column``, its first column headed ``first``."""
+        """One table of this wave's QCI by ``column``, its first column headed ``first``: every level with its n."""
         t = self.by(column)
-        if t["pooled"].all():
-            return (f"<h3>{esc(title)}</h3><p>No {esc(first.lower())} has {self.min_cell} or more scored "
-                    f"interactions this wave (the largest has {int(self.current[column].value_counts().max())}), "
-                    "so none is reported on its own.</p>")
         rows = pd.DataFrame({
             first: t["group"],
             "QCI": t["estimate"],
             self.level + " CI": [interval(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
             "Interactions": t["n"],
-            "Note": ["read with care: few interactions" if s else "" for s in t["small"]],
+            "Note": ["one interaction: no interval" if n < 2 else "few interactions: wide interval" if s else ""
+                     for n, s in zip(t["n"], t["small"])],
         })
-        return f"<h3>{esc(title)}</h3>" + table_html(rows, {"Interactions": "{:d}"})
+        missing = self.unscored_levels(column)
+        inter = self.eng.interactions
+        wave = inter[inter["wave"] == self.wave]
+        gone = ""
+        if missing:
+            parts = [f"{esc(self.label(v))} ({int((wave[column] == v).sum()) if column in wave else 0:,} in the wave)"
+                     for v in missing]
+            gone = (f"<p>No estimate for {', '.join(parts)}: no interaction of "
+                    f"{'it' if len(missing) == 1 else 'them'} was scored this wave.</p>")
+        return f"<h3>{esc(title)}</h3>" + table_html(rows, {"Interactions": "{:d}"}) + gone
 
     def detail_html(self) -> Fragment:
         from . import plots
@@ -404,8 +444,8 @@ class ReportContext:
         edge = self._edge()
         if edge is not None:
             parts.append(self.edge_detail_html(edge))
-        parts.append(f"<p>Groups are shown on their own from {self.min_cell} scored interactions; smaller ones are "
-                     "pooled into one row.</p>")
+        parts.append(f"<p>Every team, touchpoint and level is shown with its number of scored interactions; below "
+                     f"{self.min_cell} its interval is wide, so read it with care.</p>")
         for col, title, first in (("team", "Teams", "Team"), ("touchpoint", "Touchpoints", "Touchpoint")):
             if col in self.current:
                 parts.append(self.group_table(col, title, first))
@@ -424,7 +464,7 @@ class ReportContext:
         if big.empty:
             return lead + (f"none reaches that this wave ({len(counts)} scenarios seen, the largest with {int(counts.max())} "
                            "interactions), so the facets above are the finer view.</p>")
-        t = self.by("scenario")
+        t = self.by("scenario", pool=True)
         rows = pd.DataFrame({"Scenario": t["group"], "QCI": t["estimate"],
                              self.level + " CI": [interval(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
                              "Interactions": t["n"]})

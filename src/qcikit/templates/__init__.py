@@ -33,7 +33,8 @@ def concepts() -> pd.DataFrame:
     """The catalogue of service-improvement concepts, one row per concept and dimension."""
     data = yaml.safe_load(path("concepts.yaml").read_text(encoding="utf-8"))["concepts"]
     rows = [
-        {"concept": c["concept"], "dimension": d, "description": c["description"], "prompt": " ".join(c["prompts"])}
+        {"concept": c["concept"], "dimension": d, "description": c["description"], "prompt": " ".join(c["prompts"]),
+         "serves": [w.lower() for w in c.get("serves", [])]}
         for c in data
         for d in c["dimensions"]
     ]
