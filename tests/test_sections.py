@@ -157,3 +157,46 @@ def test_coaching_pages_quote_a_real_example_beside_the_behaviour_to_aim_for():
                 assert esc(gold["evidence"]) in page
         assert esc(answers.element_guidance(r.eng.rubric, r.eng.answers, first)["do"]) in page
     assert page.count("The behaviour to aim for") == r.current["team"].nunique()
+
+
+def test_redaction_is_configurable_and_the_label_says_what_was_removed(tmp_path):
+    """Issue 17: the coaching page said "personal data redacted" while names and policy numbers were printed.
+    engagement.yaml's redact: patterns and the export's names are removed, and the label lists what was."""
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "nw"
+    shutil.copytree(SAMPLES / "northwind", folder)
+    cfg = yaml.safe_load((folder / "engagement.yaml").read_text())
+    cfg["redact"] = {"patterns": {"order number": r"\bNW-\d+"}}
+    (folder / "engagement.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    inter = pd.read_csv(folder / "interactions.csv", dtype=str, keep_default_na=False)
+    inter["customer_name"] = "Dana Reyes"
+    inter["transcript"] = inter["transcript"] + "\n[end] Agent: Thanks Dana, order NW-123456 is on its way."
+    inter.to_csv(folder / "interactions.csv", index=False)
+    r = ReportContext.load(folder)
+    html = r.coaching_html()
+    assert "Dana" not in html and "NW-123456" not in html
+    assert "[name]" in html and "[order number]" in html
+    assert "personal data removed: 1 order number, 1 name; also looked for: e-mail addresses, phone numbers" in html
+    assert r.eng.redaction_kinds() == ["e-mail addresses", "phone numbers", "order numbers", "names"]
+    # Without names in the data the label does not claim them.
+    plain = ReportContext.load(SAMPLES / "northwind")
+    assert "names" not in plain.eng.redaction_kinds()
+    assert "names" not in str(plain.coaching_html()).split("The whole interaction")[1].split("</summary>")[0]
+
+
+def test_a_bad_redaction_pattern_is_one_clear_message(tmp_path):
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "nw"
+    shutil.copytree(SAMPLES / "northwind", folder)
+    cfg = yaml.safe_load((folder / "engagement.yaml").read_text())
+    cfg["redact"] = {"patterns": {"policy number": "POL-(\\d+"}}
+    (folder / "engagement.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    problems = qcikit.Engagement.validate(folder)
+    assert len(problems) == 1
+    assert "the pattern for 'policy number' is not a valid regular expression" in str(problems[0])

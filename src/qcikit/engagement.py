@@ -76,6 +76,28 @@ class BrandVoice(BaseModel):
     sign_off: str = ""
 
 
+class Redaction(BaseModel):
+    """``redact:`` in engagement.yaml: what client-facing text loses besides e-mail addresses and phone numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+    # A label and a regular expression per identifier of the client's, e.g. {"policy number": "POL-\\d{6}"}.
+    patterns: dict[str, str] = {}
+    # The customer and agent names of interactions.csv's customer_name / agent_name columns.
+    names: bool = True
+
+    @model_validator(mode="after")
+    def _compiles(self):
+        import re
+
+        for label, pattern in self.patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"the pattern for '{label}' is not a valid regular expression ({exc}); "
+                                 "write it as Python's re module reads it, e.g. 'POL-\\d{6}'") from None
+        return self
+
+
 RaterRole = Literal["rater", "lead", "gold"]
 
 
@@ -113,6 +135,7 @@ class EngagementConfig(BaseModel):
     min_scored_share: float = Field(default=0.0, ge=0, le=1)
     raters: list[Rater] = []
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    redact: Redaction = Redaction()
 
     @property
     def rater_names(self) -> list[str]:
@@ -206,6 +229,42 @@ class Engagement:
         if scores is None:
             self._scored = (self.scores, out)
         return out.copy()
+
+    # -- personal data out of what the client and the raters read ----------------------------------
+    NAME_COLUMNS = ("customer_name", "agent_name")
+
+    def _names(self, interaction_id) -> list[str]:
+        if interaction_id is None or not self.config.redact.names:
+            return []
+        cols = [c for c in self.NAME_COLUMNS if c in self.interactions.columns]
+        if not cols:
+            return []
+        cache = self.__dict__.setdefault("_name_index", {})
+        if "index" not in cache:
+            cache["index"] = self.interactions.set_index("interaction_id")[cols]
+        try:
+            row = cache["index"].loc[interaction_id]
+        except KeyError:
+            return []
+        return [str(v) for v in row.to_numpy().ravel() if isinstance(v, str) and v.strip()]
+
+    def redact(self, text, interaction_id=None) -> str:
+        """``text`` with e-mail addresses, phone numbers, engagement.yaml's ``redact: patterns`` and (with an
+        ``interaction_id``) that interaction's customer and agent names replaced by placeholders."""
+        return self.redact_counted(text, interaction_id)[0]
+
+    def redact_counted(self, text, interaction_id=None) -> tuple[str, dict[str, int]]:
+        from .redaction import redact_counted
+
+        return redact_counted(text, self.config.country, self.config.redact.patterns, self._names(interaction_id))
+
+    def redaction_kinds(self) -> list[str]:
+        """What :meth:`redact` looks for, in words (a label may only claim what was done)."""
+        kinds = ["e-mail addresses", "phone numbers"]
+        kinds += [k if k.endswith("s") else k + "s" for k in self.config.redact.patterns]
+        if self.config.redact.names and any(c in self.interactions.columns for c in self.NAME_COLUMNS):
+            kinds.append("names")
+        return kinds
 
     def inventory_facets(self) -> pd.DataFrame | None:
         if self.inventory is None:

@@ -1,8 +1,13 @@
-"""Personal data out of client-facing text: e-mail addresses and phone numbers.
+"""Personal data out of client-facing text: e-mail addresses, phone numbers, the client's own
+identifiers and the names the data gives.
 
 Phone numbers are found by ``phonenumbers`` (Google's libphonenumber) for the
 engagement's country; e-mail addresses by a Unicode-aware pattern (RFC 6531:
 non-ASCII local parts, internationalised domain names), each redacted whole.
+Per engagement (``redact:`` in engagement.yaml), named patterns such as policy
+or order numbers, and the customer and agent names of interactions.csv's
+``customer_name`` / ``agent_name`` columns. :func:`redact_counted` says what it
+removed, so a label never claims more than was done (:func:`describe`).
 """
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 from .errors import QcikitError
+
+NAME_PLACEHOLDER = "[name]"
 
 EMAIL_PLACEHOLDER = "[e-mail]"
 PHONE_PLACEHOLDER = "[phone]"
@@ -48,7 +55,8 @@ def _is_phone(match) -> bool:
     return bool(_GROUPED_NATIONAL.fullmatch(raw)) and digits >= 10 and any(c in raw for c in " -()")
 
 
-def redact(text: str, country: str | None = None) -> str:
+def redact(text: str, country: str | None = None, patterns: dict[str, str] | None = None,
+           names=()) -> str:
     """Replace e-mail addresses and phone numbers in ``text`` with ``[e-mail]`` and ``[phone]``.
 
     Parameters
@@ -65,9 +73,66 @@ def redact(text: str, country: str | None = None) -> str:
     'Mail [e-mail] or call [phone] about order 123456789 of 2026-07-01.'
     >>> redact("Ring 030 901820 0 or 0301 2345678.", country="DE")
     'Ring [phone] or [phone].'
+    >>> redact("Hi Dana Reyes, policy POL-558812 renews.", patterns={"policy number": r"POL-\\d+"}, names=["Dana Reyes"])
+    'Hi [name], policy [policy number] renews.'
     """
+    return redact_counted(text, country, patterns, names)[0]
+
+
+def _name_parts(names) -> list[str]:
+    """A full name and each of its parts of two letters or more ("Dana Reyes" -> "Dana Reyes", "Dana", "Reyes"):
+    a greeting uses the first name alone."""
+    out: set[str] = set()
+    for full in names or ():
+        if not isinstance(full, str) or not full.strip():
+            continue
+        out.add(full.strip())
+        out |= {p for p in re.split(r"[\s,]+", full.strip()) if len(p) >= 2}
+    return sorted(out, key=len, reverse=True)  # longest first: the full name before its parts
+
+
+def redact_counted(text: str, country: str | None = None, patterns: dict[str, str] | None = None,
+                   names=()) -> tuple[str, dict[str, int]]:
+    """:func:`redact`, and how many of each kind it removed (``{"e-mail address": 1, "name": 2, …}``)."""
+    counts: dict[str, int] = {}
     if not isinstance(text, str) or not text:
-        return "" if text is None else str(text)
+        return ("" if text is None else str(text)), counts
+    for label, pattern in (patterns or {}).items():
+        text, k = re.subn(pattern, f"[{label}]", text)
+        if k:
+            counts[label] = k
+    parts = _name_parts(names)
+    if parts:
+        text, k = re.subn(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in parts) + r")(?!\w)", NAME_PLACEHOLDER, text)
+        if k:
+            counts["name"] = k
+    before = text
+    text = _redact_contacts(text, country)
+    if text != before:
+        counts["e-mail address"] = text.count(EMAIL_PLACEHOLDER) - before.count(EMAIL_PLACEHOLDER)
+        counts["phone number"] = text.count(PHONE_PLACEHOLDER) - before.count(PHONE_PLACEHOLDER)
+    return text, {k: v for k, v in counts.items() if v}
+
+
+def describe(counts: dict[str, int], looked_for: list[str]) -> str:
+    """What a redaction did, in words: what was removed (with counts) and what else was looked for.
+
+    >>> describe({"e-mail address": 1, "name": 2}, ["e-mail addresses", "phone numbers", "names"])
+    'personal data removed: 1 e-mail address, 2 names; also looked for: phone numbers'
+    >>> describe({}, ["e-mail addresses", "phone numbers"])
+    'no personal data found (looked for: e-mail addresses, phone numbers)'
+    """
+    plural = lambda k, n: k if n == 1 else (k + "es" if k.endswith("s") else k + "s")  # noqa: E731
+    removed = [f"{n} {plural(k, n)}" for k, n in counts.items()]
+    found = {plural(k, 2) for k in counts}
+    rest = [x for x in looked_for if x not in found]
+    if not removed:
+        return f"no personal data found (looked for: {', '.join(looked_for)})"
+    return f"personal data removed: {', '.join(removed)}" + (f"; also looked for: {', '.join(rest)}" if rest else "")
+
+
+def _redact_contacts(text: str, country: str | None) -> str:
+    """E-mail addresses and phone numbers (see :func:`redact`)."""
     region = (country or "ZZ").upper()
     if region != "ZZ" and region not in phonenumbers.SUPPORTED_REGIONS:
         raise QcikitError(f"country '{country}' is not a region phone numbers are known for. "

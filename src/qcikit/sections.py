@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import answers, metrics, reliability
+from . import answers, metrics, redaction, reliability
 from .engagement import Engagement
-from .redaction import redact
+from .redaction import redact  # noqa: F401 - part of this module's surface (tests import it from here)
 
 # A cell (team, touchpoint, scenario, facet level) is shown on its own from this many interactions;
 # smaller ones are pooled, so a director never reads a number built on a handful of interactions.
@@ -523,8 +523,11 @@ class ReportContext:
         Otherwise the team's lowest-scoring interaction of this wave. Transcripts are redacted.
         """
         inter = self.eng.interactions.set_index("interaction_id")
-        country = self.eng.config.country
         g = self.eng.gold
+
+        def transcript(iid):
+            text, counts = self.eng.redact_counted(str(inter.loc[iid, "transcript"]), iid)
+            return {"transcript": text, "redacted": counts}
         maxp = float(self.eng.rubric.max_points[element])
         if g is not None and "rationale" in g:
             mine = g[(g["element"] == element) & g["points"].notna() & (g["points"] < maxp)
@@ -533,16 +536,15 @@ class ReportContext:
                 r = mine.sort_values(["points", "interaction_id"]).iloc[0]
                 ev = "" if pd.isna(r.get("evidence")) else str(r.get("evidence"))
                 return {"id": r["interaction_id"], "wave": inter.loc[r["interaction_id"], "wave"], "points": r["points"],
-                        "evidence": redact(ev, country), "rationale": str(r["rationale"]),
-                        "transcript": redact(str(inter.loc[r["interaction_id"], "transcript"]), country)}
+                        "evidence": self.eng.redact(ev, r["interaction_id"]), "rationale": str(r["rationale"]),
+                        **transcript(r["interaction_id"])}
         el = metrics.element_table(self.eng)
         part = el[(el["wave"] == self.wave) & (el["team"] == team) & (el["element"] == element)].dropna(subset=["score"])
         if part.empty:
             return {}
         worst = part.sort_values(["score", "interaction_id"]).iloc[0]
         return {"id": worst["interaction_id"], "wave": self.wave, "points": worst["score"] * maxp / 100,
-                "evidence": "", "rationale": "",
-                "transcript": redact(str(inter.loc[worst["interaction_id"], "transcript"]), country)}
+                "evidence": "", "rationale": "", **transcript(worst["interaction_id"])}
 
     def coaching_html(self) -> Fragment:
         parts = []
@@ -562,7 +564,8 @@ class ReportContext:
                     what.append(f"<p><b>The rule as scored:</b> {esc(ex['rationale'])}</p>")
                 if ex["evidence"]:
                     what.append(f"<blockquote class='evidence'>“{esc(ex['evidence'])}”</blockquote>")
-                what.append(f"<details open><summary>The whole interaction (personal data redacted)</summary>"
+                done = redaction.describe(ex["redacted"], self.eng.redaction_kinds())
+                what.append(f"<details open><summary>The whole interaction ({esc(done)})</summary>"
                             f"<pre>{esc(ex['transcript'])}</pre></details>")
             else:
                 what = ["<p>No scored interaction of this team on this element.</p>"]
@@ -630,19 +633,20 @@ class ReportContext:
         cur = inter[inter["wave"] == self.wave]
         t = cur["transcript"].astype(str)
         markup = t.str.contains(r"<[a-zA-Z/!]", regex=True)
-        personal = t.map(lambda x: redact(x, self.eng.config.country)) != t
+        personal = pd.Series([self.eng.redact(x, i) != x for x, i in zip(t, cur["interaction_id"])], index=cur.index)
         rows = cur[markup | personal].head(limit)
-        country = self.eng.config.country
 
-        def flagged(text: str) -> str:
+        def flagged(text: str, iid) -> str:
             # The lines that hold the markup or the personal data, not the transcript's opening.
             lines = [ln for ln in str(text).splitlines()
-                     if re.search(r"<[a-zA-Z/!]", ln) or redact(ln, country) != ln]
-            return "\n".join(redact(ln, country) for ln in lines[:3])[:400]
+                     if re.search(r"<[a-zA-Z/!]", ln) or self.eng.redact(ln, iid) != ln]
+            return "\n".join(self.eng.redact(ln, iid) for ln in lines[:3])[:400]
 
-        items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(flagged(r.transcript))}</code></li>" for r in rows.itertuples())
+        items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(flagged(r.transcript, r.interaction_id))}</code></li>"
+                        for r in rows.itertuples())
         return Fragment(f"<h3>Data notes</h3><p>{int(markup.sum())} transcript(s) this wave contain markup and "
-                        f"{int(personal.sum())} contain e-mail addresses or phone numbers. The lines concerned, quoted "
+                        f"{int(personal.sum())} contain personal data ({esc(', '.join(self.eng.redaction_kinds()))} are "
+                        "looked for). The lines concerned, quoted "
                         f"as plain text, personal data redacted:</p><ul>{items}</ul>")
 
     def save_tables(self, out: str | Path) -> Path:

@@ -24,7 +24,6 @@ import pandas as pd
 
 from . import metrics, sampling
 from .errors import QcikitError
-from .redaction import redact
 from .sections import table_html
 from .store import Store
 
@@ -130,7 +129,7 @@ class ScoringForm:
     def _on_interaction(self, *_):
         inter = self.eng.interactions.set_index("interaction_id")
         iid = self.interaction.value
-        text = redact(str(inter.loc[iid, "transcript"]), self.eng.config.country) if iid in inter.index else ""
+        text = self.eng.redact(str(inter.loc[iid, "transcript"]), iid) if iid in inter.index else ""
         self.transcript.value = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
         active = set(self.eng.rubric.active_elements(self._scenario()))
         self._restoring = True
@@ -292,7 +291,7 @@ class ClassificationForm:
         inter = self.eng.interactions.set_index("interaction_id")
         iid = self.interaction.value
         row = inter.loc[iid] if iid in inter.index else None
-        text = redact(str(row["transcript"]), self.eng.config.country) if row is not None else ""
+        text = self.eng.redact(str(row["transcript"]), iid) if row is not None else ""
         self.transcript.value = f"<pre style='white-space:pre-wrap;max-height:16em;overflow:auto'>{html.escape(text)}</pre>"
         known = self._classified.get(iid, {})
         for f, dd in self.facets.items():
