@@ -62,12 +62,12 @@ def test_scoring_form_saves_into_the_engagement_store(lab):
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         # The form renders as live widgets (a text repr like "VBox(children=...)" would not have these).
         try:
-            page.wait_for_selector(".qcikit-rater input", timeout=180_000)
+            page.wait_for_selector(".qcikit-rater select", timeout=180_000)
         except Exception:
             page.screenshot(path=str(artifacts / "jupyterlab-failure.png"), full_page=True)
             raise
         assert page.locator("text=VBox(children").count() == 0
-        page.locator(".qcikit-rater input").fill("ana")
+        page.locator(".qcikit-rater select").select_option(label="ana")
         page.locator(".qcikit-interaction select").select_option(label=iid)
         scored = []
         for e in eng.rubric.element_ids:

@@ -116,3 +116,54 @@ def test_process_killed_mid_save_loses_nothing_committed(tmp_path):
     assert (hist["interaction_id"] == "victim").sum() % 20000 == 0
     s.save("after", "ana", {"e0": 2})  # the store still works
     assert s.latest_score("after", "ana", "e0") == 2
+
+
+def test_a_mistyped_rater_is_corrected_by_an_event_not_an_edit(tmp_path, capsys):
+    """Issue 17: the form saved rater "devv"; validate's fix ("correct the name") was impossible in an
+    append-only store. Now validate names the correction command, and the command keeps the history."""
+    import shutil
+
+    import qcikit
+    from qcikit.cli import main
+
+    from conftest import SAMPLES
+
+    folder = tmp_path / "nw"
+    shutil.copytree(SAMPLES / "northwind", folder)
+    assert main(["scores", "import", str(folder)]) == 0
+    eng = qcikit.Engagement.load(folder)
+    iid = eng.sample["interaction_id"].iloc[0]
+    store = Store(folder / "scores.sqlite")
+    store.save(iid, "devv", {e: 1 for e in eng.rubric.element_ids}, wave=eng.config.waves[-1],
+               rubric_version=eng.rubric.version)
+    problems = qcikit.Engagement.validate(folder)
+    [typo] = [p for p in problems if "devv" in str(p)]
+    assert f"qcikit scores correct {folder} --rater devv --to dev" in typo.fix
+    assert main(["scores", "correct", str(folder), "--rater", "devv", "--to", "deev"]) == 2
+    assert "'deev' is not a declared rater; nothing was changed" in capsys.readouterr().err
+    assert main(["scores", "correct", str(folder), "--rater", "devv", "--to", "dev", "--reason", "typo"]) == 0
+    assert qcikit.Engagement.validate(folder) == []
+    latest = store.latest()
+    assert "devv" not in set(latest["rater"]) and (latest.loc[latest["interaction_id"] == iid, "rater"] == "dev").any()
+    assert "devv" in set(store.history(iid)["rater"])  # nothing rewritten
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        sqlite3.connect(folder / "scores.sqlite").execute("DELETE FROM corrections")
+    # Importing an export made after the correction adds nothing.
+    store.export_csv(tmp_path / "after.csv")
+    assert main(["scores", "import", str(folder), str(tmp_path / "after.csv")]) == 0
+    assert "Imported 0 new row(s)" in capsys.readouterr().out
+
+
+def test_a_form_saved_by_mistake_is_retracted(tmp_path):
+    s = Store(tmp_path / "s.sqlite")
+    s.save("I1", "ana", {"e0": 1, "e1": 2}, wave="w1")
+    s.save("I2", "ana", {"e0": 4}, wave="w1")
+    with pytest.raises(QcikitError, match="a retraction needs a reason"):
+        s.retract("I1", "ana", by="lead")
+    with pytest.raises(QcikitError, match="no form by 'ana' for interaction 'I9'"):
+        s.retract("I9", "ana", by="lead", reason="wrong id")
+    assert s.retract("I1", "ana", by="lead", reason="scored the wrong interaction") == 2
+    assert set(s.latest()["interaction_id"]) == {"I2"}
+    s.save("I1", "ana", {"e0": 3}, wave="w1")  # a later save of the same form counts again
+    assert s.latest().set_index("interaction_id").loc["I1", "points"] == 3
+    assert len(s.history("I1")) == 3 and s.corrections()["kind"].tolist() == ["retract"]

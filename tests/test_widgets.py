@@ -21,14 +21,14 @@ def fill(form, value="last"):
 
 def test_scoring_form_saves_a_whole_form(eng, tmp_path):
     form = widgets.ScoringForm(eng, Store(tmp_path / "s.sqlite"))
-    form.rater.value = "zoe"
+    form.rater.value = "ana"
     email = eng.inventory.loc[eng.inventory["touchpoint"] == "email", "interaction_id"].iloc[0]
     form.interaction.value = email
     fill(form)
     form.save.click()
     assert "Saved 16 scores" in form.status.value
     latest = form.store.latest()
-    assert set(latest["interaction_id"]) == {email} and (latest["rater"] == "zoe").all()
+    assert set(latest["interaction_id"]) == {email} and (latest["rater"] == "ana").all()
     assert latest["rubric_version"].iloc[0] == eng.rubric.version
     assert latest.set_index("element").loc["greeting", "points"] == 2
 
@@ -37,7 +37,7 @@ def test_scoring_form_refuses_incomplete_and_nameless(eng, tmp_path):
     form = widgets.ScoringForm(eng, Store(tmp_path / "s.sqlite"))
     form.save.click()
     assert "Not saved" in form.status.value and "rater" in form.status.value
-    form.rater.value = "zoe"
+    form.rater.value = "ana"
     form.points["greeting"].value = "1"
     form.save.click()
     assert "not scored yet" in form.status.value
@@ -51,7 +51,7 @@ def test_scoring_form_follows_scenario_and_na_rules(eng, tmp_path):
     assert form.points["written_presentation"].disabled  # excluded for spoken channels
     assert widgets.NA in form.points["policy_reason"].options
     assert widgets.NA not in form.points["greeting"].options
-    form.rater.value = "zoe"
+    form.rater.value = "ana"
     fill(form)
     form.points["policy_reason"].value = widgets.NA
     form.save.click()
@@ -64,11 +64,11 @@ def test_scoring_form_follows_scenario_and_na_rules(eng, tmp_path):
 
 def test_dispute_from_the_form(eng, tmp_path):
     form = widgets.ScoringForm(eng, Store(tmp_path / "s.sqlite"))
-    form.rater.value = "zoe"
+    form.rater.value = "ana"
     fill(form)
     form.save.click()
-    form.rater.value = "yan"
-    form.dispute_rater.value = "zoe"
+    form.rater.value = "ben"
+    form.dispute_rater.value = "ana"
     form.dispute_element.value = "tone"
     form.comment.value = "tone was curt"
     form.dispute.click()
@@ -108,19 +108,34 @@ def test_dashboard_filters(eng):
 def test_typed_values_survive_a_dead_kernel(eng, tmp_path):
     path = tmp_path / "s.sqlite"
     form = widgets.ScoringForm(eng, Store(path))
-    form.rater.value = "zoe"
+    form.rater.value = "ana"
     iid = form.interaction.value
     form.points["greeting"].value = "2"
     form.points["tone"].value = "1"
     del form  # the kernel dies before Save
     again = widgets.ScoringForm(eng, Store(path))
     again.interaction.value = iid
-    again.rater.value = "zoe"
+    again.rater.value = "ana"
     assert again.points["greeting"].value == "2" and again.points["tone"].value == "1"
     assert "Restored an unsaved draft" in again.status.value
     fill(again)
     again.save.click()
     # Once saved, the draft is spent: a fresh form starts empty.
     third = widgets.ScoringForm(eng, Store(path))
-    third.rater.value = "zoe"
+    third.rater.value = "ana"
     assert third.points["greeting"].value == ""
+
+
+def test_the_form_offers_only_declared_raters(eng, tmp_path):
+    """Issue 17: a typo ("devv") saved into the append-only store broke render and reliability."""
+    import traitlets
+
+    form = widgets.ScoringForm(eng, Store(tmp_path / "s.sqlite"))
+    assert list(form.rater.options) == ["", *eng.config.rater_names]
+    assert list(form.dispute_rater.options) == ["", *eng.config.rater_names]
+    with pytest.raises(traitlets.TraitError):
+        form.rater.value = "anaa"
+    fill(form)
+    form.save.click()  # no rater chosen
+    assert "Not saved: choose your name as rater" in form.status.value
+    assert form.store.n_rows == 0

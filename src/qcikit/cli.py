@@ -199,6 +199,53 @@ def cmd_scores_export(args) -> int:
     return 0
 
 
+def _declared_raters(folder: Path) -> list[str]:
+    """engagement.yaml's raters, read alone: a correction must work while the store holds a wrong name."""
+    import yaml
+
+    from .engagement import EngagementConfig
+
+    try:
+        cfg = EngagementConfig.model_validate(yaml.safe_load((folder / "engagement.yaml").read_text(encoding="utf-8")))
+    except Exception as exc:  # noqa: BLE001 - any problem with the file is the user's to fix
+        raise QcikitError(f"{folder / 'engagement.yaml'}: cannot be read ({str(exc).splitlines()[0]}). "
+                          f"Fix: run `qcikit validate {folder}` and correct the file.") from None
+    return cfg.rater_names
+
+
+def _store_of(folder: Path):
+    from .engagement import STORE
+    from .store import Store
+
+    if not (folder / STORE).is_file():
+        raise QcikitError(f"{folder / STORE}: there is no score store, so nothing to correct. "
+                          "Fix: check the engagement folder.")
+    return Store(folder / STORE)
+
+
+def cmd_scores_correct(args) -> int:
+    import getpass
+
+    folder = Path(args.dir)
+    declared = _declared_raters(folder)
+    if declared and args.to not in declared:
+        raise QcikitError(f"{folder / 'engagement.yaml'}: '{args.to}' is not a declared rater; nothing was changed. "
+                          f"Fix: use one of {', '.join(declared)}, or add '{args.to}' to 'raters' first.")
+    n = _store_of(folder).rename_rater(args.rater, args.to, by=args.by or getpass.getuser(), reason=args.reason)
+    print(f"Rater '{args.rater}' now reads as '{args.to}' in {n} stored row(s); the history keeps what was typed "
+          "(a correction event, nothing rewritten).")
+    return 0
+
+
+def cmd_scores_retract(args) -> int:
+    import getpass
+
+    folder = Path(args.dir)
+    n = _store_of(folder).retract(args.interaction, args.rater, by=args.by or getpass.getuser(), reason=args.reason)
+    print(f"Withdrew {n} row(s) of {args.rater}'s form for {args.interaction}; the history keeps them.")
+    return 0
+
+
 def _print_results(results) -> int:
     """One line per client; a failure gets one short summary (≤ 100 columns a line) and where to look."""
     import textwrap
@@ -314,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="replace notebooks you have edited")
     s.add_argument("--no-training", action="store_true", help="write the step notebooks only")
     s.set_defaults(func=cmd_notebooks)
-    s = sub.add_parser("scores", help="import or export scores between a CSV file and the store",
+    s = sub.add_parser("scores", help="import, export or correct scores in the store",
                        description="The engagement's store (scores.sqlite) holds every score; scores.csv is the "
                                    "import/export format.")
     ssub = s.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -330,6 +377,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default=None, metavar="FILE", help="where to write (default: DIR/scores.csv)")
     t.add_argument("--force", action="store_true", help="replace an existing file")
     t.set_defaults(func=cmd_scores_export)
+    t = ssub.add_parser("correct", help="correct a rater name typed wrong, as an append-only event",
+                        description="Every row saved so far under --rater reads as --to from now on. The store stays "
+                                    "append-only: the correction is an event, and the history keeps what was typed.")
+    t.add_argument("dir", metavar="DIR", help="the engagement folder")
+    t.add_argument("--rater", required=True, help="the name as it was typed (e.g. devv)")
+    t.add_argument("--to", required=True, help="the declared name it should be (e.g. dev)")
+    t.add_argument("--reason", default="", help="why (kept with the event)")
+    t.add_argument("--by", default=None, help="who corrects (default: your login)")
+    t.set_defaults(func=cmd_scores_correct)
+    t = ssub.add_parser("retract", help="withdraw a form saved by mistake, as an append-only event",
+                        description="The rows a rater saved so far for one interaction no longer count; the history "
+                                    "keeps them.")
+    t.add_argument("dir", metavar="DIR", help="the engagement folder")
+    t.add_argument("--interaction", required=True, help="the interaction id")
+    t.add_argument("--rater", required=True, help="whose form")
+    t.add_argument("--reason", required=True, help="why it is withdrawn")
+    t.add_argument("--by", default=None, help="who withdraws it (default: your login)")
+    t.set_defaults(func=cmd_scores_retract)
     s = sub.add_parser("reliability", help="print the per-element agreement table and calibration",
                        description="Agreement between raters per element (with intervals) and calibration against gold.")
     s.add_argument("dir", metavar="DIR", help="the engagement folder")

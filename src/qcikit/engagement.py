@@ -703,8 +703,14 @@ class _Loader:
                 close = difflib.get_close_matches(name, declared, n=1, cutoff=0.5)
                 hint = f"did you mean {close[0]}? " if close else ""
                 where = _store_where(df)(rows[0]) if file == STORE else f"row {rows[0] + 2}"
+                if file == STORE:
+                    # The store is append-only: the fix is a correction event, never an edit.
+                    fix = (f"Run `qcikit scores correct {self.folder} --rater {name} --to {close[0] if close else '<name>'}`"
+                           f" (an append-only correction), or add '{name}' to 'raters' in engagement.yaml.")
+                else:
+                    fix = f"Correct the name{' to ' + close[0] if close else ''}, or add '{name}' to 'raters' in engagement.yaml."
                 self.add(file, where, f"rater '{name}' ({len(rows)} row(s)) is not declared in engagement.yaml; {hint}".rstrip(" ;") + ".",
-                         f"Correct the name{' to ' + close[0] if close else ''}, or add '{name}' to 'raters' in engagement.yaml.")
+                         fix)
 
     def check_inventory(self) -> None:
         """Scenario rules need every scored interaction classified; facets in both files agree."""

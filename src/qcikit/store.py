@@ -70,6 +70,19 @@ CREATE TABLE IF NOT EXISTS certifications (
     ci_high REAL,
     passed INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('rename_rater', 'retract')),
+    rater TEXT NOT NULL,
+    to_rater TEXT,
+    interaction_id TEXT,
+    upto_id INTEGER NOT NULL,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TRIGGER IF NOT EXISTS corrections_no_update BEFORE UPDATE ON corrections BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS corrections_no_delete BEFORE DELETE ON corrections BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS certifications_no_update BEFORE UPDATE ON certifications BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS certifications_no_delete BEFORE DELETE ON certifications BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS drafts_no_update BEFORE UPDATE ON drafts BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
@@ -83,9 +96,22 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events BEGIN SELE
 # but is marked as one, so agreement can be read from each rater's own ratings before adjudication.
 # Stores written before the `source` column existed marked settlements in `note` only.
 SETTLEMENT = "(source = 'settlement' OR note LIKE 'settles dispute #%')"
-LATEST = """
+# Corrections are events too: a rater name typed wrong is renamed for every row saved before the correction
+# (upto_id), and a retracted form's rows saved before it are left out; the rows themselves never change.
+EFFECTIVE = """
+WITH eff AS (
+  SELECT s.id, s.interaction_id, s.element, s.points, s.wave, s.rubric_version, s.saved_by, s.saved_at, s.source,
+         s.note,
+         COALESCE((SELECT c.to_rater FROM corrections c WHERE c.kind = 'rename_rater' AND c.rater = s.rater
+                   AND s.id <= c.upto_id ORDER BY c.id DESC LIMIT 1), s.rater) AS rater
+  FROM scores s
+  WHERE NOT EXISTS (SELECT 1 FROM corrections c WHERE c.kind = 'retract' AND c.rater = s.rater
+                    AND c.interaction_id = s.interaction_id AND s.id <= c.upto_id)
+)
+"""
+LATEST = EFFECTIVE + """
 SELECT interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, source
-FROM scores WHERE id IN (SELECT MAX(id) FROM scores {where} GROUP BY interaction_id, rater, element)
+FROM eff WHERE id IN (SELECT MAX(id) FROM eff {where} GROUP BY interaction_id, rater, element)
 ORDER BY interaction_id, rater, element
 """
 COLUMNS = ["interaction_id", "rater", "element", "points", "wave", "rubric_version"]
@@ -188,7 +214,7 @@ class Store:
 
     def _not_held(self, scores: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``scores`` whose points the store has never held for that interaction, rater and element."""
-        held = self._query("SELECT DISTINCT interaction_id, rater, element, points FROM scores")
+        held = self._query(EFFECTIVE + "SELECT DISTINCT interaction_id, rater, element, points FROM eff")
         key = lambda df: (df["interaction_id"].astype(str) + "\x1f" + df["rater"].astype(str) + "\x1f"  # noqa: E731
                           + df["element"].astype(str) + "\x1f"
                           + pd.to_numeric(df["points"], errors="coerce").map(lambda x: "" if pd.isna(x) else repr(float(x))))
@@ -254,6 +280,44 @@ class Store:
             con.execute("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment, points, dispute_id)"
                         " VALUES ('settle', ?, ?, ?, ?, ?, ?, ?, ?)",
                         (interaction_id, rater, element, by, at, comment, points, dispute_id))
+
+    def rename_rater(self, rater: str, to: str, by: str, reason: str = "") -> int:
+        """Correct a rater name typed wrong: every row saved so far under ``rater`` reads as ``to`` from now on.
+
+        An append-only event (the rows keep the name they were saved with; :meth:`history` shows both).
+        Returns the number of score rows the correction covers.
+        """
+        if not str(to).strip() or to == rater:
+            raise QcikitError(f"rename '{rater}' to what? Fix: give the declared name, e.g. --to {rater[:-1] or 'ana'}.")
+        with self._transaction() as con:
+            n = con.execute("SELECT COUNT(*) FROM scores WHERE rater = ?", (rater,)).fetchone()[0]
+            if not n:
+                known = [r[0] for r in con.execute("SELECT DISTINCT rater FROM scores ORDER BY rater")]
+                raise QcikitError(f"the store has no score by rater '{rater}'. Fix: use one of {', '.join(known) or '(none)'}.")
+            upto = con.execute("SELECT MAX(id) FROM scores").fetchone()[0]
+            con.execute("INSERT INTO corrections (kind, rater, to_rater, upto_id, by, at, reason) VALUES "
+                        "('rename_rater', ?, ?, ?, ?, ?, ?)", (rater, to, upto, by, _now(), reason))
+        return int(n)
+
+    def retract(self, interaction_id: str, rater: str, by: str, reason: str = "") -> int:
+        """Withdraw a form saved by mistake: the rows ``rater`` saved so far for ``interaction_id`` no longer
+        count (an append-only event; the history keeps them). Returns the number of rows withdrawn."""
+        if not reason.strip():
+            raise QcikitError("a retraction needs a reason. Fix: say why the form is withdrawn (--reason).")
+        with self._transaction() as con:
+            n = con.execute("SELECT COUNT(*) FROM scores WHERE interaction_id = ? AND rater = ?",
+                            (interaction_id, rater)).fetchone()[0]
+            if not n:
+                raise QcikitError(f"the store has no form by '{rater}' for interaction '{interaction_id}'. "
+                                  "Fix: check the interaction id and the rater name.")
+            upto = con.execute("SELECT MAX(id) FROM scores").fetchone()[0]
+            con.execute("INSERT INTO corrections (kind, rater, interaction_id, upto_id, by, at, reason) VALUES "
+                        "('retract', ?, ?, ?, ?, ?, ?)", (rater, interaction_id, upto, by, _now(), reason))
+        return int(n)
+
+    def corrections(self) -> pd.DataFrame:
+        """Every correction event (renamed raters, retracted forms), oldest first."""
+        return self._query("SELECT kind, rater, to_rater, interaction_id, upto_id, by, at, reason FROM corrections ORDER BY id")
 
     # -- reading -----------------------------------------------------------------------
     def record_certification(self, trainee: str, rubric_version: str, n_interactions: int, alpha: float,

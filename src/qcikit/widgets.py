@@ -66,8 +66,9 @@ class ScoringForm:
         self.eng = eng
         self._store = store
         ids = list(eng.sample["interaction_id"]) if eng.sample is not None else list(eng.interactions["interaction_id"])
-        known = raters or eng.config.rater_names or (sorted(set(eng.scores["rater"])) if eng.scores is not None else [])
-        self.rater = w.Combobox(options=known, placeholder="your name", description="Rater", ensure_option=False)
+        # Only declared raters: a typo saved into the append-only store would need a correction event.
+        known = raters or eng.config.rater_names
+        self.rater = w.Dropdown(options=["", *known], value="", description="Rater")
         self.rater.add_class("qcikit-rater")
         self.interaction = w.Dropdown(options=ids, description="Interaction")
         self.interaction.add_class("qcikit-interaction")
@@ -88,7 +89,7 @@ class ScoringForm:
         self.save.add_class("qcikit-save")
         self.status = w.HTML()
         self.dispute_element = w.Dropdown(options=eng.rubric.element_ids, description="Element")
-        self.dispute_rater = w.Text(description="Scored by")
+        self.dispute_rater = w.Dropdown(options=["", *known], value="", description="Scored by")
         self.comment = w.Textarea(description="Comment", placeholder="what is wrong, and why")
         self.dispute = w.Button(description="Dispute")
         self.save.on_click(self._on_save)
@@ -171,7 +172,8 @@ class ScoringForm:
         try:
             rater = self.rater.value.strip()
             if not rater:
-                raise QcikitError("enter your name as rater before saving.")
+                raise QcikitError("choose your name as rater before saving."
+                                  + ("" if self.rater.options[1:] else " No rater is declared: add 'raters:' to engagement.yaml."))
             vals = self.values()
             missing = [e for e, dd in self.points.items() if not dd.disabled and dd.value == ""]
             if missing:
