@@ -128,6 +128,25 @@ def test_reliability_prints_table_and_calibration(capsys):
     assert "Calibration against gold.csv" in out and "without chloe" in out
 
 
+def test_reliability_defaults_to_the_reports_wave_and_says_what_it_covers(capsys):
+    """Issue 17: the CLI pooled both waves and called an element reliable while the report (current wave) called
+    it tentative, and neither said which waves it covered. One default, stated; the report's verdicts match."""
+    from qcikit.sections import ReportContext
+
+    folder = SAMPLES / "brightwave"
+    assert main(["reliability", str(folder), "--n-boot", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert "agreement by element, wave 2026-Q3 (the current wave, as in the report" in out
+    report = ReportContext.load(folder).agreement.set_index("element")["verdict"]
+    for element, verdict in report.items():
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(element + " "))
+        assert verdict.split()[0] in line, (element, verdict, line)
+    assert main(["reliability", str(folder), "--n-boot", "100", "--all-waves"]) == 0
+    assert "all waves pooled (2026-Q2, 2026-Q3)" in capsys.readouterr().out
+    assert main(["reliability", str(folder), "--wave", "2027-Q1"]) == 2
+    assert "wave '2027-Q1' is not in engagement.yaml" in capsys.readouterr().err
+
+
 def test_notebooks_refuses_to_overwrite_edited_notebooks(tmp_path, capsys):
     ws = tmp_path / "ws"
     shutil.copytree(SAMPLES / "brightwave", ws)

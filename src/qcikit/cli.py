@@ -113,26 +113,40 @@ def cmd_reliability(args) -> int:
     if eng.scores is None:
         raise QcikitError(f"{args.dir}: there are no scores yet, so nothing to compare. Fix: score the sample first.")
     # Agreement reads each rater's own ratings, before any dispute was settled (settling would inflate it).
+    # One default with the report: the current wave (engagement.yaml's last), so both give the same verdicts.
+    own = eng.own_ratings
+    if args.all_waves:
+        covers, wave = f"all waves pooled ({', '.join(eng.config.waves)})", eng.config.waves[-1]
+    else:
+        wave = args.wave or eng.config.waves[-1]
+        if wave not in eng.config.waves:
+            raise QcikitError(f"{args.dir}: wave '{wave}' is not in engagement.yaml; nothing to compute. "
+                              f"Fix: use one of {', '.join(eng.config.waves)}, or --all-waves.")
+        own = own[own["wave"] == wave] if "wave" in own else own
+        if own.empty:
+            raise QcikitError(f"{args.dir}: wave '{wave}' has no scores yet. Fix: pass --wave with a scored wave, "
+                              "or --all-waves.")
+        covers = f"wave {wave}" + ("" if args.wave else " (the current wave, as in the report; --all-waves pools every wave)")
     print(f"Scores read from {eng.scores_source}.")
-    table = reliability.by_element(eng.own_ratings, eng.rubric, coefficient=args.coefficient, level=args.level,
+    table = reliability.by_element(own, eng.rubric, coefficient=args.coefficient, level=args.level,
                                    n_boot=args.n_boot, seed=eng.config.seed,
                                    confidence=eng.config.confidence)
     shown = table.drop(columns=["note"] if not table["note"].any() else [])
-    print(f"{eng.config.client}: agreement by element ({table['coefficient'].iloc[0]}, "
+    print(f"{eng.config.client}: agreement by element, {covers} ({table['coefficient'].iloc[0]}, "
           f"{100 * eng.config.confidence:g}% CI; "
           f"verdict from the interval's lower limit: ≥ .800 reliable, ≥ .667 tentative)")
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if eng.gold is not None:
         cal = reliability.calibrate(eng.own_ratings, eng.gold, eng.rubric, confidence=eng.config.confidence)
         overall = cal[cal["element"] == "(all)"].drop(columns="element").dropna(axis=1, how="all")
-        print("\nCalibration against gold.csv (bias in points; qci_bias in QCI points with its interval; coaching when "
-              "that interval excludes 0 and the bias exceeds 5 points):")
+        print("\nCalibration against gold.csv, on every gold interaction whatever its wave (bias in points; qci_bias in "
+              "QCI points with its interval; coaching when that interval excludes 0 and the bias exceeds 5 points):")
         print(overall.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         flagged = overall.loc[overall["coaching"], "rater"].tolist()
         if flagged:
             from . import metrics
 
-            effect = metrics.rater_effect(eng, flagged)
+            effect = metrics.rater_effect(eng, flagged, wave)
             print(f"\nThe flagged rater(s) on the headline QCI of wave {effect.attrs['wave']} (without them: other "
                   "raters' scores where they exist, else their own corrected by their bias against gold):")
             print(effect.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
@@ -403,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--level", choices=["nominal", "ordinal", "interval", "ratio"], default="ordinal",
                    help="level of measurement of the points (default: ordinal)")
     s.add_argument("--n-boot", type=int, default=1000, dest="n_boot", help="bootstrap resamples for the intervals")
+    covers = s.add_mutually_exclusive_group()
+    covers.add_argument("--wave", default=None, help="the wave to compute (default: the current wave, as the report)")
+    covers.add_argument("--all-waves", action="store_true", dest="all_waves", help="pool every wave's scores")
     s.set_defaults(func=cmd_reliability)
     s = sub.add_parser("export", help="tidy scored tables for the client's BI tools",
                        description="Write <slug>_elements and <slug>_interactions tables (CSV, or parquet with "

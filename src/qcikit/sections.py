@@ -618,7 +618,8 @@ class ReportContext:
                  "and Competitive Edge use Welch–Satterthwaite degrees of freedom. The QCI's margin of error this "
                  f"wave is ±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence. Customer "
                  "Effort counts every customer who answered, not only the sample.</p>",
-                 f"<p>Agreement between raters, per element (Krippendorff's alpha on the points, ordinal; {self.level} "
+                 f"<p>Agreement between raters in wave {esc(self.wave)}, per element (each rater's own ratings before "
+                 f"any dispute was settled; Krippendorff's alpha on the points, ordinal; {self.level} "
                  "bootstrap interval, bias-corrected and accelerated). The verdict reads the interval's lower limit: "
                  "reliable from .800, tentative from .667, otherwise unreliable (Krippendorff's thresholds); where "
                  "too few interactions vary for the lower limit to exist, no verdict is given. Recommendations on an unreliable element "
