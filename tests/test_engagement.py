@@ -31,6 +31,33 @@ def test_each_bad_folder_gives_its_message_and_exit_2(folder, capsys):
     assert "Traceback" not in out.out + out.err
 
 
+def test_one_mistake_gives_one_message():
+    """Issue 17: one typo gave 12 messages, and a rater typo in gold.csv gave false "missing row" complaints.
+    Each folder of the corpus holds one mistake; validation reports its root cause once."""
+    for folder in BAD:
+        problems = qcikit.Engagement.validate(folder)
+        assert len(problems) == 1 or folder.name == "duplicate_ids", (folder.name, [str(p) for p in problems])
+    # A renamed id leaves the other id missing: that is a second, real finding.
+    assert len(qcikit.Engagement.validate(DATA / "bad" / "duplicate_ids")) == 2
+
+
+def test_a_new_validation_miss_is_pinned():
+    """Issue 17's misses, each with its message (the corpus folders are made by tests/data/make_corpus.py)."""
+    expected = {
+        "gold_evidence_not_verbatim": "is not a verbatim quote of interaction T-001's transcript",
+        "gold_rules_without_evidence": "fired for 'greeting' but evidence is empty",
+        "excluded_element_scored": "excludes in their scenario, so the row would be silently ignored",
+        "rule_above_max": "more than the element's maximum of 4",
+        "score_not_in_sample": "is not in interactions.csv, so it cannot have been sampled",
+        "interactions_header_only": "it is required, since the sample is drawn from it",
+    }
+    for name, text in expected.items():
+        [problem] = qcikit.Engagement.validate(DATA / "bad" / name)
+        assert text in str(problem), (name, str(problem))
+    [typo] = qcikit.Engagement.validate(DATA / "bad" / "score_not_in_sample")
+    assert "add the interaction to sample.csv" not in str(typo)
+
+
 @pytest.mark.parametrize("folder", BAD[:3], ids=[p.name for p in BAD[:3]])
 def test_cli_subprocess_exit_2_without_traceback(folder):
     proc = subprocess.run([sys.executable, "-m", "qcikit.cli", "validate", str(folder)], capture_output=True, text=True)

@@ -312,6 +312,19 @@ class _Loader:
         if len(idx) > MAX_ROWS_LISTED:
             self.add(file, "", f"{len(idx) - MAX_ROWS_LISTED} more row(s) have the same kind of problem.", fix)
 
+    def values(self, file: str, df: pd.DataFrame, col: str, bad: np.ndarray, message: Callable[[str], str],
+               fix: Callable[[str], str], where: Callable[[int], str] | None = None) -> None:
+        """One problem per distinct wrong value of ``col`` (a typo repeated on 200 rows is one mistake), at its
+        first row, with how many rows share it."""
+        idx = np.flatnonzero(bad)
+        if not len(idx):
+            return
+        vals = df[col].to_numpy()[idx]
+        firsts = pd.Series(idx).groupby(pd.Series(vals, dtype=object).fillna("")).agg(["first", "size"])
+        for value, (i, n) in list(firsts.sort_values("first").iterrows())[:MAX_ROWS_LISTED]:
+            more = f" ({n} rows)" if n > 1 else ""
+            self.add(file, where(int(i)) if where else f"row {int(i) + 2}", message(str(value)) + more + ".", fix(str(value)))
+
     def text(self, name: str, required: bool) -> str | None:
         path = self.folder / name
         if not path.is_file():
@@ -375,7 +388,10 @@ class _Loader:
                          f"Add the column(s); the file needs {', '.join(REQUIRED[name])}.")
             return None
         if len(df) == 0:
-            self.add(name, "", "the file has a header but no rows.", "Add the data rows, or delete the file if it is optional.")
+            fix = (f"Add one row per interaction of the period with the columns {', '.join(REQUIRED[name])} (see "
+                   "docs/formats.md); it is required, since the sample is drawn from it."
+                   if required else "Add the data rows, or delete the file (it is optional).")
+            self.add(name, "", "the file has a header but no rows.", fix)
             return None
         return df
 
@@ -448,8 +464,8 @@ class _Loader:
         if cfg is None or "wave" not in df.columns:
             return
         bad = df["wave"].notna() & ~df["wave"].isin(cfg.waves)
-        self.rows(name, bad.to_numpy(), lambda i: f"wave '{df['wave'].iloc[i]}' is not listed in engagement.yaml.",
-                  f"Use one of {', '.join(cfg.waves)}, or add the wave to 'waves' in engagement.yaml.", where)
+        self.values(name, df, "wave", bad.to_numpy(), lambda v: f"wave '{v}' is not listed in engagement.yaml",
+                    lambda v: f"Use one of {', '.join(cfg.waves)}, or add the wave to 'waves' in engagement.yaml.", where)
 
     def _duplicates(self, name: str, df: pd.DataFrame, keys: list[str], what: str) -> None:
         dup = df.duplicated(keys, keep="first").to_numpy()
@@ -489,18 +505,31 @@ class _Loader:
         if schema is not None and "touchpoint" in schema.facets:
             levels = schema.facets["touchpoint"]
             bad = ~df["touchpoint"].isin(levels)
-            self.rows(name, bad.to_numpy(), lambda i: f"touchpoint '{df['touchpoint'].iloc[i]}' is not a level in scenarios.yaml.",
-                      f"Use one of {', '.join(levels)}.")
+            self.values(name, df, "touchpoint", bad.to_numpy(), lambda v: f"touchpoint '{v}' is not a level in scenarios.yaml",
+                        lambda v: f"Use one of {', '.join(levels)}, or add '{v}' to the touchpoint facet in scenarios.yaml.")
         self._waves(name, df)
         df["transcript"] = df["transcript"].fillna("")
         self.data["interactions"] = df
 
     def _known_ids(self, name: str, df: pd.DataFrame, ids: pd.Series | None, where: str, row=None) -> None:
+        """Ids must be known to ``where``; when that is the sample, an id missing from interactions.csv too is a
+        wrong id (the fix is to correct it, never to add it to the sample)."""
         if ids is None:
             return
         bad = ~df["interaction_id"].isin(ids)
-        self.rows(name, bad.to_numpy(), lambda i: f"interaction '{df['interaction_id'].iloc[i]}' is not in {where}.",
-                  f"Correct the id, or add the interaction to {where}.", row)
+        inter = self.data.get("interactions")
+        if where == "sample.csv" and inter is not None:
+            unknown = bad & ~df["interaction_id"].isin(inter["interaction_id"])
+            self.values(name, df, "interaction_id", unknown.to_numpy(),
+                        lambda v: f"interaction '{v}' is not in interactions.csv, so it cannot have been sampled",
+                        lambda v: "Correct the id: every scored interaction is one of interactions.csv, drawn into sample.csv.", row)
+            self.values(name, df, "interaction_id", (bad & ~unknown).to_numpy(),
+                        lambda v: f"interaction '{v}' is in interactions.csv but not in sample.csv (it was not sampled)",
+                        lambda v: "Score only sampled interactions; if the sample is out of date, redraw it with "
+                                  "`qcikit sample --force` before scoring.", row)
+            return
+        self.values(name, df, "interaction_id", bad.to_numpy(), lambda v: f"interaction '{v}' is not in {where}",
+                    lambda v: f"Correct the id, or add the interaction to {where}.", row)
 
     def load_sample(self) -> None:
         name = "sample.csv"
@@ -587,13 +616,39 @@ class _Loader:
             elif not np.isnan(pts):
                 expect[i] = rubric.points_for(element, ids)
                 wrong[i] = expect[i] != pts
+        if "evidence" in df.columns:
+            self._gold_evidence(df, rules)
         self.rows("gold.csv", unknown, lambda i: f"rules '{df['rules'].iloc[i]}' name a rule that element "
                   f"'{df['element'].iloc[i]}' does not have (its rules: {', '.join(signed[df['element'].iloc[i]])}).",
                   "Use the rule ids from rubric.yaml, separated by spaces.")
-        self.rows("gold.csv", wrong, lambda i: f"rules '{df['rules'].iloc[i]}' give {expect[i]:g} point(s) for "
+        said = lambda i: f"rules '{df['rules'].iloc[i]}' give" if rules.iloc[i] else "no rule fired, which gives"  # noqa: E731
+        self.rows("gold.csv", wrong, lambda i: f"{said(i)} {expect[i]:g} point(s) for "
                   f"'{df['element'].iloc[i]}' by the rubric, but points is '{df['points'].iloc[i]}'."
                   if not np.isnan(expect[i]) else f"rules are given for '{df['element'].iloc[i]}' but points is empty "
                   "(not applicable).", "Correct the points or the rules so that one follows from the other.")
+
+    def _gold_evidence(self, df: pd.DataFrame, rules: pd.Series) -> None:
+        """Gold's evidence is what trainees are shown as the words that decided the points: it must be a verbatim
+        quote of the interaction's transcript, and a row whose rules fired must quote something."""
+        evidence = df["evidence"].fillna("").astype(str)
+        fired = rules.map(bool).to_numpy()
+        self.rows("gold.csv", fired & (evidence.str.strip() == "").to_numpy(),
+                  lambda i: f"rules '{df['rules'].iloc[i]}' fired for '{df['element'].iloc[i]}' but evidence is empty.",
+                  "Quote the transcript's words that made the rule fire, verbatim, in the evidence column.")
+        inter = self.data.get("interactions")
+        if inter is None:
+            return
+        # Duplicate ids are reported where interactions.csv is read; the first row's transcript stands here.
+        text = df["interaction_id"].map(inter.drop_duplicates("interaction_id").set_index("interaction_id")["transcript"]).fillna("")
+        squash = lambda x: " ".join(str(x).split())  # noqa: E731 - line breaks and double spaces do not count
+        # A duplicated or unknown id is reported where it is checked; its evidence cannot be judged here.
+        dup = (df["interaction_id"].isin(inter.loc[inter["interaction_id"].duplicated(), "interaction_id"])
+               | ~df["interaction_id"].isin(inter["interaction_id"])).to_numpy()
+        quoted = np.array([not e.strip() or squash(e) in squash(t) for e, t in zip(evidence, text)]) | dup
+        self.rows("gold.csv", ~quoted,
+                  lambda i: f"evidence '{evidence.iloc[i][:60]}' for '{df['element'].iloc[i]}' is not a verbatim quote of "
+                            f"interaction {df['interaction_id'].iloc[i]}'s transcript.",
+                  "Copy the words from the transcript exactly (paste, do not retype or paraphrase).")
 
     def load_store(self) -> None:
         """The store is the source of truth: its latest (settled) scores are the engagement's scores,
@@ -642,8 +697,14 @@ class _Loader:
         if rubric is None:
             return
         known = df["element"].isin(rubric.element_ids)
-        self.rows(name, (~known).to_numpy(), lambda i: f"element '{df['element'].iloc[i]}' is not in rubric.yaml.",
-                  f"Use an element id of the rubric ({', '.join(rubric.element_ids)}).", where)
+
+        def element_fix(value: str) -> str:
+            import difflib
+
+            close = difflib.get_close_matches(value, rubric.element_ids, n=1, cutoff=0.6)
+            return (f"Did you mean {close[0]}? " if close else "") + f"Use an element id of the rubric ({', '.join(rubric.element_ids)})."
+
+        self.values(name, df, "element", (~known).to_numpy(), lambda v: f"element '{v}' is not in rubric.yaml", element_fix, where)
         maxp = df["element"].map(rubric.max_points)
         over = known & pts.notna() & ((pts < 0) | (pts > maxp))
         self.rows(name, over.to_numpy(),
@@ -672,8 +733,8 @@ class _Loader:
         cfg = self.data.get("config")
         if cfg is not None:
             bad = ~df["competitor"].isin(cfg.competitors)
-            self.rows(name, bad.to_numpy(), lambda i: f"competitor '{df['competitor'].iloc[i]}' is not listed in engagement.yaml.",
-                      f"Use one of {', '.join(cfg.competitors) or '(none listed)'}, or add it to 'competitors'.")
+            self.values(name, df, "competitor", bad.to_numpy(), lambda v: f"competitor '{v}' is not listed in engagement.yaml",
+                        lambda v: f"Use one of {', '.join(cfg.competitors) or '(none listed)'}, or add it to 'competitors'.")
         self._duplicates(name, df, ["competitor", "interaction_id", "element"], "competitor, shop and element")
         self.data["mystery_shops"] = df
 
@@ -718,7 +779,10 @@ class _Loader:
         scores, schema = self.data.get("scores"), self.data.get("schema")
         if rubric is not None and rubric.model.scenario_rules and scores is not None:
             known = set(inv["interaction_id"]) if inv is not None else set()
-            missing = sorted(set(scores["interaction_id"].dropna()) - known)
+            # An id that is itself unknown is reported once, where it is checked; not here again.
+            ids, _ = self._sample_ids()
+            valid = set(ids) if ids is not None else set(scores["interaction_id"].dropna())
+            missing = sorted((set(scores["interaction_id"].dropna()) & valid) - known)
             if missing:
                 self.add("inventory.csv", "" if inv is None else "interaction_id",
                          f"{len(missing)} scored interaction(s) are not classified ({', '.join(missing[:5])}"
@@ -729,9 +793,13 @@ class _Loader:
         shared = [f for f in schema.names if f in inter.columns and f in inv.columns]
         if not shared:
             return
+        dup = set(inter.loc[inter["interaction_id"].duplicated(keep=False), "interaction_id"])
         m = inv[["interaction_id", *shared]].merge(inter[["interaction_id", *shared]], on="interaction_id", suffixes=("", "@i"))
+        m = m[~m["interaction_id"].isin(dup)]  # a duplicated id is reported once, where interactions.csv is read
+        conflicts = set()
         for f in shared:
             bad = (m[f] != m[f + "@i"]).to_numpy()
+            conflicts |= set(m.loc[bad, "interaction_id"])
             rows = inv.reset_index(drop=True).index[inv["interaction_id"].isin(m.loc[bad, "interaction_id"])]
             mm = m[bad].reset_index(drop=True)
             for k, r in enumerate(rows[:MAX_ROWS_LISTED]):
@@ -742,42 +810,100 @@ class _Loader:
             if len(rows) > MAX_ROWS_LISTED:
                 self.add("inventory.csv", "", f"{len(rows) - MAX_ROWS_LISTED} more row(s) disagree with interactions.csv on {f}.",
                          "Correct them the same way.")
+        self.data["facet_conflicts"] = conflicts
 
     def check_complete(self, key: str) -> None:
-        """Each interaction a rater scored has a row for every element that applies in its scenario."""
+        """Each interaction a rater scored has a row for every element that applies in its scenario, and no
+        row for an element its scenario excludes (that row would be silently ignored).
+
+        Vectorized: one presence matrix (rater's form × element) against the elements active in each distinct
+        scenario. A mistake reported elsewhere is not reported again through what follows from it: forms with
+        an unknown element, interactions with an undeclared rater (a typo there leaves "missing" rows behind)
+        and unclassified interactions under scenario rules are left out here.
+        """
         df, rubric = self.data.get(key), self.data.get("rubric")
         if df is None or rubric is None or df.empty:
             return
         file = "gold.csv" if key == "gold" else ("scores.csv" if self.data.get("scores_source") == "scores.csv" else STORE)
-        inv, schema = self.data.get("inventory"), self.data.get("schema")
-        pairs = df[["interaction_id", "rater"]].drop_duplicates()
-        if inv is not None and schema is not None and all(f in inv.columns for f in schema.names):
-            pairs = pairs.merge(inv[["interaction_id", *schema.names]], on="interaction_id", how="left")
-            facets = schema.names
+        inv, schema, cfg = self.data.get("inventory"), self.data.get("schema"), self.data.get("config")
+        elements = list(rubric.element_ids)
+        pair_key = df["interaction_id"].astype(str) + "\x1f" + df["rater"].astype(str)
+        pair_code, pairs = pd.factorize(pair_key)
+        el_code = pd.Categorical(df["element"], categories=elements).codes
+        first = pd.Series(np.arange(len(df))).groupby(pair_code).first().to_numpy()
+        pair_iid = df["interaction_id"].to_numpy()[first]
+        pair_rater = df["rater"].to_numpy()[first]
+        # Root causes reported elsewhere.
+        skip = np.zeros(len(pairs), bool)
+        skip[np.unique(pair_code[el_code < 0])] = True
+        if cfg is not None and cfg.rater_names and not (key == "gold" and not self.data.get("gold_has_rater")):
+            typo_iids = set(df.loc[~df["rater"].isin(cfg.rater_names), "interaction_id"])
+            skip |= pd.Series(pair_iid).isin(typo_iids).to_numpy()
+        facets = schema.names if inv is not None and schema is not None and all(f in inv.columns for f in schema.names) else []
+        skip |= pd.Series(pair_iid).isin(self.data.get("facet_conflicts", set())).to_numpy()
+        if not facets and rubric.model.scenario_rules:
+            skip[:] = True  # no classification at all: reported once by check_inventory; scenarios cannot be known
+        if facets:
+            cls = inv.drop_duplicates("interaction_id").set_index("interaction_id")[facets].reindex(pair_iid)
+            unclassified = cls.isna().any(axis=1).to_numpy()
+            if rubric.model.scenario_rules:
+                skip |= unclassified
+            scen_code, scen_keys = pd.factorize(pd.MultiIndex.from_frame(cls.fillna("\x00")))
+            scenarios = [None if "\x00" in k else dict(zip(facets, k)) for k in scen_keys]
         else:
-            facets = []
-        expected = []
-        for values, part in (pairs.groupby(facets, dropna=False, sort=False) if facets else [((), pairs)]):
-            values = values if isinstance(values, tuple) else (values,)
-            scenario = None if not facets or any(pd.isna(v) for v in values) else dict(zip(facets, values))
-            active = rubric.active_elements(scenario)
-            expected.append(part[["interaction_id", "rater"]].merge(pd.DataFrame({"element": active}), how="cross"))
-        want = pd.concat(expected, ignore_index=True)
-        have = df[["interaction_id", "rater", "element"]].assign(_has=True)
-        gap = want.merge(have, on=["interaction_id", "rater", "element"], how="left")
-        gap = gap[gap["_has"].isna()].sort_values(["interaction_id", "rater", "element"], ignore_index=True)
-        if gap.empty:
+            scen_code, scenarios = np.zeros(len(pairs), dtype=np.int64), [None]
+        active = np.array([[e in set(rubric.active_elements(sc)) for e in elements] for sc in scenarios], dtype=bool)
+        have = np.zeros((len(pairs), len(elements)), dtype=bool)
+        ok = el_code >= 0
+        have[pair_code[ok], el_code[ok]] = True
+        want = active[scen_code]
+        want[skip] = False
+        missing_p, missing_e = np.nonzero(want & ~have)
+        extra = have & ~active[scen_code]
+        extra[skip] = False
+        self._excluded_rows(file, rubric, elements, extra, pair_iid, pair_rater, scen_code, scenarios)
+        if len(missing_p) == 0:
             return
+        gap = pd.DataFrame({"interaction_id": pair_iid[missing_p], "rater": pair_rater[missing_p],
+                            "element": np.asarray(elements, dtype=object)[missing_e]})
+        gap = gap.sort_values(["interaction_id", "rater", "element"], ignore_index=True)
         critical = set(rubric.elements.index[rubric.elements["critical"].notna()])
-        for r in gap.head(MAX_ROWS_LISTED).itertuples():
-            crit = " (a critical element: without it a fail cannot be seen)" if r.element in critical else ""
-            self.add(file, f"interaction {r.interaction_id}, rater {r.rater}",
-                     f"there is no row for element '{r.element}'{crit}; a missing row is not the same as not applicable.",
+        # One message per rater and element: a column left out of a whole import is one mistake.
+        groups = list(gap.groupby(["rater", "element"], sort=False))
+        groups.sort(key=lambda kv: kv[1].index[0])
+        for (rater, element), part in groups[:MAX_ROWS_LISTED]:
+            crit = " (a critical element: without it a fail cannot be seen)" if element in critical else ""
+            first = part["interaction_id"].iloc[0]
+            others = (f"; {len(part) - 1} more of this rater's interactions lack it too "
+                      f"({', '.join(part['interaction_id'].iloc[1:4])}{' …' if len(part) > 4 else ''})") if len(part) > 1 else ""
+            self.add(file, f"interaction {first}, rater {rater}",
+                     f"there is no row for element '{element}'{crit}{others}; a missing row is not the same as not applicable.",
                      "Add the row: the points, or an empty points cell when the element does not apply.")
-        if len(gap) > MAX_ROWS_LISTED:
-            self.add(file, "", f"{len(gap) - MAX_ROWS_LISTED} more element row(s) are missing "
+        if len(groups) > MAX_ROWS_LISTED:
+            self.add(file, "", f"{len(groups) - MAX_ROWS_LISTED} more rater/element combination(s) have missing rows "
                      f"({gap['interaction_id'].nunique()} interaction(s) in all).",
                      "Add the missing rows the same way.")
+
+    def _excluded_rows(self, file, rubric, elements, extra, pair_iid, pair_rater, scen_code, scenarios) -> None:
+        """Rows for an element the interaction's scenario excludes: one message per element and rule."""
+        p_idx, e_idx = np.nonzero(extra)
+        if len(p_idx) == 0:
+            return
+        groups: dict[tuple[str, str], list[int]] = {}
+        for p, e in zip(p_idx, e_idx):
+            element = elements[e]
+            rule = rubric.excluded_by(scenarios[scen_code[p]]).get(element, "a scenario rule")
+            groups.setdefault((element, rule), []).append(int(p))
+        for (element, rule), ps in sorted(groups.items()):
+            p = ps[0]
+            fix = ("Delete those rows (they are not counted), or correct the interaction's classification in "
+                   "inventory.csv if its scenario is wrong." if file != STORE else
+                   f"They are not counted: correct the classification in inventory.csv if the scenario is wrong, or "
+                   f"withdraw the form with `qcikit scores retract {self.folder} --interaction {pair_iid[p]} "
+                   f"--rater {pair_rater[p]} --reason ...`.")
+            self.add(file, f"interaction {pair_iid[p]}, rater {pair_rater[p]}",
+                     f"{len(ps)} form(s) score element '{element}', which the rubric's scenario rule '{rule}' excludes "
+                     "in their scenario, so the row would be silently ignored.", fix)
 
     def load_answers(self) -> None:
         data = self.yaml("answers.yaml", required=False)

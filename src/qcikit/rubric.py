@@ -245,6 +245,14 @@ class Rubric:
                         el_w[ids.index(e)] = 0.0
         return dim_w, el_w
 
+    def excluded_by(self, scenario: Mapping[str, Any] | None) -> dict[str, str]:
+        """Elements a scenario rule switches off in ``scenario``, each with the name of the rule that does."""
+        out: dict[str, str] = {}
+        for rule in self.model.scenario_rules if scenario else ():
+            if _matches(rule.when, scenario):
+                out.update({e: rule.name for e in rule.exclude})
+        return out
+
     def active_elements(self, scenario: Mapping[str, Any] | None = None) -> list[str]:
         """Elements that apply in ``scenario`` (not switched off by a scenario rule)."""
         _, el_w = self._factors(scenario)
@@ -455,6 +463,12 @@ def validate_rubric_dict(data: Any, source: str = "rubric.yaml", facets: Mapping
         rule_ids = [r.id for r in e.rules.additive + e.rules.subtractive]
         if len(set(rule_ids)) != len(rule_ids):
             p.append(Problem(source, key, "two rules share an id.", "Give each rule of the element a unique id."))
+        for r in e.rules.additive + e.rules.subtractive:
+            if r.points > e.max_points:
+                # A rule worth more than the element can hold is clamped: raters cannot tell what it is worth.
+                p.append(Problem(source, f"{key}, rule {r.id}", f"the rule is worth {r.points:g} point(s), more than the "
+                                 f"element's maximum of {e.max_points:g}.",
+                                 f"Lower the rule's points to at most {e.max_points:g}, or raise max_points."))
         if e.start > e.max_points:
             p.append(Problem(source, key, f"start ({e.start:g}) is above max_points ({e.max_points:g}).",
                              "Lower start to at most max_points."))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from qcikit.templates import path as tpl
+from qcikit.templates import path as tpl, starter_rubric
 
 HERE = Path(__file__).resolve().parent
 IDS = [f"T-{k:03d}" for k in range(1, 13)]
@@ -18,6 +18,9 @@ TOUCH = ["email", "chat", "phone", "face_to_face"]
 RUBRIC = yaml.safe_load(tpl("rubric.yaml").read_text(encoding="utf-8"))
 ELEMENTS = [e["id"] for e in RUBRIC["elements"]]
 MAXP = {e["id"]: e["max_points"] for e in RUBRIC["elements"]}
+STARTER = starter_rubric()
+GREETING_RULE = [r["id"] for r in next(e for e in RUBRIC["elements"] if e["id"] == "greeting")["rules"]["additive"]][0]
+GREETING_POINTS = f"{STARTER.points_for('greeting', [GREETING_RULE]):g}"
 
 
 def good(folder: Path) -> None:
@@ -39,13 +42,31 @@ def good(folder: Path) -> None:
     rows = ["interaction_id,rater,element,points,wave,rubric_version"]
     for k, i in enumerate(IDS):
         for r in ("ana", "ben"):
-            for e in ELEMENTS:
+            for e in applies(TOUCH[k % 4]):
                 rows.append(f"{i},{r},{e},{(k + len(e)) % int(MAXP[e] + 1)},{'w1' if k < 6 else 'w2'},starter-1")
     (folder / "scores.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    rows = ["interaction_id,element,points"] + [f"{i},{e},1" for i in IDS[:3] for e in ELEMENTS]
+    # Gold with rules and verbatim evidence on one row: greeting's rule fired, quoting the transcript.
+    rows = ["interaction_id,element,points,rules,evidence"]
+    for k, i in enumerate(IDS[:3]):
+        for e in applies(TOUCH[k % 4]):
+            rows.append(f"{i},{e},{GREETING_POINTS},{GREETING_RULE},Customer: hello {k}" if e == "greeting"
+                        else f"{i},{e},{STARTER.points_for(e, []):g},,")  # no rule fired: the element's start
     (folder / "gold.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     rows = ["competitor,interaction_id,element,points"] + [f"Rival,MS-1,{e},1" for e in ELEMENTS]
     (folder / "mystery_shops.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def applies(touchpoint: str) -> list[str]:
+    """The elements that apply in a touchpoint under the starter rubric's scenario rules."""
+    return STARTER.active_elements({"touchpoint": touchpoint})
+
+
+def gold_rater_typo(folder: Path) -> None:
+    """gold.csv with a rater column (gold, declared), one row of it typed 'gld'."""
+    edit(folder, "engagement.yaml", "- ben\n", "- ben\n- gold\n")
+    lines = (folder / "gold.csv").read_text(encoding="utf-8").splitlines()
+    out = [lines[0] + ",rater"] + [ln + (",gld" if k == 3 else ",gold") for k, ln in enumerate(lines[1:], start=1)]
+    (folder / "gold.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
 def edit(folder: Path, name: str, old: str, new: str, count: int = 1) -> None:
@@ -100,7 +121,8 @@ BAD = {
     "points_above_max": (lambda f: set_points(f, "T-001,ana,response_time", "9"),
                          "has 9 points, outside 0–4"),
     "duplicate_ids": (lambda f: edit(f, "interactions.csv", "T-002,", "T-001,"), "interaction_id T-001 appears again"),
-    "score_not_in_sample": (lambda f: edit(f, "scores.csv", "T-012,ana", "T-099,ana"), "interaction 'T-099' is not in sample.csv"),
+    "score_not_in_sample": (lambda f: edit(f, "scores.csv", "T-012,ana", "T-099,ana", 100),
+                            "interaction 'T-099' is not in interactions.csv, so it cannot have been sampled"),
     "non_utf8": (lambda f: (f / "interactions.csv").write_bytes(
         (f / "interactions.csv").read_bytes().replace(b"hello 3", "caf\u00e9 3".encode("latin-1"))), "not UTF-8 text"),
     "empty_file": (lambda f: (f / "scores.csv").write_text(""), "scores.csv: the file is empty."),
@@ -146,7 +168,27 @@ BAD = {
     "mixed_delimiters": (lambda f: edit(f, "scores.csv", "interaction_id,rater,element,points", "interaction_id;rater;element;points"),
                          "the header mixes ',' and ';' between columns"),
     "header_only": (lambda f: (f / "sample.csv").write_text("interaction_id,wave,stratum,weight\n"), "sample.csv: the file has a header but no rows"),
+    "interactions_header_only": (lambda f: (f / "interactions.csv").write_text(
+        "interaction_id,started_at,touchpoint,agent_id,team,wave,transcript\n"),
+        "Add one row per interaction of the period with the columns interaction_id, started_at"),
+    "excluded_element_scored": (lambda f: edit(f, "scores.csv", "T-003,ana,greeting,", "T-003,ana,written_presentation,1,w1,starter-1\nT-003,ana,greeting,"),
+                                "score element 'written_presentation', which the rubric's scenario rule 'Spoken channels "
+                                "have no written presentation' excludes in their scenario"),
+    "rule_above_max": (lambda f: rubric_edit(f, lambda d: d["elements"][0]["rules"]["additive"][0].update(points=9)),
+                       "the rule is worth 9 point(s), more than the element's maximum of 4"),
+    "gold_evidence_not_verbatim": (lambda f: edit(f, "gold.csv", "Customer: hello 0", "Customer: hi there 0"),
+                                   "evidence 'Customer: hi there 0' for 'greeting' is not a verbatim quote of interaction T-001's transcript"),
+    "gold_rules_without_evidence": (lambda f: edit(f, "gold.csv", ",Customer: hello 1", ","),
+                                    f"rules '{GREETING_RULE}' fired for 'greeting' but evidence is empty"),
+    "element_typo_many_rows": (lambda f: edit(f, "scores.csv", ",greeting,", ",greetng,", 24),
+                               "element 'greetng' is not in rubric.yaml (24 rows)"),
+    "gold_rater_typo": (lambda f: gold_rater_typo(f), "rater 'gld' (1 row(s)) is not declared in engagement.yaml"),
 }
+
+# One mistake, one message: these folders must give exactly one problem (no consequence reported again).
+ONE_MESSAGE = ["unknown_element", "element_typo_many_rows", "rater_typo", "gold_rater_typo", "score_not_in_sample",
+               "excluded_element_scored", "rule_above_max", "gold_evidence_not_verbatim", "gold_rules_without_evidence",
+               "unknown_wave", "unknown_competitor", "interactions_header_only"]
 
 
 def main() -> None:
