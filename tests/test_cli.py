@@ -67,15 +67,30 @@ def test_sample_refuses_to_overwrite_then_redraws(tmp_path, capsys):
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_export_tidy_tables(tmp_path, fmt):
-    assert main(["export", str(SAMPLES / "brightwave"), "--format", fmt, "--out", str(tmp_path)]) == 0
+    """Issue 17: one row per interaction with the settled scores and the design weight; rater rows apart;
+    numbers rounded to the report's precision. The weighted mean of the table is the report's headline."""
+    from qcikit.sections import ReportContext
+
+    folder = SAMPLES / "brightwave"
+    assert main(["export", str(folder), "--format", fmt, "--out", str(tmp_path)]) == 0
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
-    el = read(tmp_path / f"brightwave_elements.{fmt}")
-    assert {"interaction_id", "element", "dimension", "wave", "team", "weight", "design_weight"} <= set(el.columns)
-    # Effective weights of one scored interaction sum to 1.
-    sums = el.groupby(["interaction_id", "rater"])["weight"].sum()
-    assert sums.round(9).eq(1).all()
     inter = read(tmp_path / f"brightwave_interactions.{fmt}")
+    assert inter["interaction_id"].is_unique
+    assert {"design_weight", "stratum", "n_raters", "qci", "Timing"} <= set(inter.columns)
     assert inter["qci"].between(0, 100).all()
+    assert (inter["qci"] * 10).round(9).mod(1).eq(0).all()  # 0.1 points, never 89.99999999999999
+    r = ReportContext.load(folder)
+    cur = inter[inter["wave"] == r.wave]
+    headline = float((cur["qci"] * cur["design_weight"]).sum() / cur["design_weight"].sum())
+    assert headline == pytest.approx(r.headline()["qci"]["estimate"], abs=0.05)
+    el = read(tmp_path / f"brightwave_elements.{fmt}")
+    assert not el.duplicated(["interaction_id", "element"]).any()
+    assert {"interaction_id", "element", "dimension", "wave", "team", "score", "design_weight"} <= set(el.columns)
+    ratings = read(tmp_path / f"brightwave_ratings.{fmt}")
+    assert {"interaction_id", "rater", "element", "points", "weight"} <= set(ratings.columns)
+    # Effective weights of one scored form sum to 1.
+    sums = ratings.groupby(["interaction_id", "rater"])["weight"].sum()
+    assert sums.round(9).eq(1).all()
 
 
 def test_demo_prints_three_qci_tables(capsys):
