@@ -3,8 +3,11 @@ and every piece of client text escaped (and personal data redacted) on its
 way into HTML.
 
 ``ReportContext.load(engagement, wave)`` is what ``client_report.ipynb``
-calls; its methods return small HTML fragments, so the notebook stays a list
-of one-line cells.  Two audiences read the result: the client's board and
+calls; its methods compute a section's numbers and hand them to that section's
+Jinja template in ``templates/report/`` (one environment, autoescaped, strict
+about undefined names), so the notebook stays a list of one-line cells and a
+consultant can reword a sentence without touching a statistic. Formatting is
+done by the small filters below (``interval``, ``signed``, ``pct``, …).  Two audiences read the result: the client's board and
 managers (:meth:`ReportContext.page_one`, :meth:`~ReportContext.detail_html`,
 :meth:`~ReportContext.coaching_html`, :meth:`~ReportContext.method_html`) and
 the consultant (:meth:`~ReportContext.qa_html`: data notes, seeds, files),
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from . import answers, metrics, redaction, reliability
 from .engagement import Engagement
@@ -34,6 +38,48 @@ from .redaction import redact  # noqa: F401 - part of this module's surface (tes
 # A cell (team, touchpoint, scenario, facet level) is shown on its own from this many interactions;
 # smaller ones are pooled, so a director never reads a number built on a handful of interactions.
 MIN_CELL = metrics.SMALL_CELL
+
+
+def _one(x) -> str:
+    """A score as the report prints it: one decimal, or empty when there is none."""
+    return "" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.1f}"
+
+
+def pct(share: float, digits: int = 0) -> str:
+    """A share as a percentage: "58 %".
+
+    >>> pct(0.575), pct(0.25, 1)
+    ('57 %', '25.0 %')
+    """
+    return f"{100 * share:.{digits}f} %"
+
+
+def fixed(x: float, digits: int) -> str:
+    """A number with ``digits`` decimals ("3.26")."""
+    return f"{x:.{digits}f}"
+
+
+def count(n) -> str:
+    """A count with thousands separators: "1,040"."""
+    return f"{int(n):,}"
+
+
+@functools.cache
+def _environment():
+    import jinja2
+
+    from .templates import path as template_path
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_path("report"))), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(interval=interval, signed=signed_number, pvalue=p_value, pct=pct, fixed=fixed, count=count,
+                       one=_one, g=lambda x: f"{x:g}")
+    return env
+
+
+def render(template: str, **ctx) -> str:
+    """Render one of the report's section templates (``templates/report/<template>``) with ``ctx``."""
+    return _environment().get_template(template).render(**ctx).strip()
 
 
 def esc(value) -> str:
@@ -114,8 +160,9 @@ def figure_html(ax, alt: str, caption: str = "", css_class: str = "") -> str:
     return f'<figure{cls}><img alt="{esc(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
-class Fragment(str):
-    """An HTML fragment that Jupyter displays as HTML (and the exporter embeds as is)."""
+class Fragment(Markup):
+    """An HTML fragment that Jupyter displays as HTML (and the exporter embeds as is); safe markup, so a
+    template that receives it does not escape it twice."""
 
     def _repr_html_(self) -> str:
         return str(self)
@@ -187,12 +234,6 @@ class ReportContext:
         a = self.agreement
         return set(a.loc[a["verdict"] == "unreliable", "element"])
 
-    def caveat(self, element: str) -> str:
-        if element not in self.unreliable:
-            return ""
-        return (' <em class="caveat">Caveat: raters do not yet agree on this element; confirm it in a calibration '
-                "session first.</em>")
-
     # -- page one, for executives ------------------------------------------------------------
     def headline(self) -> dict:
         cur = self.current
@@ -202,61 +243,49 @@ class ReportContext:
             out["change"] = self.change[self.change["kind"] == "overall"].iloc[0].to_dict()
         return out
 
+    def _render(self, template: str, **ctx) -> Fragment:
+        """A section's template filled with its numbers (the wording lives in templates/report/)."""
+        return Fragment(render(template, wave=self.wave, level=self.level, **ctx))
+
     def definition(self) -> str:
-        """What the QCI is, in one paragraph: elements, the four dimensions with their weights, 0 and 100."""
+        """What the QCI is, in one paragraph: elements, the rubric's own dimensions with their weights, 0 and 100."""
         rub = self.eng.rubric
-        dims = rub.model.dimensions
-        parts = ", ".join(f"{esc(d.name)} {100 * d.weight:.0f} %" for d in dims)
-        example = self.scenario_example()
-        varies = (f" Some scenarios weight them differently (for example, {example}), as the rubric sets out."
-                  if example else "")
-        return (f"<p class='define'><b>What the QCI measures.</b> Every sampled interaction is scored on "
-                f"{len(rub.element_ids)} elements of good service, grouped in {len(dims)} dimensions weighted "
-                f"{parts}.{varies} The weighted total is one score from 0 (no element done) to 100 (every element "
-                f"done in full); the target is {self.eng.config.target_qci:g}.</p>")
+        return self._render("definition.html.j2", n_elements=len(rub.element_ids), dimensions=rub.model.dimensions,
+                            example=self.scenario_example(), target=self.eng.config.target_qci)
 
     def scenario_example(self) -> str:
         """The rubric's first scenario rule in words, from its own facets, levels, dimensions and elements:
         "when the emotional state is frustrated or angry, Connection weighs 1.5 times as much" ("" without rules)."""
         for rule in self.eng.rubric.model.scenario_rules:
-            conds = []
-            for facet, levels in rule.when.items():
-                levels = [levels] if isinstance(levels, str) else list(levels)
-                conds.append(f"the {esc(self.label(facet).lower())} is "
-                             + " or ".join(esc(self.label(v)) for v in levels))
-            when = "when " + " and ".join(conds)
+            conditions = [{"facet": self.label(facet),
+                           "levels": [self.label(v) for v in ([levels] if isinstance(levels, str) else levels)]}
+                          for facet, levels in rule.when.items()]
             if rule.dimension_factors:
-                d, f = next(iter(rule.dimension_factors.items()))
-                return f"{when}, {esc(d)} weighs {f:g} times as much"
+                (name, factor), = list(rule.dimension_factors.items())[:1]
+                return self._render("scenario_example.txt.j2", conditions=conditions, kind="dimension", name=name,
+                                    factor=factor, names=[])
             if rule.element_factors:
-                e, f = next(iter(rule.element_factors.items()))
-                return f"{when}, {esc(self.element_name(e))} counts {f:g} times as much"
+                (e, factor), = list(rule.element_factors.items())[:1]
+                return self._render("scenario_example.txt.j2", conditions=conditions, kind="element",
+                                    name=self.element_name(e), factor=factor, names=[])
             if rule.exclude:
-                names = [esc(self.element_name(e)) for e in rule.exclude]
-                return f"{when}, {', '.join(names)} {'does' if len(names) == 1 else 'do'} not apply"
+                return self._render("scenario_example.txt.j2", conditions=conditions, kind="exclude", name="",
+                                    factor=0, names=[self.element_name(e) for e in rule.exclude])
         return ""
 
     def change_sentence(self) -> str:
         h = self.headline()
-        if "change" not in h:
-            return (f"<p>Wave {esc(self.wave)} is the first measured wave: there is no earlier wave to compare "
-                    "with.</p>")
-        c = h["change"]
         # The words follow the interval printed beside them: "a real change" exactly when it excludes 0.
-        verdict = ("a real change, beyond sampling noise" if c["significant"]
-                   else "within sampling noise: no real change can be claimed")
-        return (f"<p class='lead'>Change since {esc(self.change.attrs['before'])}: <b>{signed_number(c['change'])}</b> "
-                f"points ({self.ci(c['ci_low'], c['ci_high'], signed=True)}) — {verdict}.</p>")
+        return self._render("change_sentence.html.j2", change=h.get("change"),
+                            before=self.change.attrs["before"] if self.change is not None else "")
 
     def what_changed(self) -> str:
         """The elements whose change interval excludes 0 (Bonferroni across the elements), in words."""
         el = self.change[(self.change["kind"] == "element") & self.change["significant"]]
-        up = el[el["change"] > 0].sort_values("change", ascending=False)
-        down = el[el["change"] < 0].sort_values("change")
-        fmt = lambda t: ", ".join(f"{esc(self.element_name(r.measure))} {signed_number(r.change)}" for r in t.itertuples())
-        better = f"better — {fmt(up)}" if len(up) else "no element improved beyond noise"
-        worse = f"worse — {fmt(down)}" if len(down) else "no element got significantly worse"
-        return f"<p>What changed, element by element: {better}; {worse}.</p>"
+        rows = lambda t: [{"name": self.element_name(r.measure), "change": r.change} for r in t.itertuples()]  # noqa: E731
+        return self._render("what_changed.html.j2",
+                            up=rows(el[el["change"] > 0].sort_values("change", ascending=False)),
+                            down=rows(el[el["change"] < 0].sort_values("change")))
 
     def trend_html(self) -> str:
         from . import plots
@@ -272,12 +301,8 @@ class ReportContext:
         try:
             ce = metrics.customer_effort(self.eng, confidence=self.eng.config.confidence).set_index("wave").loc[self.wave]
         except (KeyError, metrics.MetricsError):
-            return "<p><b>Customer Effort:</b> no answers this wave.</p>"
-        # Only the customers who answered were asked: the share is of them, never of all customers.
-        return (f"<p><b>Customer Effort:</b> {ce['mean_effort']:.2f} on a 1–7 scale where 1 is very easy "
-                f"({self.ci(ce['ci_low'], ce['ci_high'], digits=2)}); "
-                f"{100 * ce['low_effort_share']:.0f} % of the customers who answered found it easy (1–3); "
-                f"n = {int(ce['n']):,} answers.</p>")
+            ce = None
+        return self._render("effort.html.j2", effort=None if ce is None else ce.to_dict())
 
     def _edge(self) -> pd.DataFrame | None:
         if self.eng.mystery_shops is None:
@@ -288,33 +313,19 @@ class ReportContext:
             return None
 
     def edge_html(self) -> str:
-        """Competitive Edge in words: the same wave's shops, their number, the interval, or "not enough shops"."""
+        """Competitive Edge in words: the shops' wave, their number, the interval, or why there is none."""
         edge = self._edge()
-        if edge is None:
-            return ("<p><b>Competitive Edge:</b> no mystery shops of this wave or earlier.</p>"
-                    if self.eng.mystery_shops is not None else "")
-        items = []
-        for r in edge[edge["measure"] == "QCI"].itertuples():
-            if r.n_shops == 0:
-                items.append(f"<li>vs {esc(r.competitor)}: {esc(r.note)}, so no comparison this wave</li>")
-                continue
-            if r.note:
-                items.append(f"<li>vs {esc(r.competitor)}: {r.n_shops} mystery shop(s), not enough for an interval</li>")
-                continue
-            verdict = ("ahead" if r.edge > 0 else "behind") if r.significant else "no clear difference"
-            items.append(f"<li>vs {esc(r.competitor)}: <b>{signed_number(r.edge)}</b> points "
-                         f"({self.ci(r.ci_low, r.ci_high, signed=True)}; n = {r.n_shops} mystery shops) — {verdict}</li>")
-        shops = edge.attrs["shops_wave"]
-        when = "" if shops == self.wave else f" The latest shops are of wave {esc(shops)}."
-        return (f"<p><b>Competitive Edge</b> (the client's QCI minus each competitor's, on the same rubric):{when}</p>"
-                f"<ul>{''.join(items)}</ul>")
+        rows = None if edge is None else edge[edge["measure"] == "QCI"].to_dict("records")
+        return self._render("edge.html.j2", has_shops=self.eng.mystery_shops is not None, rows=rows,
+                            shops_wave=edge.attrs["shops_wave"] if edge is not None else "")
+
+    def caveat(self, element: str) -> str:
+        return self._render("caveat.html.j2") if element in self.unreliable else ""
 
     def priorities_html(self, top: int = 3) -> str:
         pr = metrics.priorities(self.eng, self.wave, top=top)
-        items = "".join(
-            f"<li><b>{esc(r.name)}</b> ({esc(r.dimension)}): scores {r.score:.0f} of 100; reaching the target adds "
-            f"{r.potential:.1f} QCI points.{self.caveat(r.element)}</li>" for r in pr.itertuples())
-        return f"<h3>Fix first</h3><ol class='priorities'>{items}</ol>"
+        rows = [{**r, "caveat": self.caveat(r["element"])} for r in pr.to_dict("records")]
+        return self._render("priorities.html.j2", rows=rows)
 
     @functools.cached_property
     def progress(self) -> pd.DataFrame | None:
@@ -331,24 +342,12 @@ class ReportContext:
     def page_one(self) -> Fragment:
         """Page one: the client, the wave, the QCI and what it is, the trend, effort, edge and what to fix first."""
         cfg = self.eng.config
-        q = self.headline()["qci"]
-        industry = f" · {esc(cfg.industry)}" if cfg.industry else ""
-        parts = [
-            '<header class="cover">',
-            f"<h1>{esc(cfg.client)}</h1>",
-            f'<p class="sub">Quality of Customer Interaction · wave {esc(self.wave)}{industry}</p></header>',
-            '<section class="page-one"><h2>Summary for executives</h2>',
-            f'<div class="kpi"><span class="big">{q["estimate"]:.1f}</span>'
-            f'<span class="label">QCI out of 100 · {self.ci(q["ci_low"], q["ci_high"])} · '
-            f'{self.scored_phrase()} · target {cfg.target_qci:g}</span></div>',
-            self.change_sentence(),
-            self.definition(),
-            self.trend_html(),
-        ]
-        if self.change is not None:
-            parts.append(self.what_changed())
-        parts += [self.effort_sentence(), self.edge_html(), self.priorities_html(), "</section>"]
-        return Fragment("".join(parts))
+        return self._render(
+            "page_one.html.j2", client=cfg.client, industry=cfg.industry, qci=self.headline()["qci"],
+            scored=self.scored_phrase(), target=cfg.target_qci, change=self.change_sentence(),
+            definition=self.definition(), trend=Markup(self.trend_html()),
+            what_changed=self.what_changed() if self.change is not None else "",
+            effort=self.effort_sentence(), edge=self.edge_html(), priorities=self.priorities_html())
 
     # -- detail for managers --------------------------------------------------------------------
     def dimensions(self) -> pd.DataFrame:
@@ -390,24 +389,14 @@ class ReportContext:
     def group_table(self, column: str, title: str, first: str) -> str:
         """One table of this wave's QCI by ``column``, its first column headed ``first``: every level with its n."""
         t = self.by(column)
-        rows = pd.DataFrame({
-            first: t["group"],
-            "QCI": t["estimate"],
-            self.level + " CI": [interval(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
-            "Interactions": t["n"],
-            "Note": ["one interaction: no interval" if n < 2 else "few interactions: wide interval" if s else ""
-                     for n, s in zip(t["n"], t["small"])],
-        })
-        missing = self.unscored_levels(column)
+        rows = [[g, _one(e), interval(lo, hi), f"{int(n):d}",
+                 "one interaction: no interval" if n < 2 else "few interactions: wide interval" if small else ""]
+                for g, e, lo, hi, n, small in zip(t["group"], t["estimate"], t["ci_low"], t["ci_high"], t["n"], t["small"])]
         inter = self.eng.interactions
         wave = inter[inter["wave"] == self.wave]
-        gone = ""
-        if missing:
-            parts = [f"{esc(self.label(v))} ({int((wave[column] == v).sum()) if column in wave else 0:,} in the wave)"
-                     for v in missing]
-            gone = (f"<p>No estimate for {', '.join(parts)}: no interaction of "
-                    f"{'it' if len(missing) == 1 else 'them'} was scored this wave.</p>")
-        return f"<h3>{esc(title)}</h3>" + table_html(rows, {"Interactions": "{:d}"}) + gone
+        missing = [{"label": self.label(v), "in_wave": int((wave[column] == v).sum()) if column in wave else 0}
+                   for v in self.unscored_levels(column)]
+        return self._render("group_table.html.j2", title=title, first=first, rows=rows, missing=missing)
 
     def detail_html(self) -> Fragment:
         from . import plots
@@ -415,60 +404,44 @@ class ReportContext:
         conf = self.eng.config.confidence
         dims = self.dimensions()
         weights = {d.name: d.weight for d in self.eng.rubric.model.dimensions}
-        parts = ["<h3>Dimensions</h3>", table_html(pd.DataFrame({
-            "Dimension": dims["dimension"], "Weight": [f"{100 * weights[d]:.0f} %" for d in dims["dimension"]],
-            "Score": dims["estimate"], self.level + " CI": [interval(a, b) for a, b in zip(dims["ci_low"], dims["ci_high"])],
-            "Interactions": dims["n"]}), {"Interactions": "{:d}"})]
+        dim_rows = [[d, pct(weights[d]), _one(e), interval(lo, hi), f"{int(n):d}"]
+                    for d, e, lo, hi, n in zip(dims["dimension"], dims["estimate"], dims["ci_low"], dims["ci_high"], dims["n"])]
         el = self.elements()
         a = self.agreement.set_index("element")["verdict"]
+        words = {"reliable": "yes", "tentative": "tentatively", "unreliable": "not yet",
+                 reliability.TOO_FEW: "too few to judge"}
         dim_of = self.eng.rubric.elements["dimension"]
         order = el.assign(d=el["element"].map(dim_of)).sort_values(["d", "estimate"])
-        parts += ["<h3>Elements</h3>",
-                  "<p>Each element's score is the share of its points earned, 0–100. Where raters do not yet agree "
-                  "on an element, its score is less certain than its interval shows (see How this was measured).</p>",
-                  table_html(pd.DataFrame({
-                      "Element": order["name"], "Dimension": order["d"], "Score": order["estimate"],
-                      self.level + " CI": [interval(x, y) for x, y in zip(order["ci_low"], order["ci_high"])],
-                      "Raters agree": [{"reliable": "yes", "tentative": "tentatively", "unreliable": "not yet",
-                                        reliability.TOO_FEW: "too few to judge"}.get(a.get(e), "not measured")
-                                       for e in order["element"]]})),
-                  ]
+        el_rows = [[n, d, _one(e), interval(lo, hi), words.get(a.get(x), "not measured")]
+                   for n, d, e, lo, hi, x in zip(order["name"], order["d"], order["estimate"], order["ci_low"],
+                                                 order["ci_high"], order["element"])]
         low = el.sort_values("estimate").head(3)
         ax = plots.estimates_with_ci(el, "name", "", target=self.eng.config.target_qci, confidence=conf)
         alt = (f"Dot plot of the {len(el)} element scores with {self.level} intervals and the target "
                f"{self.eng.config.target_qci:g}; lowest: " +
                ", ".join(f"{n} {v:.0f}" for n, v in zip(low["name"], low["estimate"])) + ". The table above lists them all.")
-        parts.append(figure_html(ax, alt, f"Element scores this wave ({self.level} intervals; dashed: target)."))
-        if self.change is not None:
-            parts.append(self.change_html())
+        figure = Markup(figure_html(ax, alt, f"Element scores this wave ({self.level} intervals; dashed: target)."))
         edge = self._edge()
-        if edge is not None:
-            parts.append(self.edge_detail_html(edge))
-        parts.append(f"<p>Every team, touchpoint and level is shown with its number of scored interactions; below "
-                     f"{self.min_cell} its interval is wide, so read it with care.</p>")
-        for col, title, first in (("team", "Teams", "Team"), ("touchpoint", "Touchpoints", "Touchpoint")):
-            if col in self.current:
-                parts.append(self.group_table(col, title, first))
-        for f in self.eng.schema.names:
-            if f != "touchpoint" and f in self.current:
-                parts.append(self.group_table(f, f"By {self.label(f).lower()}", self.label(f)))
-        if "scenario" in self.current:
-            parts.append(self.scenario_html())
-        return Fragment("".join(parts))
+        groups = [self.group_table(col, title, first) for col, title, first in
+                  (("team", "Teams", "Team"), ("touchpoint", "Touchpoints", "Touchpoint")) if col in self.current]
+        groups += [self.group_table(f, f"By {self.label(f).lower()}", self.label(f))
+                   for f in self.eng.schema.names if f != "touchpoint" and f in self.current]
+        return self._render("detail.html.j2", dimensions=dim_rows, elements=el_rows, element_figure=figure,
+                            change=self.change_html() if self.change is not None else "",
+                            edge=self.edge_detail_html(edge) if edge is not None else "",
+                            min_cell=self.min_cell, groups=groups,
+                            scenarios=self.scenario_html() if "scenario" in self.current else "")
 
     def scenario_html(self) -> str:
         counts = self.current["scenario"].value_counts()
-        big = counts[counts >= self.min_cell]
-        lead = (f"<h3>Scenarios</h3><p>A scenario is one combination of {', '.join(esc(self.label(f).lower()) for f in self.eng.schema.names)}. "
-                f"Scenarios are shown on their own from {self.min_cell} scored interactions; ")
-        if big.empty:
-            return lead + (f"none reaches that this wave ({len(counts)} scenarios seen, the largest with {int(counts.max())} "
-                           "interactions), so the facets above are the finer view.</p>")
-        t = self.by("scenario", pool=True)
-        rows = pd.DataFrame({"Scenario": t["group"], "QCI": t["estimate"],
-                             self.level + " CI": [interval(a, b) for a, b in zip(t["ci_low"], t["ci_high"])],
-                             "Interactions": t["n"]})
-        return lead + "the others are pooled.</p>" + table_html(rows, {"Interactions": "{:d}"})
+        facets = [self.label(f).lower() for f in self.eng.schema.names]
+        rows = None
+        if (counts >= self.min_cell).any():
+            t = self.by("scenario", pool=True)
+            rows = [[g, _one(e), interval(lo, hi), f"{int(n):d}"]
+                    for g, e, lo, hi, n in zip(t["group"], t["estimate"], t["ci_low"], t["ci_high"], t["n"])]
+        return self._render("scenarios.html.j2", facets=facets, min_cell=self.min_cell, rows=rows,
+                            seen=len(counts), largest=int(counts.max()) if len(counts) else 0)
 
     def change_html(self) -> str:
         from . import plots
@@ -476,43 +449,31 @@ class ReportContext:
         ch = self.change[self.change["kind"] != "overall"]
         m = int(ch.loc[ch["kind"] == "element", "comparisons"].max())
         names = [self.element_name(x) if k == "element" else x for x, k in zip(ch["measure"], ch["kind"])]
-        rows = pd.DataFrame({
-            "Measure": names, self.change.attrs["before"]: ch["before"].to_numpy(), self.change.attrs["after"]: ch["after"].to_numpy(),
-            "Change": [signed_number(x) for x in ch["change"]],
-            self.level + " CI (adjusted)": [interval(a, b, signed=True) for a, b in zip(ch["ci_low"], ch["ci_high"])],
-            "p (adjusted)": [p_value(p) for p in ch["p_adj"]],
-            "Real change": ["yes" if s else "" for s in ch["significant"]]})
+        rows = [[n, _one(b), _one(a), signed_number(c), interval(lo, hi, signed=True), p_value(p), "yes" if sig else ""]
+                for n, b, a, c, lo, hi, p, sig in zip(names, ch["before"], ch["after"], ch["change"], ch["ci_low"],
+                                                      ch["ci_high"], ch["p_adj"], ch["significant"])]
         ax = plots.wave_change(self.change.assign(name=[self.element_name(x) for x in self.change["measure"]]))
         moved = int((ch["significant"] & (ch["kind"] == "element")).sum())
         alt = (f"Dot plot of each element's change from {self.change.attrs['before']} to {self.change.attrs['after']} "
                f"with adjusted intervals; {moved} of {m} elements changed beyond noise (coloured).")
-        return (f"<h3>Change since {esc(self.change.attrs['before'])}</h3>"
-                f"<p>Intervals ({self.level}) and p-values are adjusted together for the number of comparisons "
-                f"({m} elements; the dimensions as one more family): a change marked real has an interval that "
-                "excludes 0.</p>" + table_html(rows) +
-                figure_html(ax, alt, "Change per element (coloured: beyond noise; grey: within noise)."))
+        figure = Markup(figure_html(ax, alt, "Change per element (coloured: beyond noise; grey: within noise)."))
+        return self._render("change.html.j2", before=self.change.attrs["before"], after=self.change.attrs["after"],
+                            m=m, rows=rows, figure=figure)
 
     def edge_detail_html(self, edge: pd.DataFrame) -> str:
         from . import plots
 
         q = edge[edge["measure"] == "QCI"]
-        rows = pd.DataFrame({
-            "Competitor": q["competitor"], "Mystery shops": q["n_shops"], "Client QCI": q["client"],
-            "Competitor QCI": q["competitor_score"], "Edge": [signed_number(x) for x in q["edge"]],
-            self.level + " CI": [interval(a, b, signed=True) if not n else n
-                                 for a, b, n in zip(q["ci_low"], q["ci_high"], q["note"])]})
+        rows = [[c, f"{int(k):d}", _one(cl), _one(co), signed_number(e) if k else "",
+                 interval(lo, hi, signed=True) if not note else note]
+                for c, k, cl, co, e, lo, hi, note in zip(q["competitor"], q["n_shops"], q["client"], q["competitor_score"],
+                                                         q["edge"], q["ci_low"], q["ci_high"], q["note"])]
         ax = plots.competitive_edge(edge, label=self.element_name)
+        shown = q[q["n_shops"] > 0]
         alt = ("Dot plot of the client's edge over each competitor, QCI first then each element, with intervals; "
-               + "; ".join(f"{r.competitor}: QCI edge {signed_number(r.edge)} ({r.n_shops} shops)" for r in q.itertuples()) + ".")
-        shops = edge.attrs["shops_wave"]
-        when = ("of the same wave" if shops == self.wave
-                else f"of wave {esc(shops)}, the latest with shops (none in wave {esc(self.wave)})")
-        return ("<h3>Competitive Edge</h3><p>The client's interactions of this wave against competitors' mystery "
-                f"shops {when}, scored on the same rubric with its base weights on both sides (shops have no "
-                "scenario), so the client's QCI here can differ slightly from the headline, which applies the "
-                "scenario weights. Element intervals are adjusted for the number of elements.</p>"
-                + table_html(rows, {"Mystery shops": "{:d}"}) +
-                figure_html(ax, alt, "Edge over each competitor (> 0: the client is ahead), with intervals."))
+               + "; ".join(f"{r.competitor}: QCI edge {signed_number(r.edge)} ({r.n_shops} shops)" for r in shown.itertuples()) + ".")
+        figure = Markup(figure_html(ax, alt, "Edge over each competitor (> 0: the client is ahead), with intervals."))
+        return self._render("edge_detail.html.j2", shops_wave=edge.attrs["shops_wave"], rows=rows, figure=figure)
 
     # -- coaching pages -------------------------------------------------------------------
     def example_interaction(self, team: str, element: str) -> dict:
@@ -547,44 +508,21 @@ class ReportContext:
                 "evidence": "", "rationale": "", **transcript(worst["interaction_id"])}
 
     def coaching_html(self) -> Fragment:
-        parts = []
-        teams = sorted(self.current["team"].dropna().unique())
-        for i, team in enumerate(teams):
+        teams = []
+        for team in sorted(self.current["team"].dropna().unique()):
             weak = metrics.team_weakest(self.eng, team, self.wave)
-            items = "".join(f"<li>{esc(r.name)}: {r.estimate:.0f} of 100 ({self.ci(r.ci_low, r.ci_high, digits=0)}, "
-                            f"n = {r.n}){self.caveat(r.element)}</li>" for r in weak.itertuples())
             first = weak.iloc[0]["element"]
             ex = self.example_interaction(team, first)
-            guide = answers.element_guidance(self.eng.rubric, self.eng.answers, first)
-            maxp = float(self.eng.rubric.max_points[first])
             if ex:
-                what = [f"<p>Interaction {esc(ex['id'])} (wave {esc(ex['wave'])}): {ex['points']:g} of {maxp:g} points "
-                        f"on {esc(self.element_name(first))}.</p>"]
-                if ex["rationale"]:
-                    what.append(f"<p><b>The rule as scored:</b> {esc(ex['rationale'])}</p>")
-                if ex["evidence"]:
-                    what.append(f"<blockquote class='evidence'>“{esc(ex['evidence'])}”</blockquote>")
-                done = redaction.describe(ex["redacted"], self.eng.redaction_kinds())
-                what.append(f"<details open><summary>The whole interaction ({esc(done)})</summary>"
-                            f"<pre>{esc(ex['transcript'])}</pre></details>")
-            else:
-                what = ["<p>No scored interaction of this team on this element.</p>"]
-            aim = [f"<p><b>Do:</b> {esc(guide['do'])}</p>"]
-            if guide["example"]:
-                aim.append(f"<p><b>For example:</b> {esc(guide['example'])}</p>")
-            if guide["snippet"]:
-                aim.append(f"<p><b>In {esc(self.eng.config.client)}'s words:</b> {esc(guide['snippet'])}</p>")
-            if guide["avoid"]:
-                aim.append(f"<p><b>Avoid:</b> {esc(guide['avoid'])}</p>")
-            outline = answers.model_answer(self.eng, None, "conversation_outline", elements=list(weak["element"]), html=False)
-            parts.append(
-                f'<section class="coaching{" first" if i == 0 else ""}"><h3>Coaching page — {esc(self.label(team))}</h3>'
-                f"<p>Weakest elements this wave:</p><ol>{items}</ol>"
-                f"<h4>To discuss together: {esc(self.element_name(first))}</h4>"
-                f"<div class='side-by-side'><div><p><b>What happened</b></p>{''.join(what)}</div>"
-                f"<div class='aim'><p><b>The behaviour to aim for</b></p>{''.join(aim)}</div></div>"
-                f"<p>The model answer for all three elements:</p><pre class='answer'>{esc(outline)}</pre></section>")
-        return Fragment("".join(parts))
+                ex["redaction"] = redaction.describe(ex["redacted"], self.eng.redaction_kinds())
+            teams.append({
+                "team": self.label(team), "focus": self.element_name(first),
+                "weakest": [{**w, "caveat": self.caveat(w["element"])} for w in weak.to_dict("records")],
+                "example": ex or None, "max_points": float(self.eng.rubric.max_points[first]),
+                "guide": answers.element_guidance(self.eng.rubric, self.eng.answers, first),
+                "outline": answers.model_answer(self.eng, None, "conversation_outline", elements=list(weak["element"]),
+                                                html=False)})
+        return self._render("coaching.html.j2", teams=teams, client=self.eng.config.client)
 
     # -- how this was measured ------------------------------------------------------------------
     def method_html(self) -> Fragment:
@@ -595,37 +533,19 @@ class ReportContext:
         rel = self.agreement
         words = {"reliable": "reliable", "tentative": "tentative", "unreliable": "unreliable", "undefined": "not measurable",
                  reliability.TOO_FEW: "too few varied interactions to judge"}
-        table = pd.DataFrame({
-            "Element": [self.element_name(e) for e in rel["element"]],
-            "Interactions scored twice or more": rel["n_units"],
-            "Agreement (α)": rel["estimate"],
-            self.level + " CI": [interval(a, b, digits=2) for a, b in zip(rel["ci_low"], rel["ci_high"])],
-            "Verdict": [words.get(v, v) for v in rel["verdict"]]})
-        sampled = self.progress.attrs["sampled"] if self.progress is not None else n
-        unscored = ""
-        if self.progress is not None and self.progress.attrs["scored"] < sampled:
-            empty = self.progress[self.progress["scored"] == 0]
-            unscored = (f" The {sampled - self.progress.attrs['scored']:,} sampled interactions not scored yet are "
-                        "treated as nonresponse within their stratum: the scored ones stand for the whole stratum.")
-            if len(empty):
-                unscored += (f" {len(empty)} stratum/strata have no scored interaction yet, so the estimates leave "
-                             "them out.")
-        parts = [f"<p>{sampled:,} of {n_pop:,} interactions in wave {esc(self.wave)} were sampled at random within "
-                 f"{esc(self.label(eng.config.strata or 'touchpoint').lower())}s; {self.scored_phrase()} by trained "
-                 f"raters on rubric version {esc(eng.rubric.version)}.{unscored} Estimates are weighted to the whole "
-                 "wave (stratified, with each stratum's finite population correction); intervals are t intervals on "
-                 "the number of scored interactions minus the number of strata as degrees of freedom, and changes "
-                 "and Competitive Edge use Welch–Satterthwaite degrees of freedom. The QCI's margin of error this "
-                 f"wave is ±{(qci['ci_high'] - qci['ci_low']) / 2:.1f} points at {self.level} confidence. Customer "
-                 "Effort counts every customer who answered, not only the sample.</p>",
-                 f"<p>Agreement between raters in wave {esc(self.wave)}, per element (each rater's own ratings before "
-                 f"any dispute was settled; Krippendorff's alpha on the points, ordinal; {self.level} "
-                 "bootstrap interval, bias-corrected and accelerated). The verdict reads the interval's lower limit: "
-                 "reliable from .800, tentative from .667, otherwise unreliable (Krippendorff's thresholds); where "
-                 "too few interactions vary for the lower limit to exist, no verdict is given. Recommendations on an unreliable element "
-                 "carry a caveat in this report.</p>",
-                 table_html(table, {"Interactions scored twice or more": "{:d}", "Agreement (α)": "{:.2f}"})]
-        return Fragment("".join(parts))
+        rows = [[self.element_name(e), f"{int(u):d}", "" if not np.isfinite(a) else f"{a:.2f}", interval(lo, hi, digits=2),
+                 words.get(v, v)]
+                for e, u, a, lo, hi, v in zip(rel["element"], rel["n_units"], rel["estimate"], rel["ci_low"],
+                                              rel["ci_high"], rel["verdict"])]
+        progress = self.progress
+        sampled = progress.attrs["sampled"] if progress is not None else n
+        unscored = sampled - progress.attrs["scored"] if progress is not None else 0
+        return self._render(
+            "method.html.j2", sampled=sampled, population=n_pop,
+            strata_label=self.label(eng.config.strata or "touchpoint").lower(), scored=self.scored_phrase(),
+            version=eng.rubric.version, unscored=unscored,
+            empty_strata=int((progress["scored"] == 0).sum()) if progress is not None else 0,
+            margin=(qci["ci_high"] - qci["ci_low"]) / 2, rows=rows)
 
     # -- QA notes: the consultant's page, never in the client's HTML ------------------------------------
     def data_notes_html(self, limit: int = 5) -> Fragment:
@@ -635,7 +555,6 @@ class ReportContext:
         t = cur["transcript"].astype(str)
         markup = t.str.contains(r"<[a-zA-Z/!]", regex=True)
         personal = pd.Series([self.eng.redact(x, i) != x for x, i in zip(t, cur["interaction_id"])], index=cur.index)
-        rows = cur[markup | personal].head(limit)
 
         def flagged(text: str, iid) -> str:
             # The lines that hold the markup or the personal data, not the transcript's opening.
@@ -643,12 +562,10 @@ class ReportContext:
                      if re.search(r"<[a-zA-Z/!]", ln) or self.eng.redact(ln, iid) != ln]
             return "\n".join(self.eng.redact(ln, iid) for ln in lines[:3])[:400]
 
-        items = "".join(f"<li>{esc(r.interaction_id)}: <code>{esc(flagged(r.transcript, r.interaction_id))}</code></li>"
-                        for r in rows.itertuples())
-        return Fragment(f"<h3>Data notes</h3><p>{int(markup.sum())} transcript(s) this wave contain markup and "
-                        f"{int(personal.sum())} contain personal data ({esc(', '.join(self.eng.redaction_kinds()))} are "
-                        "looked for). The lines concerned, quoted "
-                        f"as plain text, personal data redacted:</p><ul>{items}</ul>")
+        rows = [{"id": r.interaction_id, "lines": flagged(r.transcript, r.interaction_id)}
+                for r in cur[markup | personal].head(limit).itertuples()]
+        return self._render("data_notes.html.j2", markup=int(markup.sum()), personal=int(personal.sum()),
+                            kinds=self.eng.redaction_kinds(), rows=rows)
 
     def save_tables(self, out: str | Path) -> Path:
         """Write the headline numbers of this report as ``<slug>-<wave>-summary.csv`` in ``out`` (for audit)."""
@@ -664,12 +581,8 @@ class ReportContext:
         """The consultant's checks: sources, seed, rubric version, data notes; writes the summary CSV to ``out``."""
         eng = self.eng
         a = self.agreement
-        items = [f"engagement folder: <code>{esc(eng.path)}</code>",
-                 f"scores read from: {esc(eng.scores_source)}",
-                 f"rubric version {esc(eng.rubric.version)}; sampling seed {eng.config.seed}; "
-                 f"agreement bootstrap: 1,000 resamples, seed {eng.config.seed}",
-                 f"unreliable elements this wave: {esc(', '.join(sorted(self.unreliable)) or 'none')} "
-                 f"({int((a['verdict'] == 'undefined').sum())} not measurable)"]
-        if out is not None:
-            items.append(f"headline numbers written to <code>{esc(self.save_tables(out).name)}</code>")
-        return Fragment(f"<h3>Sources</h3><ul>{''.join(f'<li>{i}</li>' for i in items)}</ul>" + self.data_notes_html())
+        return self._render("qa.html.j2", folder=str(eng.path), scores_source=eng.scores_source,
+                            version=eng.rubric.version, seed=eng.config.seed, unreliable=sorted(self.unreliable),
+                            undefined=int((a["verdict"] == "undefined").sum()),
+                            summary_csv=self.save_tables(out).name if out is not None else "",
+                            data_notes=self.data_notes_html())
