@@ -107,3 +107,29 @@ def jupyter_lab(root_dir: Path, tmp_path: Path, token: str = "qcikit-test", sett
     finally:
         server.terminate()
         server.wait(30)
+
+
+def pdf_page_fill(path) -> list[float]:
+    """How full each page of a PDF is: the height its text and images span, as a share of the page's height
+    inside the print margins (A4, 15 mm top and 18 mm bottom in report.css). The "Page i of N" footer sits in
+    the bottom margin and is left out."""
+    from pypdf import PdfReader
+
+    bottom = 18 * 72 / 25.4
+    usable = 842 - 15 * 72 / 25.4 - bottom
+    fills = []
+    for page in PdfReader(path).pages:
+        ys: list[float] = []
+
+        def on_text(text, cm, tm, font, size, ys=ys):
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if text.strip() and y > bottom:
+                ys.extend([y, y + (size or 0) * abs(cm[3] or 1)])
+
+        def on_op(op, args, cm, tm, ys=ys):
+            if op == b"Do" and cm[5] + cm[3] > bottom:  # an image drawn into the unit square of the current matrix
+                ys.extend([cm[5], cm[5] + cm[3]])
+
+        page.extract_text(visitor_text=on_text, visitor_operand_before=on_op)
+        fills.append(min((max(ys) - min(ys)) / usable, 1.0) if ys else 0.0)
+    return fills

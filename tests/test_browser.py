@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, CLIENTS, ROOT
+from conftest import CHROMIUM, CLIENTS, ROOT, pdf_page_fill
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -101,7 +101,7 @@ def test_report_in_headless_chromium(rendered, client):
     assert html.name == f"{client}-{eng.config.waves[-1]}.html" and Path(result.pdf).name == f"{client}-{eng.config.waves[-1]}.pdf"
     top = text[: text.index("Detail for managers")]
     assert eng.config.client in top and f"wave {eng.config.waves[-1]}" in top
-    assert re.search(r"QCI out of 100 · 95 % CI \d+\.\d–\d+\.\d · \d+ interactions scored · target \d+", top)
+    assert re.search(r"QCI out of 100 · 95 % CI \d+\.\d–\d+\.\d · [\d,]+ of [\d,]+ sampled interactions scored · target \d+", top)
     assert all(f"{d.name} {100 * d.weight:.0f} %" in top for d in eng.rubric.model.dimensions)
     assert re.search(r"Customer Effort: .* n = [\d,]+ answers", top)
     assert re.search(r"n = \d+ mystery shops", top) and "Fix first" in top
@@ -128,5 +128,28 @@ def test_report_in_headless_chromium(rendered, client):
     assert "Fix first" in pages[0] and "Detail for managers" not in pages[0] and "Detail for managers" in pages[1]
     # each team's coaching page starts a page of its own
     starts = [t for t in pages if re.search(r"^(Page \d+ of \d+\s*)?Coaching page — ", t)]
-    assert len(starts) >= teams - 1  # the first may share the page under the section's heading
+    assert len(starts) >= teams - 1
     assert (artifacts / f"{client}.png").stat().st_size > 10_000
+    # No page mostly blank (issue 17): text and figures span at least a third of every page, the last included.
+    fills = pdf_page_fill(result.pdf)
+    assert min(fills) >= 1 / 3, [round(f, 2) for f in fills]
+    # Each team's coaching fits its own page: the next page never holds a spill-over of a few lines.
+    assert len(starts) == teams
+
+
+def test_foreign_engagement_pdf_pages_are_full(tmp_path):
+    """The engagement that shares no id or dimension name with the samples prints without a near-empty page."""
+    from pypdf import PdfReader
+
+    from conftest import SAMPLES
+    from foreign import make_foreign
+    from qcikit.report import render_reports
+
+    assert CHROMIUM, "chromium is missing: `make test` installs it with apt-get"
+    harbor = make_foreign(SAMPLES / "brightwave", tmp_path / "harbor")
+    [result] = render_reports([harbor], tmp_path / "out", workers=1, progress=False, pdf=True)
+    assert result.ok, result.error
+    fills = pdf_page_fill(result.pdf)
+    assert min(fills) >= 1 / 3, [round(f, 2) for f in fills]
+    text = " ".join(p.extract_text() for p in PdfReader(result.pdf).pages)
+    assert not re.search(r"\b(Timing|Connection|Differentiation)\b", text)
