@@ -140,3 +140,24 @@ def test_workspace_notebooks_run_from_their_own_folder(harbor, tmp_path):
     papermill.execute_notebook(str(nb), str(tmp_path / "run.ipynb"), cwd=str(nb.parent), progress_bar=False,
                                kernel_name="python3")
     assert "Hotel" in (tmp_path / "run.ipynb").read_text(encoding="utf-8")
+
+
+def test_step_one_runs_before_any_scoring(tmp_path):
+    """Issue 17: notebook 01 failed on a fresh workspace ("scores.csv is missing"). Step 1 comes before
+    scoring: without scores the partial audit is empty and the concepts serve every dimension."""
+    import shutil
+
+    import papermill
+
+    folder = tmp_path / "unscored"
+    shutil.copytree(SAMPLES / "northwind", folder)
+    for name in ("scores.csv", "scores.sqlite", "gold.csv"):
+        (folder / name).unlink(missing_ok=True)
+    path = ROOT / "notebooks" / "01_identify_opportunities.ipynb"
+    out = tmp_path / "01.ipynb"
+    papermill.execute_notebook(str(path), str(out), parameters={"engagement": str(folder)}, cwd=str(path.parent),
+                               progress_bar=False, kernel_name="python3")
+    nb = json.loads(out.read_text())
+    assert not [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    text = out.read_text()
+    assert "Managing expectations" in text  # concepts shown for the dimensions, with no audit to rank them

@@ -90,7 +90,7 @@ where to look first, and to show the client what the full measurement will give.
     code("audit = opportunities.partial_audit(eng, n=audit_size, seed=seed, optional=True)\nby_dimension = opportunities.rank_opportunities(audit, eng.rubric, level=\"dimension\")\nby_dimension.round(1)"),
     md("## Brainstorm: concepts that serve the client's value focus\n\nThe catalogue maps service-improvement concepts to the rubric's dimensions by what they do: a concept serves a dimension when the dimension's or its elements' words say what the concept does, or when the dimension tags it in rubric.yaml (`concepts: [...]`); the `why` column says which. Below are those serving the weakest dimensions of the audit (every dimension before there is one). Use the prompts in the workshop; write the extras you agree on into `engagement.yaml` (`specific_extras`)."),
     code('focus_dimensions = focus_dimensions or opportunities.focus_dimensions(eng.rubric, by_dimension)\nopportunities.concept_prompts(focus_dimensions, eng.rubric)'),
-    code('by_element = opportunities.rank_opportunities(audit, eng.rubric)\nax = plots.estimates_with_ci(by_element, "name", f"Partial audit, {audit[\"interaction_id\"].nunique()} interactions (weakest at the bottom)") if len(by_element) else None'),
+    code('by_element = opportunities.rank_opportunities(audit, eng.rubric)\nn_audited = 0 if audit is None else audit["interaction_id"].nunique()\nax = plots.estimates_with_ci(by_element, "name", f"Partial audit, {n_audited} interactions (weakest at the bottom)") if n_audited else None'),
     code('by_element.head(5)[["name", "dimension", "estimate", "ci_low", "ci_high"]].round(1)'),
     md("""## What to decide now
 
