@@ -175,9 +175,37 @@ def bench_render(n: int = 12):
     return theirs / ours
 
 
+def _wall(cmd: list[str], repeat: int = 5) -> float:
+    """Best wall time of a whole command (process start included), as a user feels it."""
+    import subprocess
+
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def bench_startup():
+    """`qcikit --help` against 0.3 s, and a command's start (the engagement module, before any data is read)
+    against `import pandas` (issue 19: within 1.2×)."""
+    import shutil
+
+    py = sys.executable
+    exe = shutil.which("qcikit", path=str(Path(py).parent)) or "qcikit"
+    pandas_import = _wall([py, "-c", "import pandas"])
+    help_time = _wall([exe, "--help"])
+    validate_help = _wall([exe, "validate", "--help"])
+    start = _wall([py, "-c", "import qcikit.engagement, qcikit.cli"])
+    print(f"{'qcikit --help':<46} {help_time:7.3f}s  (target <= 0.3 s: {'meets' if help_time <= 0.3 else 'MISSES'})")
+    print(f"{'qcikit validate --help':<46} {validate_help:7.3f}s  (target <= 0.3 s: {'meets' if validate_help <= 0.3 else 'MISSES'})")
+    return report("command start (engagement + cli imported)", start, pandas_import, 1.2, "import pandas")
+
+
 if __name__ == "__main__":
     print(f"qcikit {qcikit.__version__}, numpy {np.__version__}, pandas {pd.__version__}")
     which = set(sys.argv[1:])
-    for fn in (bench_scoring, bench_alpha, bench_draw, bench_render):
+    for fn in (bench_startup, bench_scoring, bench_alpha, bench_draw, bench_render):
         if not which or fn.__name__.removeprefix("bench_") in which:
             fn()

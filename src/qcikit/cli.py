@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import QcikitError
+
+if TYPE_CHECKING:  # pandas is imported by the commands that read data, not by `qcikit --help`
+    import pandas as pd
 
 def _engagement(path):
     from .engagement import Engagement

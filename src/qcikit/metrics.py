@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._lazy import lazy
 from .errors import MetricsError
 from .inventory import wilson_interval
 from .scoring import row_weights, score
+
+stats = lazy("scipy.stats")  # imported on first use: a command that needs no test starts faster
 
 SMALL_CELL = 30
 LOW_EFFORT_MAX = 3  # answers 1–3 on the 1–7 effort scale count as "low effort"

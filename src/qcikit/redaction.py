@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-from phonenumbers import Leniency, PhoneNumberMatcher
-
+from ._lazy import lazy
 from .errors import QcikitError
+
+phonenumbers = lazy("phonenumbers")  # 0.3 s to import: only when a transcript holds a run of digits
 
 NAME_PLACEHOLDER = "[name]"
 
@@ -141,7 +141,7 @@ def _redact_contacts(text: str, country: str | None) -> str:
     if not _DIGIT_RUN.search(out):  # no run of 6+ digits: no phone number, skip the (slower) matcher
         return out
     # A digit run glued to letters or a hyphen (NW-004512, ref42-7700900123) is an id, not a phone number.
-    spans = [(m.start, m.end) for m in PhoneNumberMatcher(out, region, leniency=Leniency.POSSIBLE)
+    spans = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(out, region, leniency=phonenumbers.Leniency.POSSIBLE)
              if _is_phone(m) and not (m.start and (out[m.start - 1].isalnum() or out[m.start - 1] in "-_/#"))]
     for start, end in reversed(spans):
         out = out[:start] + PHONE_PLACEHOLDER + out[end:]

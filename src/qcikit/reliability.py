@@ -37,9 +37,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._lazy import lazy
 from .errors import ReliabilityError
+
+stats = lazy("scipy.stats")  # imported on first use: a command that needs no test starts faster
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS = ("nominal", "ordinal", "interval", "ratio")

@@ -15,9 +15,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._lazy import lazy
 from .errors import SamplingError
+
+stats = lazy("scipy.stats")  # imported on first use: a command that needs no test starts faster
 
 AllocationMethod = Literal["proportional", "neyman", "equal"]
 ALLOCATION_METHODS = ("proportional", "neyman", "equal")
