@@ -187,7 +187,11 @@ class Rubric:
 
     @property
     def element_ids(self) -> list[str]:
-        return list(self._elements.index)
+        # Asked for in every loop over elements: built once (the rubric does not change once loaded).
+        ids = self.__dict__.get("_element_ids")
+        if ids is None:
+            ids = self.__dict__["_element_ids"] = tuple(self._elements.index)
+        return list(ids)
 
     @property
     def dimensions(self) -> list[str]:
