@@ -144,7 +144,15 @@ def test_missing_rows_of_a_critical_element_are_named(bright):
     problems = _problems(bright)
     assert any(f"interaction {ids[0]}, rater" in p and "no row for element 'actual_question' (a critical element" in p
                for p in problems), problems[:3]
-    assert any("more element row(s) are missing (30 interaction(s) in all)" in p for p in problems)
+    # One message per rater and element (a column left out is one mistake), counting every interaction it hits.
+    pairs = s[s["interaction_id"].isin(ids)].drop_duplicates(["interaction_id", "rater"])
+    per_rater = pairs.groupby("rater")["interaction_id"].nunique()
+    missing = [p for p in problems if "there is no row for element" in p]
+    assert len(missing) == 2 * len(per_rater)
+    for rater, n in per_rater.items():
+        for element in ("actual_question", "tone"):
+            [msg] = [p for p in missing if f"rater {rater}:" in p and f"'{element}'" in p]
+            assert (f"{n - 1} more of this rater's interactions lack it too" in msg) if n > 1 else "more" not in msg
 
 
 def test_rater_typo_names_the_closest_declared_rater(bright):
