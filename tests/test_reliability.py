@@ -478,3 +478,53 @@ def test_too_few_varied_units_is_its_own_verdict():
     assert "undefined, counted as no agreement" in res["ci_method"].iloc[0]
     table = R.by_element(scores, None, n_boot=1000, seed=1).set_index("element")
     assert table.loc["e0", "verdict"] == R.TOO_FEW
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.90])
+def test_cohen_interval_level_matches_statsmodels(confidence):
+    """The interval is kappa ± z·SE (Fleiss, Cohen & Everitt 1969) at the level asked for; statsmodels'
+    cohens_kappa computes the same bounds from its own alpha (a mutation of z went uncaught before)."""
+    from statsmodels.stats.inter_rater import cohens_kappa
+
+    rng = np.random.default_rng(12)
+    a = rng.integers(0, 4, 150)
+    b = np.where(rng.random(150) < 0.7, a, rng.integers(0, 4, 150))
+    table = np.zeros((4, 4))
+    np.add.at(table, (a, b), 1)
+    ref = cohens_kappa(table)  # statsmodels' bounds are at 95 %; at 90 % they are rebuilt from its SE with scipy's z
+    from scipy import stats
+
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    low, high = (ref.kappa_low, ref.kappa_upp) if confidence == 0.95 else (ref.kappa - z * ref.std_kappa,
+                                                                             ref.kappa + z * ref.std_kappa)
+    got = R.cohen_kappa(pd.Series(a), pd.Series(b), confidence=confidence)
+    assert (got["ci_low"].iloc[0], got["ci_high"].iloc[0]) == pytest.approx((low, high), abs=1e-9)
+
+
+def test_by_element_uses_the_elements_whole_scale_and_counts_pairable_units(make_rubric):
+    """An element scored 0–4 whose raters used only 0–2: ordinal alpha runs over the element's five categories
+    (krippendorff's value_domain), not the three seen; n_units counts units rated by two or more raters."""
+    kd = pytest.importorskip("krippendorff")
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, 30)
+    rows = []
+    for u in range(30):
+        for rater in ("a", "b", "c"):
+            if rater == "c" and u % 3:
+                continue  # c scores a third of the units
+            pts = truth[u] if rng.random() < 0.8 else rng.integers(0, 3)
+            rows.append({"interaction_id": f"i{u}", "rater": rater, "element": "e0", "points": float(pts)})
+    rows.append({"interaction_id": "solo", "rater": "a", "element": "e0", "points": 1.0})  # one rater: not pairable
+    scores = pd.DataFrame(rows)
+    r = make_rubric()
+    table = R.by_element(scores, r, n_boot=0).set_index("element")
+    mat = R.ratings_matrix(scores, "e0")
+    ref = kd.alpha(reliability_data=mat.T.to_numpy(), level_of_measurement="ordinal", value_domain=[0, 1, 2, 3, 4])
+    narrow = kd.alpha(reliability_data=mat.T.to_numpy(), level_of_measurement="ordinal", value_domain=[0, 1, 2])
+    assert table.loc["e0", "estimate"] == pytest.approx(ref, abs=1e-9) and abs(ref - narrow) > 1e-3
+    assert table.loc["e0", "n_units"] == 30
+    fleiss = R.by_element(scores, r, coefficient="fleiss", n_boot=0).set_index("element")
+    assert fleiss.loc["e0", "estimate"] == pytest.approx(
+        est(R.fleiss_kappa(mat, categories=np.arange(5, dtype=float))))
+    pct = R.by_element(scores, r, coefficient="percent", n_boot=0).set_index("element")
+    assert pct.loc["e0", "estimate"] == pytest.approx(est(R.percent_agreement(mat)))

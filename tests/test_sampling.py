@@ -160,3 +160,13 @@ def test_plan_and_by_wave():
     assert drawn.groupby("wave")["weight"].sum().round(6).tolist() == [600, 600]
     plan = sampling.plan(frame, 200, strata="touchpoint")
     assert plan["n_h"].iloc[-1] == 200 and plan["stratum"].iloc[-1] == "total"
+
+
+def test_defaults_and_the_margin_for_a_mean():
+    """Defaults a consultant relies on (95 %, ±5 points, p = .5) and the margin in score units with sd:
+    Cochran (1977) eq. 4.2 gives 385; a mean with sd 15 and ±2 needs 217, whose margin is 1.998."""
+    assert sampling.sample_size() == 385
+    assert sampling.cochran_n(0.05) == pytest.approx(1.959964 ** 2 * 0.25 / 0.05 ** 2, rel=1e-6)
+    assert sampling.margin_of_error(385) == pytest.approx(0.04994, abs=1e-5)
+    assert sampling.margin_of_error(217, sd=15) == pytest.approx(1.959964 * 15 / np.sqrt(217), rel=1e-6)
+    assert sampling.margin_of_error(217, sd=15) < 2 < sampling.margin_of_error(216, sd=15)
