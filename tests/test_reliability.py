@@ -502,8 +502,9 @@ def test_cohen_interval_level_matches_statsmodels(confidence):
 
 
 def test_by_element_uses_the_elements_whole_scale_and_counts_pairable_units(make_rubric):
-    """An element scored 0–4 whose raters used only 0–2: ordinal alpha runs over the element's five categories
-    (krippendorff's value_domain), not the three seen; n_units counts units rated by two or more raters."""
+    """An element scored 0–4 whose raters used only 0–2: the coefficients run over the element's five categories
+    (krippendorff's value_domain; AC2's chance agreement counts them), not the three seen; n_units counts units
+    rated by two or more raters."""
     kd = pytest.importorskip("krippendorff")
     rng = np.random.default_rng(3)
     truth = rng.integers(0, 3, 30)
@@ -520,8 +521,12 @@ def test_by_element_uses_the_elements_whole_scale_and_counts_pairable_units(make
     table = R.by_element(scores, r, n_boot=0).set_index("element")
     mat = R.ratings_matrix(scores, "e0")
     ref = kd.alpha(reliability_data=mat.T.to_numpy(), level_of_measurement="ordinal", value_domain=[0, 1, 2, 3, 4])
-    narrow = kd.alpha(reliability_data=mat.T.to_numpy(), level_of_measurement="ordinal", value_domain=[0, 1, 2])
-    assert table.loc["e0", "estimate"] == pytest.approx(ref, abs=1e-9) and abs(ref - narrow) > 1e-3
+    assert table.loc["e0", "estimate"] == pytest.approx(ref, abs=1e-9)
+    # Gwet's AC2 counts the categories in its chance agreement: the element's five, not the three seen.
+    ac2 = R.by_element(scores, r, coefficient="ac1", n_boot=0).set_index("element").loc["e0", "estimate"]
+    whole = est(R.gwet_ac1(mat, "quadratic", categories=np.arange(5, dtype=float)))
+    seen = est(R.gwet_ac1(mat, "quadratic"))
+    assert ac2 == pytest.approx(whole) and abs(whole - seen) > 1e-3
     assert table.loc["e0", "n_units"] == 30
     fleiss = R.by_element(scores, r, coefficient="fleiss", n_boot=0).set_index("element")
     assert fleiss.loc["e0", "estimate"] == pytest.approx(
