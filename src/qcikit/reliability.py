@@ -601,7 +601,9 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
         cats = None
         if rubric is not None:
             m = float(rubric.max_points[e])
-            if m.is_integer() and (mat.stack() % 1 == 0).all():
+            seen = mat.to_numpy(dtype=float)
+            seen = seen[~np.isnan(seen)]  # (pandas 3's stack() keeps NaN, which made this test always false)
+            if m.is_integer() and (seen % 1 == 0).all():
                 cats = np.arange(0, int(m) + 1, dtype=float)
         # Do raters agree on whether the element applies at all? (N/A is "not rated" for the coefficient.)
         rated = shared[shared["element"] == e]
