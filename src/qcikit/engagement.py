@@ -25,6 +25,8 @@ from .rubric import Rubric, RubricModel, validate_rubric_dict, _pydantic_problem
 from .scoring import score
 
 MAX_ROWS_LISTED = 10
+# From this size on a CSV is read by Arrow (a population file); smaller ones by the careful line-aware reader.
+ARROW_CSV_BYTES = 8_000_000
 STORE = "scores.sqlite"
 
 REQUIRED = {
@@ -360,7 +362,45 @@ class _Loader:
                      "Correct the indentation or quoting on that line.")
             return None
 
+    def _arrow_csv(self, name: str) -> tuple[pd.DataFrame, str, str] | None:
+        """A large CSV read by Arrow's multithreaded reader into Arrow-backed strings: no Python string per
+        cell and no copy of the whole file in memory (a million transcripts). None when pyarrow is missing
+        or the file is small or malformed; the careful reader below then reports every problem with its line."""
+        path = self.folder / name
+        if not path.is_file() or path.stat().st_size < ARROW_CSV_BYTES:
+            return None
+        try:
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+        except ImportError:
+            return None
+        with open(path, "rb") as fh:
+            head = fh.read(65536).decode("utf-8-sig", errors="replace")
+        import csv as csvlib
+
+        sep = delimiter(head)
+        header_line = head.partition("\n")[0]
+        header = next(csvlib.reader([header_line], delimiter=sep), [])
+        try:
+            table = pacsv.read_csv(
+                path, read_options=pacsv.ReadOptions(use_threads=True),
+                parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.large_string() for c in header},
+                                                     null_values=[""], strings_can_be_null=True,
+                                                     quoted_strings_can_be_null=True))
+        except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
+            return None
+        string = pd.StringDtype("pyarrow", na_value=np.nan)
+        df = table.to_pandas(types_mapper=lambda t: string if pa.types.is_large_string(t) or pa.types.is_string(t)
+                             else None, self_destruct=True)
+        df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+        return df, sep, header_line
+
     def csv(self, name: str, required: bool) -> pd.DataFrame | None:
+        fast = self._arrow_csv(name)
+        if fast is not None:
+            df, sep, header_line = fast
+            return self._checked_frame(name, df, sep, header_line, required)
         text = self.text(name, required)
         if text is None:
             return None
@@ -376,10 +416,15 @@ class _Loader:
             self.add(name, "", "the file has no header row.", "Add the header line with the column names.")
             return None
         df.columns = [str(c).strip() for c in df.columns]
+        return self._checked_frame(name, df, sep, text.partition("\n")[0], required)
+
+    def _checked_frame(self, name: str, df: pd.DataFrame, sep: str, header_line: str,
+                       required: bool = True) -> pd.DataFrame | None:
+        """The required columns and at least one row, whichever reader read the file."""
         self.dialect[name] = sep
         missing = [c for c in REQUIRED.get(name, []) if c not in df.columns]
         if missing:
-            other = [d for d in (";", "\t", "|") if d != sep and d in text.partition("\n")[0]]
+            other = [d for d in (";", "\t", "|") if d != sep and d in header_line]
             if other:
                 shown = {"\t": "a tab", ";": "';'", "|": "'|'"}[other[0]]
                 self.add(name, "header", f"the header mixes ',' and {shown} between columns, so the columns "

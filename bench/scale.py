@@ -1,0 +1,99 @@
+"""How the kit's cost grows with the population: engagements of 10k, 100k and 1M interactions (5M on request).
+
+    python bench/scale.py                 # 10k, 100k, 1M
+    python bench/scale.py 10000 5000000   # any sizes
+
+Each engagement is the Voltania sample's interactions repeated with new ids (transcripts included, as a
+contact centre's export has them), written to a temporary folder and never committed. Per size it runs,
+each in its own process, `qcikit validate`, `Engagement.load` and `qcikit sample`, and prints time and peak
+RSS against the floor: `pyarrow.csv.read_csv` of the same interactions.csv (the fastest a CSV can be read
+here). A log-log curve of time against size goes to bench/results/scale.png.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "samples" / "voltania"
+FILES = ("engagement.yaml", "rubric.yaml", "scenarios.yaml")
+
+STEPS = {
+    # Transcripts hold line breaks inside quoted fields: pyarrow has to be told so.
+    "floor: pyarrow.csv.read_csv": "import pyarrow.csv as c; c.read_csv('{d}/interactions.csv', "
+                                   "parse_options=c.ParseOptions(newlines_in_values=True))",
+    "Engagement.load": "import qcikit; qcikit.Engagement.load('{d}')",
+    "qcikit validate": "from qcikit.cli import main; main(['validate', '{d}'])",
+    "qcikit sample": "from qcikit.cli import main; main(['sample', '{d}', '--force'])",
+}
+
+
+def make(folder: Path, n: int) -> Path:
+    """An engagement of ``n`` interactions: the sample's rows repeated with new ids, streamed to disk."""
+    import pandas as pd
+
+    folder.mkdir(parents=True)
+    for name in FILES:
+        shutil.copy(SAMPLE / name, folder / name)
+    base = pd.read_csv(SAMPLE / "interactions.csv", dtype=str, keep_default_na=False)
+    with open(folder / "interactions.csv", "w", encoding="utf-8", newline="") as out:
+        done = 0
+        while done < n:
+            part = base.iloc[: min(len(base), n - done)].copy()
+            part["interaction_id"] = [f"X{done + k:08d}" for k in range(len(part))]
+            part.to_csv(out, index=False, header=done == 0)
+            done += len(part)
+    return folder
+
+
+def measure(code: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of ``python -c code`` in a fresh process."""
+    script = ("import resource, time, sys\nt = time.perf_counter()\n"
+              f"try:\n    exec({code!r})\nexcept SystemExit:\n    pass\n"
+              "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    seconds, mb = out.strip().splitlines()[-1].split()
+    return float(seconds), float(mb)
+
+
+def main(sizes: list[int]) -> None:
+    results = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = make(Path(tmp) / f"e{n}", n)
+            size_mb = (d / "interactions.csv").stat().st_size / 1e6
+            floor = None
+            for step, code in STEPS.items():
+                seconds, mb = measure(code.format(d=d))
+                floor = floor or (seconds, mb)
+                results.append({"n": n, "step": step, "seconds": seconds, "rss_mb": mb})
+                print(f"{n:>9,} ({size_mb:6.0f} MB)  {step:<30} {seconds:7.2f} s ({seconds / floor[0]:4.1f}x floor)  "
+                      f"peak RSS {mb:7.0f} MB ({mb / floor[1]:4.2f}x floor)", flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scale.json").write_text(json.dumps(results, indent=1))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for step in STEPS:
+            pts = [(r["n"], r["seconds"]) for r in results if r["step"] == step]
+            ax.loglog(*zip(*pts), marker="o", label=step)
+        ax.set_xlabel("interactions")
+        ax.set_ylabel("seconds")
+        ax.legend(fontsize=8)
+        fig.savefig(out / "scale.png", dpi=110, bbox_inches="tight")
+        print(f"curve: {out / 'scale.png'}")
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    main([int(x) for x in sys.argv[1:]] or [10_000, 100_000, 1_000_000])
