@@ -46,14 +46,13 @@ def cmd_validate(args) -> int:
 
     bad = 0
     for d in args.dirs:
-        problems = Engagement.validate(d)
+        problems, eng = Engagement.check(d)
         if problems:
             bad += 1
             print(f"{d}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found.")
             for p in problems:
                 print(f"  - {p}")
         else:
-            eng = Engagement.load(d)
             n_scores = 0 if eng.scores is None else len(eng.scores)
             n_sample = 0 if eng.sample is None else len(eng.sample)
             print(f"{d}: clean — {len(eng.interactions)} interactions, {n_sample} sampled, {n_scores} score rows "
@@ -80,7 +79,9 @@ def cmd_sample(args) -> int:
         sd, source = _qci_sd(eng)
         margin = args.qci_margin
         print(f"Sizing for the mean QCI: ±{margin:g} points, with the QCI's standard deviation {sd:.1f} from {source}.")
-    drawn = sampling.draw_by_wave(eng.interactions, margin, confidence, strata=strata, seed=seed, sd=sd,
+    # Only the columns the draw needs: the transcripts (the bulk of a population file) are never copied.
+    frame = eng.interactions[[c for c in dict.fromkeys(["interaction_id", "wave", strata]) if c]]
+    drawn = sampling.draw_by_wave(frame, margin, confidence, strata=strata, seed=seed, sd=sd,
                                   minimum=2 if args.minimum is None else args.minimum)
     cols = ["interaction_id", "wave"] + ([strata] if strata else []) + ["stratum", "weight"]
     out = drawn[cols].copy()
