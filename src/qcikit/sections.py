@@ -32,6 +32,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import answers, metrics, redaction, reliability
+from ._frame import isin
 from .engagement import Engagement
 from .redaction import redact  # noqa: F401 - part of this module's surface (tests import it from here)
 
@@ -549,12 +550,22 @@ class ReportContext:
 
     # -- QA notes: the consultant's page, never in the client's HTML ------------------------------------
     def data_notes_html(self, limit: int = 5) -> Fragment:
-        """Transcripts this wave that hold markup or personal data: shown escaped and redacted."""
+        """Transcripts this wave that hold markup or personal data, their lines shown escaped and redacted.
+
+        Markup and e-mail addresses are searched in the whole wave (vectorized); phone numbers, names and the
+        client's patterns in the sampled transcripts (which the report may quote) and the flagged ones: a phone
+        parser per transcript would make a population of millions cost minutes per report."""
         inter = self.eng.interactions
         cur = inter[inter["wave"] == self.wave]
         t = cur["transcript"].astype(str)
-        markup = t.str.contains(r"<[a-zA-Z/!]", regex=True)
-        personal = pd.Series([self.eng.redact(x, i) != x for x, i in zip(t, cur["interaction_id"])], index=cur.index)
+        markup = t.str.contains(r"<[a-zA-Z/!]", regex=True).to_numpy(dtype=bool)
+        ids = self.eng.sample["interaction_id"] if self.eng.sample is not None else self.current["interaction_id"]
+        sampled = isin(cur["interaction_id"], ids)
+        # Every transcript with an "@" is checked (one vectorized search finds them); phone numbers, names and
+        # the client's patterns in the sampled and markup-flagged ones.
+        look = sampled | markup | t.str.contains("@", regex=False).to_numpy(dtype=bool)
+        personal = np.zeros(len(cur), dtype=bool)
+        personal[look] = [self.eng.redact(x, i) != x for x, i in zip(t[look], cur["interaction_id"][look])]
 
         def flagged(text: str, iid) -> str:
             # The lines that hold the markup or the personal data, not the transcript's opening.
@@ -565,7 +576,7 @@ class ReportContext:
         rows = [{"id": r.interaction_id, "lines": flagged(r.transcript, r.interaction_id)}
                 for r in cur[markup | personal].head(limit).itertuples()]
         return self._render("data_notes.html.j2", markup=int(markup.sum()), personal=int(personal.sum()),
-                            kinds=self.eng.redaction_kinds(), rows=rows)
+                            sampled=int(sampled.sum()), kinds=self.eng.redaction_kinds(), rows=rows)
 
     def save_tables(self, out: str | Path) -> Path:
         """Write the headline numbers of this report as ``<slug>-<wave>-summary.csv`` in ``out`` (for audit)."""
