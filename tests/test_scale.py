@@ -46,3 +46,30 @@ def test_a_malformed_big_file_still_gets_its_line_named(tmp_path):
     out = subprocess.run([sys.executable, "-m", "qcikit.cli", "validate", str(folder)], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stdout + out.stderr
     assert "interactions.csv" in out.stdout
+
+
+def test_interactions_parquet_is_read_like_the_csv(tmp_path):
+    """Issue 19: a population may come as interactions.parquet (typed columns: timestamps, integers); the
+    engagement loads to the same numbers as from interactions.csv, and holding both is one clear message."""
+    import shutil
+
+    import qcikit
+    from qcikit import metrics
+
+    from conftest import SAMPLES
+
+    folder = tmp_path / "pq"
+    shutil.copytree(SAMPLES / "brightwave", folder)
+    inter = pd.read_csv(folder / "interactions.csv", dtype=str, keep_default_na=False)
+    typed = inter.assign(started_at=pd.to_datetime(inter["started_at"]),
+                         effort=pd.to_numeric(inter["effort"].replace("", None)).astype("Int64"))
+    typed.to_parquet(folder / "interactions.parquet", index=False)
+    problems = qcikit.Engagement.validate(folder)
+    assert len(problems) == 1 and "both interactions.csv and interactions.parquet hold interactions" in str(problems[0])
+    (folder / "interactions.csv").unlink()
+    from_parquet = qcikit.Engagement.load(folder)
+    from_csv = qcikit.Engagement.load(SAMPLES / "brightwave")
+    assert (from_parquet.interactions["started_at"] == from_csv.interactions["started_at"]).all()
+    assert from_parquet.interactions["effort"].equals(from_csv.interactions["effort"])
+    a, b = metrics.trend(from_parquet), metrics.trend(from_csv)
+    pd.testing.assert_frame_equal(a, b)

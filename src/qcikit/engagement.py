@@ -32,6 +32,7 @@ STORE = "scores.sqlite"
 REQUIRED = {
     "interactions.csv": ["interaction_id", "started_at", "touchpoint", "agent_id", "team", "wave", "transcript"],
     "sample.csv": ["interaction_id", "stratum", "weight"],
+    "interactions.parquet": ["interaction_id", "started_at", "touchpoint", "agent_id", "team", "wave", "transcript"],
     "inventory.csv": ["interaction_id"],
     "scores.csv": ["interaction_id", "rater", "element", "points"],
     "gold.csv": ["interaction_id", "element", "points"],
@@ -527,9 +528,44 @@ class _Loader:
         self.rows(name, dup, lambda i: f"{what} {', '.join(str(df[k].iloc[i]) for k in keys)} appears again.",
                   "Keep one row for each; delete or merge the repeat.")
 
+    def parquet(self, name: str) -> pd.DataFrame | None:
+        """A Parquet population file as the same frame of strings a CSV gives (every column cast to text), so
+        that every check below reads it alike; columns a step never uses cost no Python objects either."""
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
+        except ImportError:
+            self.add(name, "", "reading a Parquet file needs pyarrow, which a plain install leaves out.",
+                     "pip install 'qcikit[parquet]', or save the population as interactions.csv.")
+            return None
+        try:
+            table = pq.read_table(self.folder / name)
+        except (pa.ArrowException, OSError) as exc:
+            self.add(name, "", f"the file cannot be read as Parquet ({str(exc).splitlines()[0]}).",
+                     "Write it again with pandas' to_parquet or pyarrow, or save it as interactions.csv.")
+            return None
+        text = pa.table({f.name: (pc.cast(table[f.name], pa.large_string()) if not pa.types.is_large_string(f.type)
+                                  else table[f.name]) for f in table.schema})
+        string = pd.StringDtype("pyarrow", na_value=np.nan)
+        df = text.to_pandas(types_mapper=lambda t: string, self_destruct=True)
+        for col in (c for c in df.columns if c != "transcript"):  # an empty cell is missing, as in a CSV
+            df[col] = df[col].mask(df[col] == "")
+        return self._checked_frame(name, df, ",", "")
+
     def load_interactions(self) -> None:
         name = "interactions.csv"
-        df = self.csv(name, required=True)
+        if (self.folder / "interactions.parquet").is_file():
+            # Columnar files for large populations: accepted wherever interactions.csv is (docs/formats.md).
+            csv = self.folder / name
+            if csv.is_file() and len(csv.read_bytes()[:4096].splitlines()) > 1:
+                self.add(name, "", "both interactions.csv and interactions.parquet hold interactions, so which is "
+                         "the population cannot be told.", "Keep one: delete or rename the other.")
+                return
+            name = "interactions.parquet"
+            df = self.parquet(name)
+        else:
+            df = self.csv(name, required=True)
         if df is None:
             return
         self._duplicates(name, df, ["interaction_id"], "interaction_id")
