@@ -201,10 +201,6 @@ class ReportContext:
         """The confidence level as the texts print it, e.g. "95 %"."""
         return f"{100 * self.eng.config.confidence:g} %"
 
-    def ci(self, low: float, high: float, signed: bool = False, digits: int = 1) -> str:
-        """"95 % CI 57.7–62.6"."""
-        return f"{self.level} CI {interval(low, high, signed, digits)}"
-
     def label(self, value) -> str:
         """A facet, level or team as the client names it (scenarios.yaml ``labels:``, else a tidy id)."""
         return self.eng.schema.label(value)
