@@ -41,6 +41,19 @@ def cmd_notebooks(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from .importers import import_export
+
+    result = import_export(args.dir, args.source, args.wave, args.paths, prefix=args.prefix, redact=args.redact,
+                           log=args.log, since=args.since, until=args.until, touchpoint=args.touchpoint)
+    print("\n".join(result.summary()))
+    if args.log:
+        print(f"Wrote {args.log}: one row per record left out.")
+    if result.added or result.updated:
+        print(f"Next: `qcikit validate {args.dir}`, then `qcikit sample {args.dir}`.")
+    return 0
+
+
 def cmd_validate(args) -> int:
     from .engagement import Engagement
 
@@ -330,6 +343,8 @@ def cmd_demo(args) -> int:
 WORKFLOW = """\
 the workflow, in order:
   qcikit new DIR --client NAME    1  scaffold an engagement workspace (files + notebooks)
+  qcikit import DIR --from SOURCE --wave W PATH...
+                                  2  add a helpdesk, chat or call export's interactions
   qcikit validate DIR             2  check every file, list every problem
   qcikit sample DIR               2  draw the stratified sample (sample.csv)
   qcikit notebooks DIR               (re)write the workspace notebooks; score in notebook 03
@@ -355,6 +370,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--client", required=True, metavar="NAME", help="the client's name, e.g. 'Harbor Hotels'")
     s.add_argument("--no-notebooks", action="store_true", help="do not write the workspace notebooks")
     s.set_defaults(func=cmd_new)
+    s = sub.add_parser("import", help="add a helpdesk, chat or call export's interactions to interactions.csv",
+                       description="Add the interactions of a client's export (Zendesk, Intercom, Freshdesk, a "
+                                   "message table, WebVTT call transcripts) to DIR's interactions.csv for one wave. "
+                                   "Importing the same export twice changes nothing; a later export updates the "
+                                   "interactions it holds again. See docs/formats.md, 'Importing a client's export'.")
+    s.add_argument("dir", help="the engagement folder")
+    s.add_argument("--from", dest="source", required=True, choices=["zendesk", "intercom", "freshdesk", "messages", "vtt"],
+                   help="the export's kind")
+    s.add_argument("--wave", required=True, help="the wave the interactions belong to (one of engagement.yaml's waves)")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="the export's files or folders")
+    s.add_argument("--prefix", default="", help="put before every id (keeps two systems' ids apart)")
+    s.add_argument("--redact", action="store_true",
+                   help="replace names, e-mail addresses and phone numbers in transcripts; write no name columns")
+    s.add_argument("--log", metavar="FILE", help="write one row per record left out, with its reason")
+    s.add_argument("--since", metavar="DATE", help="keep conversations that started on or after this date")
+    s.add_argument("--until", metavar="DATE", help="keep conversations that started on or before this date")
+    s.add_argument("--touchpoint", metavar="LEVEL", help="the touchpoint of conversations that name no channel")
+    s.set_defaults(func=cmd_import)
     s = sub.add_parser("validate", help="check every file; list every problem found",
                        description="Check every file of each engagement and list every problem at once.")
     s.add_argument("dirs", nargs="+", metavar="DIR", help="engagement folder(s)")

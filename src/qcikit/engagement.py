@@ -16,7 +16,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, field_validator, model_validator
 
 from . import inventory as inv
 from ._frame import isin
@@ -139,7 +139,21 @@ class EngagementConfig(BaseModel):
     min_scored_share: float = Field(default=0.0, ge=0, le=1)
     raters: list[Rater] = []
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    # The IANA time zone imported timestamps are written in (`qcikit import`); transcripts carry no offset.
+    timezone: str = "UTC"
     redact: Redaction = Redaction()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA time zone; write it as Europe/London, America/New_York or UTC"
+                             ) from None
+        return value
 
     @property
     def rater_names(self) -> list[str]:
