@@ -422,6 +422,30 @@ def test_vtt_mistakes_name_the_file(eng, tmp_path, vtt, message):
 
 # --- the whole step --------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("source", ["zendesk", "intercom", "freshdesk"])
+def test_workers_give_the_same_rows(eng, source):
+    """Normalising in two forked processes gives what one gives, in the same order."""
+    other = eng.parent / "other"
+    shutil.copytree(eng, other)
+    one = import_export(eng, source, WAVE, [EXPORTS / source], workers=1)
+    two = import_export(other, source, WAVE, [EXPORTS / source], workers=2)
+    assert (eng / "interactions.csv").read_bytes() == (other / "interactions.csv").read_bytes()
+    assert one.skipped == two.skipped
+
+
+def test_a_mistake_found_in_a_worker_stops_the_import(eng, tmp_path):
+    conv = json.loads((EXPORTS / "intercom" / "conversations.json").read_text())["conversations"][0]
+    f = tmp_path / "c.ndjson"
+    lines = [json.dumps({**conv, "id": str(i)}) for i in range(200)]
+    bad = json.loads(lines[150])
+    bad["conversation_parts"]["conversation_parts"][0]["author"]["type"] = "robot"
+    lines[150] = json.dumps(bad)
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(QcikitError, match=r"c.ndjson, line 151, conversation 150, part p1: author type 'robot'"):
+        import_export(eng, "intercom", WAVE, [f], workers=2)
+    assert (eng / "interactions.csv").read_text().count("\n") == 1
+
+
 def test_every_source_is_idempotent(eng):
     for source, path in [("intercom", "intercom"), ("freshdesk", "freshdesk"), ("messages", "messages/messages.csv"),
                          ("vtt", "vtt")]:

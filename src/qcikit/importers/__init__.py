@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,6 +28,9 @@ from ..errors import QcikitError
 from . import _base as b
 from ._mapping import Mapper, load_settings
 from ._writer import Spool, merge
+
+# Below this an export is read in one process: starting workers costs more than it saves.
+PARALLEL_BYTES = 8_000_000
 
 Source = Literal["zendesk", "intercom", "freshdesk", "messages", "vtt"]
 SOURCES: tuple[str, ...] = get_args(Source)
@@ -99,7 +103,8 @@ def _day(value: str | date | None, flag: str) -> datetime | None:
 
 def import_export(folder: str | Path, source: Source, wave: str, paths: list[str | Path], *, prefix: str = "",
                   redact: bool = False, log: str | Path | None = None, since: str | date | None = None,
-                  until: str | date | None = None, touchpoint: str | None = None) -> ImportResult:
+                  until: str | date | None = None, touchpoint: str | None = None,
+                  workers: int | None = None) -> ImportResult:
     """Add the interactions of an export to ``folder``'s interactions.csv for ``wave``.
 
     Parameters
@@ -123,6 +128,9 @@ def import_export(folder: str | Path, source: Source, wave: str, paths: list[str
         Keep conversations that started on or after ``since`` and before the end of ``until``.
     touchpoint : str
         The touchpoint of conversations without a channel (a messages file without ``channel``).
+    workers : int
+        Processes that normalise records (default: every core for exports over 8 MB, else one). The
+        result is the same whatever the number.
 
     Returns
     -------
@@ -148,7 +156,10 @@ def import_export(folder: str | Path, source: Source, wave: str, paths: list[str
     settings = load_settings(folder)
     mapper = Mapper(settings, schema.facets["touchpoint"], touchpoint)
     skips = b.Skips(keep_rows=log is not None)
-    ctx = b.Context(ZoneInfo(tz_name), skips, settings)
+    if workers is None:
+        size = sum(f.stat().st_size for p in paths for f in (p.rglob("*") if p.is_dir() else [p]) if f.is_file())
+        workers = (os.cpu_count() or 1) if size > PARALLEL_BYTES else 1
+    ctx = b.Context(ZoneInfo(tz_name), skips, settings, workers)
     module = importlib.import_module(f"{__name__}.{source}")
     result = ImportResult(folder / "interactions.csv", source, wave, timezone=tz_name)
     redaction = None

@@ -102,6 +102,28 @@ class Context:
     tz: ZoneInfo
     skips: Skips
     settings: Any  # ImportSettings (import.yaml)
+    workers: int = 1
+
+
+# What forked workers read without it being sent with every record: each source's lookups (users, groups)
+# and the time zone, set by the source before its pool starts.
+SHARED: dict[str, Any] = {}
+
+
+def parallel(work, jobs, workers: int):
+    """``work(job)`` for every job, in order: in ``workers`` forked processes when more than one.
+
+    Laying out HTML and cutting quoted history are most of an import's time and are pure per record, so a
+    large export is normalised on every core while this process reads, maps and writes. Records go to the
+    workers in chunks and come back in the export's order, so the result does not depend on ``workers``.
+    """
+    if workers <= 1:
+        yield from map(work, jobs)
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(work, jobs, chunksize=32)
 
 
 def parse_time(value: Any, tz: ZoneInfo, where: str) -> datetime:

@@ -96,19 +96,22 @@ def _lookup(folder: Path, name: str) -> dict[str, dict]:
     return {b.ident(r.get("id")): r for _, r in b.read_records(path, name.removesuffix(".json"))}
 
 
+def _work(job: tuple[Path, int, dict]) -> tuple[Path, b.Conversation | None, list]:
+    file, number, raw = job
+    where = f"{file.name}, record {number:,}"
+    tid = b.ident(raw.get("id"))
+    conv, skipped = normalise_ticket(raw, _conversations_file(file.parent, tid, where) if tid else None,
+                                     b.SHARED["freshdesk"][file.parent], b.SHARED["tz"], where)
+    return file, conv, skipped
+
+
 def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.Conversation | None, list]]:
-    lookups_by_folder: dict[Path, dict[str, dict[str, dict]]] = {}
-    for file in b.export_files(paths, "tickets", "Freshdesk", LOOKUP_FILES):
-        folder = file.parent
-        if folder not in lookups_by_folder:
-            lookups_by_folder[folder] = {"groups": _lookup(folder, "groups.json"),
-                                         "agents": _lookup(folder, "agents.json")}
-        for number, raw in b.read_records(file, KEY):
-            where = f"{file.name}, record {number:,}"
-            tid = b.ident(raw.get("id"))
-            conv, skipped = normalise_ticket(raw, _conversations_file(folder, tid, where) if tid else None,
-                                             lookups_by_folder[folder], ctx.tz, where)
-            yield file, conv, skipped
+    files = b.export_files(paths, "tickets", "Freshdesk", LOOKUP_FILES)
+    b.SHARED["tz"] = ctx.tz
+    b.SHARED["freshdesk"] = {folder: {"groups": _lookup(folder, "groups.json"), "agents": _lookup(folder, "agents.json")}
+                             for folder in dict.fromkeys(f.parent for f in files)}
+    jobs = ((file, number, raw) for file in files for number, raw in b.read_records(file, KEY))
+    yield from b.parallel(_work, jobs, ctx.workers)
 
 
 def team_names(conv: b.Conversation) -> tuple[str, ...]:

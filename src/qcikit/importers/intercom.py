@@ -78,11 +78,17 @@ def normalise_conversation(raw: dict, tz, where: str) -> tuple[b.Conversation | 
     return conv, skipped
 
 
+def _work(job: tuple[Path, int, dict]) -> tuple[Path, b.Conversation | None, list]:
+    file, number, raw = job
+    conv, skipped = normalise_conversation(raw, b.SHARED["tz"], f"{file.name}, line {number:,}")
+    return file, conv, skipped
+
+
 def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.Conversation | None, list]]:
-    for file in b.export_files(paths, "conversations", "Intercom"):
-        for number, raw in b.read_records(file, KEY):
-            conv, skipped = normalise_conversation(raw, ctx.tz, f"{file.name}, line {number:,}")
-            yield file, conv, skipped
+    files = b.export_files(paths, "conversations", "Intercom")
+    b.SHARED["tz"] = ctx.tz
+    jobs = ((file, number, raw) for file in files for number, raw in b.read_records(file, KEY))
+    yield from b.parallel(_work, jobs, ctx.workers)
 
 
 def team_names(conv: b.Conversation) -> tuple[str, ...]:

@@ -161,19 +161,23 @@ def _comments_file(folder: Path, tid: str) -> list[dict] | None:
     return [c for _, c in b.read_records(path, "comments")]
 
 
+def _work(job: tuple[Path, int, dict]) -> tuple[Path, b.Conversation | None, list]:
+    file, number, raw = job
+    folder = file.parent
+    tid = b.ident(raw.get("id"))
+    conv, skipped = normalise_ticket(raw, _comments_file(folder, tid) if tid else None, b.SHARED["zendesk"][folder],
+                                     b.SHARED["tz"], f"{file.name}, line {number:,}")
+    return file, conv, skipped
+
+
 def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.Conversation | None, list]]:
-    lookups_by_folder: dict[Path, dict[str, dict[str, dict]]] = {}
-    for file in b.export_files(paths, "tickets", "Zendesk", LOOKUP_FILES):
-        folder = file.parent
-        if folder not in lookups_by_folder:
-            lookups_by_folder[folder] = {"users": _load_lookup(folder, "users.json", "users"),
-                                         "groups": _load_lookup(folder, "groups.json", "groups")}
-        lookups = lookups_by_folder[folder]
-        for number, raw in b.read_records(file, KEY):
-            where = f"{file.name}, line {number:,}"
-            tid = b.ident(raw.get("id"))
-            conv, skipped = normalise_ticket(raw, _comments_file(folder, tid) if tid else None, lookups, ctx.tz, where)
-            yield file, conv, skipped
+    files = b.export_files(paths, "tickets", "Zendesk", LOOKUP_FILES)
+    b.SHARED["tz"] = ctx.tz
+    b.SHARED["zendesk"] = {folder: {"users": _load_lookup(folder, "users.json", "users"),
+                                    "groups": _load_lookup(folder, "groups.json", "groups")}
+                           for folder in dict.fromkeys(f.parent for f in files)}
+    jobs = ((file, number, raw) for file in files for number, raw in b.read_records(file, KEY))
+    yield from b.parallel(_work, jobs, ctx.workers)
 
 
 def team_names(conv: b.Conversation) -> tuple[str, ...]:
