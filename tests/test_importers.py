@@ -250,6 +250,10 @@ def test_redact_removes_names_emails_and_phones_and_keeps_no_name_columns(eng, t
     assert row["customer_name"] == "" and row["agent_name"] == ""
     assert result.redacted == {"name": 3, "phone number": 1, "e-mail address": 1}
     assert any("Redacted in transcripts: 1 e-mail address, 3 name, 1 phone number" in line for line in result.summary())
+    # The report's label counts what the import removed: its placeholders are personal data removed.
+    loaded = qcikit.Engagement.load(eng)
+    _, counts = loaded.redact_counted(row["transcript"], "8")
+    assert counts == {"name": 3, "e-mail address": 1, "phone number": 1} and "names" in loaded.redaction_kinds()
 
 
 def test_dates_outside_the_wave_are_left_out(eng):

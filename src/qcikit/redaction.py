@@ -97,6 +97,11 @@ def redact_counted(text: str, country: str | None = None, patterns: dict[str, st
     counts: dict[str, int] = {}
     if not isinstance(text, str) or not text:
         return ("" if text is None else str(text)), counts
+    # Placeholders already in the text were removed earlier (`qcikit import --redact`): they count as removed,
+    # so the report's label says what the client's text lost, wherever it was removed.
+    for kind, mark in (("name", NAME_PLACEHOLDER), ("e-mail address", EMAIL_PLACEHOLDER), ("phone number", PHONE_PLACEHOLDER)):
+        if mark in text:
+            counts[kind] = text.count(mark)
     for label, pattern in (patterns or {}).items():
         text, k = re.subn(pattern, f"[{label}]", text)
         if k:
@@ -105,12 +110,12 @@ def redact_counted(text: str, country: str | None = None, patterns: dict[str, st
     if parts:
         text, k = re.subn(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in parts) + r")(?!\w)", NAME_PLACEHOLDER, text)
         if k:
-            counts["name"] = k
+            counts["name"] = counts.get("name", 0) + k
     before = text
     text = _redact_contacts(text, country)
     if text != before:
-        counts["e-mail address"] = text.count(EMAIL_PLACEHOLDER) - before.count(EMAIL_PLACEHOLDER)
-        counts["phone number"] = text.count(PHONE_PLACEHOLDER) - before.count(PHONE_PLACEHOLDER)
+        for kind, mark in (("e-mail address", EMAIL_PLACEHOLDER), ("phone number", PHONE_PLACEHOLDER)):
+            counts[kind] = counts.get(kind, 0) + text.count(mark) - before.count(mark)
     return text, {k: v for k, v in counts.items() if v}
 
 
