@@ -232,6 +232,13 @@ def test_unmapped_channel_lists_the_levels_and_import_yaml_maps_it(eng, tmp_path
     (eng / "import.yaml").write_text("touchpoints:\n  api: e-mail\n")
     with pytest.raises(QcikitError, match=r"import.yaml, touchpoints.api: 'e-mail' is not a level"):
         import_export(eng, "zendesk", WAVE, [f])
+    # `qcikit validate` reports it too, before anyone imports.
+    [problem] = qcikit.Engagement.validate(eng)
+    assert str(problem).startswith("import.yaml, touchpoints.api: 'e-mail' is not a level of the touchpoint facet")
+    assert "Fix: map it to one of email, chat, phone, face_to_face." in str(problem)
+    (eng / "import.yaml").write_text("channels:\n  api: email\n")
+    [problem] = qcikit.Engagement.validate(eng)
+    assert str(problem).startswith("import.yaml, channels: Extra inputs are not permitted.") and "Fix: keep to" in str(problem)
 
 
 def test_redact_removes_names_emails_and_phones_and_keeps_no_name_columns(eng, tmp_path):
@@ -262,6 +269,35 @@ def test_dates_outside_the_wave_are_left_out(eng):
     # 101 and its copy, 102, 105 and 106 (dates are checked first); 104 is a merged ticket whatever its date.
     assert result.skipped["conversation: outside the wave's dates"] == 5
     assert accounted(result)
+
+
+@pytest.mark.parametrize("source, key, path", [("zendesk", "tickets", "zendesk/tickets.json"),
+                                               ("intercom", "conversations", "intercom/conversations.json"),
+                                               ("freshdesk", "tickets", "freshdesk/tickets.json")])
+def test_ndjson_duplicate_and_malformed_lines(eng, tmp_path, source, key, path):
+    """Per source: a line repeated counts once, as a duplicate; a broken line names its number; a JSON file
+    cut short says so. Nothing is written by the failing imports."""
+    text = (EXPORTS / path).read_text()
+    records = [r for doc in ([json.loads(text)] if text.lstrip().startswith("[") else
+                             [json.loads(p) for p in text.replace("}\n{\"" + key, "}\u0000{\"" + key).split("\u0000")])
+               for r in (doc if isinstance(doc, list) else doc[key])]
+    folder = tmp_path / source
+    shutil.copytree((EXPORTS / path).parent, folder)
+    (folder / Path(path).name).unlink()
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    (folder / "export.ndjson").write_text("\n".join(lines + [lines[0]]) + "\n", encoding="utf-8")
+    one = import_export(eng, source, WAVE, [folder])
+    assert one.skipped["conversation: duplicate"] == (2 if source == "zendesk" else 1)  # Zendesk's pages repeat 101
+    assert accounted(one)
+    before = (eng / "interactions.csv").read_bytes()
+    (folder / "export.ndjson").write_text("\n".join(lines[:2] + [lines[2][:-7]] + lines[3:]) + "\n", encoding="utf-8")
+    with pytest.raises(QcikitError, match=r"export.ndjson, line 3: not valid JSON .*Fix:"):
+        import_export(eng, source, WAVE, [folder])
+    (folder / "export.ndjson").unlink()
+    (folder / "cut.json").write_text(text[: len(text) * 2 // 3], encoding="utf-8")
+    with pytest.raises(QcikitError, match=r"cut.json: not valid JSON after .*Fix: re-export the file"):
+        import_export(eng, source, WAVE, [folder])
+    assert (eng / "interactions.csv").read_bytes() == before
 
 
 # --- Intercom ----------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticEr
 
 from . import inventory as inv
 from ._frame import isin
-from .errors import Problem, ValidationError
+from .errors import Problem, QcikitError, ValidationError
 from .rubric import Rubric, RubricModel, validate_rubric_dict, _pydantic_problems
 from .scoring import score
 
@@ -493,10 +493,28 @@ class _Loader:
         self.load_scores("gold.csv", required=False)
         self.load_mystery_shops()
         self.load_answers()
+        self.load_import_settings()
         self.check_raters()
         self.check_inventory()
         for name in ("scores", "gold"):
             self.check_complete(name)
+
+    def load_import_settings(self) -> None:
+        """import.yaml (how `qcikit import` maps channels and groups): checked here so a mistake shows before an import."""
+        if not (self.folder / "import.yaml").is_file():
+            return
+        from .importers._mapping import Mapper, load_settings
+
+        schema = self.data.get("schema")
+        try:
+            settings = load_settings(self.folder)
+            if schema is not None and "touchpoint" in schema.facets:
+                Mapper(settings, schema.facets["touchpoint"])
+        except QcikitError as exc:
+            text = str(exc).removeprefix("import.yaml, ").removeprefix("import.yaml: ")
+            where, _, rest = text.partition(": ")
+            message, _, fix = rest.partition(" Fix: ")
+            self.add("import.yaml", where, message, fix or "Correct the key (docs/formats.md, 'import.yaml').")
 
     def load_config(self) -> None:
         data = self.yaml("engagement.yaml")

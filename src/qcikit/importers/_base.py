@@ -232,7 +232,8 @@ def read_records(path: Path, key: str) -> Iterator[tuple[int, dict]]:
                                       f"{type(record).__name__}. Fix: export {key} as JSON objects.")
                 yield number, record
         except ijson.JSONError as exc:
-            raise QcikitError(f"{path.name}: not valid JSON after {key[:-1]} {number:,} ({exc}). Fix: re-export "
+            detail = (str(exc).strip().splitlines() or ["unreadable"])[0]  # yajl draws a caret over three lines
+            raise QcikitError(f"{path.name}: not valid JSON after {key[:-1]} {number:,} ({detail}). Fix: re-export "
                               "the file; a download cut short leaves it unfinished.") from None
     if number == 0 and not ndjson:
         raise QcikitError(f"{path.name}: no {key} found. Fix: give the export's {key} file "
