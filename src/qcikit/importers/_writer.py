@@ -89,6 +89,22 @@ def _wave_clash(interaction_id: str, old_wave: str, new_wave: str) -> QcikitErro
                        "wave's dates with --since/--until, or give the new ids a --prefix.")
 
 
+def _reconcile(old: dict, spool: Spool, result: Merged) -> dict:
+    """An existing row as the merged file holds it: unchanged, or updated by the export's copy of it."""
+    new = spool.get(str(old.get("interaction_id") or ""))
+    if new is None:
+        return old
+    spool.seen(new["interaction_id"])
+    if (old.get("wave") or "") != new["wave"]:
+        raise _wave_clash(new["interaction_id"], old.get("wave") or "(none)", new["wave"])
+    if _same(old, new):
+        result.unchanged += 1
+        return old
+    result.updated += 1
+    result.updated_ids.append(new["interaction_id"])
+    return {**old, **new}
+
+
 def merge(folder: Path, spool: Spool) -> Merged:
     parquet = folder / "interactions.parquet"
     if parquet.is_file():
@@ -111,19 +127,8 @@ def merge(folder: Path, spool: Spool) -> Merged:
                     columns = header + [c for c in COLUMNS if c not in header]
                     writer.writerow(columns)
                     for record in reader:
-                        old = dict(zip(header, record))
-                        new = spool.get(old.get("interaction_id", ""))
-                        if new is not None:
-                            spool.seen(new["interaction_id"])
-                            if (old.get("wave") or "") != new["wave"]:
-                                raise _wave_clash(new["interaction_id"], old.get("wave") or "(none)", new["wave"])
-                            if _same(old, new):
-                                result.unchanged += 1
-                            else:
-                                result.updated += 1
-                                result.updated_ids.append(new["interaction_id"])
-                                old = {**old, **new}
-                        writer.writerow([old.get(c) or "" for c in columns])
+                        row = _reconcile(dict(zip(header, record)), spool, result)
+                        writer.writerow([row.get(c) or "" for c in columns])
             else:
                 columns = COLUMNS
                 writer.writerow(columns)
@@ -150,20 +155,7 @@ def _merge_parquet(target: Path, spool: Spool) -> Merged:
     old = pd.read_parquet(target).astype("string")
     rows = old.to_dict("records")
     columns = list(old.columns) + [c for c in COLUMNS if c not in old.columns]
-    for i, row in enumerate(rows):
-        new = spool.get(str(row.get("interaction_id")))
-        if new is None:
-            continue
-        spool.seen(new["interaction_id"])
-        row = {k: (None if v is pd.NA else v) for k, v in row.items()}
-        if (row.get("wave") or "") != new["wave"]:
-            raise _wave_clash(new["interaction_id"], row.get("wave") or "(none)", new["wave"])
-        if _same(row, new):
-            result.unchanged += 1
-        else:
-            result.updated += 1
-            result.updated_ids.append(new["interaction_id"])
-            rows[i] = {**row, **new}
+    rows = [_reconcile({k: (None if v is pd.NA else v) for k, v in row.items()}, spool, result) for row in rows]
     added = list(spool.unseen())
     result.added = len(added)
     if result.added or result.updated:
