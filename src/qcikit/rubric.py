@@ -234,19 +234,24 @@ class Rubric:
     # -- weights ---------------------------------------------------------
     def _factors(self, scenario: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
         """Dimension weights and element relative weights after scenario rules (0 = off)."""
-        dims = self.dimensions
-        dim_w = np.array([d.weight for d in self.model.dimensions], dtype=float)
-        el_w = self._elements["weight"].to_numpy(dtype=float).copy()
+        # Called per distinct scenario by validation and scoring: the base weights and positions are built once.
+        base = self.__dict__.get("_base_factors")
+        if base is None:
+            base = self.__dict__["_base_factors"] = (
+                np.array([d.weight for d in self.model.dimensions], dtype=float),
+                self._elements["weight"].to_numpy(dtype=float).copy(),
+                {d: k for k, d in enumerate(self.dimensions)}, {e: k for k, e in enumerate(self.element_ids)})
+        dim_w, el_w = base[0].copy(), base[1].copy()
         if scenario:
-            ids = self.element_ids
+            dim_at, el_at = base[2], base[3]
             for rule in self.model.scenario_rules:
                 if _matches(rule.when, scenario):
                     for d, f in rule.dimension_factors.items():
-                        dim_w[dims.index(d)] *= f
+                        dim_w[dim_at[d]] *= f
                     for e, f in rule.element_factors.items():
-                        el_w[ids.index(e)] *= f
+                        el_w[el_at[e]] *= f
                     for e in rule.exclude:
-                        el_w[ids.index(e)] = 0.0
+                        el_w[el_at[e]] = 0.0
         return dim_w, el_w
 
     def excluded_by(self, scenario: Mapping[str, Any] | None) -> dict[str, str]:
