@@ -908,11 +908,14 @@ class _Loader:
         rubric, inter, inv = self.data.get("rubric"), self.data.get("interactions"), self.data.get("inventory")
         scores, schema = self.data.get("scores"), self.data.get("schema")
         if rubric is not None and rubric.model.scenario_rules and scores is not None:
-            known = set(inv["interaction_id"]) if inv is not None else set()
-            # An id that is itself unknown is reported once, where it is checked; not here again.
+            # An id that is itself unknown is reported once, where it is checked; not here again. Vectorized:
+            # sets built from Arrow strings iterate them one by one.
             ids, _ = self._sample_ids()
-            valid = set(ids) if ids is not None else set(scores["interaction_id"].dropna())
-            missing = sorted((set(scores["interaction_id"].dropna()) & valid) - known)
+            scored = pd.Series(scores["interaction_id"].dropna().unique())
+            keep = isin(scored, ids) if ids is not None else np.ones(len(scored), bool)
+            if inv is not None:
+                keep &= ~isin(scored, inv["interaction_id"])
+            missing = sorted(scored[keep])
             if missing:
                 self.add("inventory.csv", "" if inv is None else "interaction_id",
                          f"{len(missing)} scored interaction(s) are not classified ({', '.join(missing[:5])}"
