@@ -74,52 +74,19 @@ def cmd_validate(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from . import sampling
-    from ._io import write_csv
+    from .batch import sample_engagement
 
-    eng = _engagement(args.dir)
-    cfg = eng.config
-    margin = args.margin or cfg.margin
-    confidence = args.confidence or cfg.confidence
-    strata = cfg.strata
-    seed = cfg.seed if args.seed is None else args.seed
-    target = Path(args.dir) / "sample.csv"
-    if target.exists() and not args.force:
-        raise QcikitError(f"{target}: a sample already exists and may already be scored; nothing was changed. "
-                          "Fix: pass --force to draw a new one (the old file is replaced).")
-    sd = None
-    if args.qci_margin is not None:
-        sd, source = _qci_sd(eng)
-        margin = args.qci_margin
-        print(f"Sizing for the mean QCI: ±{margin:g} points, with the QCI's standard deviation {sd:.1f} from {source}.")
-    # Only the columns the draw needs: the transcripts (the bulk of a population file) are never copied.
-    frame = eng.interactions[[c for c in dict.fromkeys(["interaction_id", "wave", strata]) if c]]
-    drawn = sampling.draw_by_wave(frame, margin, confidence, strata=strata, seed=seed, sd=sd,
-                                  minimum=2 if args.minimum is None else args.minimum)
-    cols = ["interaction_id", "wave"] + ([strata] if strata else []) + ["stratum", "weight"]
-    out = drawn[cols].copy()
-    out["weight"] = out["weight"].map(lambda x: f"{x:.6f}")
-    write_csv(out, target)
-    plan = drawn.groupby("stratum").agg(n_h=("weight", "size"), N_h=("weight", "sum")).reset_index()
-    plan["N_h"] = plan["N_h"].round().astype(int)
-    plan["margin"] = [sampling.margin_of_error(n, confidence, N) for n, N in zip(plan["n_h"], plan["N_h"])]
-    shown = f"±{margin:g} QCI points" if sd is not None else f"±{margin:.0%}"
-    print(f"Drew {len(out)} interactions (margin {shown} per wave at {confidence:.0%} confidence, seed {seed}) into {target}.")
-    print(plan.to_string(index=False, formatters={"margin": "±{:.1%}".format}))
+    drawn = sample_engagement(args.dir, force=args.force, margin=args.margin, confidence=args.confidence,
+                              seed=args.seed, minimum=2 if args.minimum is None else args.minimum,
+                              qci_margin=args.qci_margin)
+    if drawn.sd is not None:
+        print(f"Sizing for the mean QCI: ±{drawn.margin:g} points, with the QCI's standard deviation {drawn.sd:.1f} "
+              f"from {drawn.sd_source}.")
+    shown = f"±{drawn.margin:g} QCI points" if drawn.sd is not None else f"±{drawn.margin:.0%}"
+    print(f"Drew {drawn.size} interactions (margin {shown} per wave at {drawn.confidence:.0%} confidence, "
+          f"seed {drawn.seed}) into {drawn.path}.")
+    print(drawn.plan.to_string(index=False, formatters={"margin": "±{:.1%}".format}))
     return 0
-
-
-def _qci_sd(eng) -> tuple[float, str]:
-    """The design-weighted standard deviation of the QCI in the latest scored wave (a pilot or an earlier wave)."""
-    from . import metrics
-
-    if eng.scores is None:
-        raise QcikitError(f"{eng.path}: --qci-margin needs the QCI's spread from scored interactions (a pilot or an "
-                          "earlier wave), and there are no scores yet. Fix: score a pilot, or size with --margin.")
-    table = metrics.interaction_table(eng)
-    wave = [w for w in eng.config.waves if (table["wave"] == w).any()][-1]
-    part = table[table["wave"] == wave]
-    return metrics.weighted_sd(part["qci"], part["weight"]), f"wave {wave} ({len(part)} scored interactions)"
 
 
 def cmd_reliability(args) -> int:
