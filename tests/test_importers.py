@@ -510,6 +510,24 @@ def test_parquet_population_is_merged_in_place(eng):
         ["501", "502", "504", "CALL-1", "CALL-2"]
 
 
+def test_import_can_start_a_parquet_population(eng, capsys):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    assert main(["import", str(eng), "--from", "vtt", "--wave", WAVE, "--parquet", str(EXPORTS / "vtt")]) == 0
+    assert "interactions.parquet: 2 added" in capsys.readouterr().out
+    assert sorted(pd.read_parquet(eng / "interactions.parquet")["interaction_id"]) == ["CALL-1", "CALL-2"]
+    assert qcikit.Engagement.validate(eng) == []
+    # Later imports go to the same file, with or without the flag.
+    import_export(eng, "freshdesk", WAVE, [EXPORTS / "freshdesk"])
+    assert len(pd.read_parquet(eng / "interactions.parquet")) == 5
+
+
+def test_parquet_is_refused_when_the_population_is_a_csv(eng):
+    import_export(eng, "vtt", WAVE, [EXPORTS / "vtt"])
+    with pytest.raises(QcikitError, match=r"already in interactions.csv; --parquet would start a second file"):
+        import_export(eng, "freshdesk", WAVE, [EXPORTS / "freshdesk"], parquet=True)
+
+
 def test_command_line_refusals(eng, tmp_path, capsys):
     args = ["import", str(eng), "--from", "zendesk", str(EXPORTS / "zendesk")]
     assert main([*args[:4], "--wave", "2027-Q1", *args[4:]]) == 2

@@ -73,3 +73,10 @@ def test_interactions_parquet_is_read_like_the_csv(tmp_path):
     assert from_parquet.interactions["effort"].equals(from_csv.interactions["effort"])
     a, b = metrics.trend(from_parquet), metrics.trend(from_csv)
     pd.testing.assert_frame_equal(a, b)
+    # Messages about ids name the file that holds the population.
+    sample = (folder / "sample.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "sample.csv").write_text("\n".join([sample[0], sample[1].replace(sample[1].split(",")[0], "BR-999999", 1),
+                                                  *sample[2:]]) + "\n", encoding="utf-8")
+    problems = [str(p) for p in qcikit.Engagement.validate(folder)]
+    assert any("interaction 'BR-999999' is not in interactions.parquet" in p for p in problems), problems
+    assert not any("interactions.csv" in p for p in problems), problems

@@ -45,7 +45,8 @@ def cmd_import(args) -> int:
     from .importers import import_export
 
     result = import_export(args.dir, args.source, args.wave, args.paths, prefix=args.prefix, redact=args.redact,
-                           log=args.log, since=args.since, until=args.until, touchpoint=args.touchpoint)
+                           log=args.log, since=args.since, until=args.until, touchpoint=args.touchpoint,
+                           parquet=args.parquet)
     print("\n".join(result.summary()))
     if args.log:
         print(f"Wrote {args.log}: one row per record left out.")
@@ -354,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--since", metavar="DATE", help="keep conversations that started on or after this date")
     s.add_argument("--until", metavar="DATE", help="keep conversations that started on or before this date")
     s.add_argument("--touchpoint", metavar="LEVEL", help="the touchpoint of conversations that name no channel")
+    s.add_argument("--parquet", action="store_true",
+                   help="write the population as interactions.parquet (millions of contacts; needs qcikit[parquet])")
     s.set_defaults(func=cmd_import)
     s = sub.add_parser("validate", help="check every file; list every problem found",
                        description="Check every file of each engagement and list every problem at once.")

@@ -322,6 +322,8 @@ class _Loader:
         self.problems: list[Problem] = []
         self.data: dict[str, Any] = {}
         self.dialect: dict[str, str] = {}
+        # The population's file, named in messages about ids (interactions.parquet for large populations).
+        self.population = "interactions.csv"
 
     # -- helpers ---------------------------------------------------------
     def add(self, file: str, where: str, message: str, fix: str) -> None:
@@ -594,7 +596,7 @@ class _Loader:
                 self.add(name, "", "both interactions.csv and interactions.parquet hold interactions, so which is "
                          "the population cannot be told.", "Keep one: delete or rename the other.")
                 return
-            name = "interactions.parquet"
+            name = self.population = "interactions.parquet"
             df = self.parquet(name)
         else:
             df = self.csv(name, required=True)
@@ -645,11 +647,12 @@ class _Loader:
         inter = self.data.get("interactions")
         if where == "sample.csv" and inter is not None:
             unknown = bad & ~isin(df["interaction_id"], inter["interaction_id"])
+            pop = self.population
             self.values(name, df, "interaction_id", unknown,
-                        lambda v: f"interaction '{v}' is not in interactions.csv, so it cannot have been sampled",
-                        lambda v: "Correct the id: every scored interaction is one of interactions.csv, drawn into sample.csv.", row)
+                        lambda v: f"interaction '{v}' is not in {pop}, so it cannot have been sampled",
+                        lambda v: f"Correct the id: every scored interaction is one of {pop}, drawn into sample.csv.", row)
             self.values(name, df, "interaction_id", bad & ~unknown,
-                        lambda v: f"interaction '{v}' is in interactions.csv but not in sample.csv (it was not sampled)",
+                        lambda v: f"interaction '{v}' is in {pop} but not in sample.csv (it was not sampled)",
                         lambda v: "Score only sampled interactions; if the sample is out of date, redraw it with "
                                   "`qcikit sample --force` before scoring.", row)
             return
@@ -663,7 +666,7 @@ class _Loader:
             return
         self._duplicates(name, df, ["interaction_id"], "interaction_id")
         inter = self.data.get("interactions")
-        self._known_ids(name, df, None if inter is None else inter["interaction_id"], "interactions.csv")
+        self._known_ids(name, df, None if inter is None else inter["interaction_id"], self.population)
         w = self.numeric(name, df, "weight", False, "Write the design weight (stratum size ÷ stratum sample) as a number; `qcikit sample` writes it.")
         self.rows(name, (w.notna() & (w < 1)).to_numpy(), lambda i: f"weight {w.iloc[i]:g} is below 1.",
                   "A design weight is N_h / n_h, at least 1; redraw with `qcikit sample`.")
@@ -674,7 +677,7 @@ class _Loader:
         if self.data.get("sample") is not None:
             return self.data["sample"]["interaction_id"], "sample.csv"
         if self.data.get("interactions") is not None:
-            return self.data["interactions"]["interaction_id"], "interactions.csv"
+            return self.data["interactions"]["interaction_id"], self.population
         return None, ""
 
     def load_inventory(self) -> None:
@@ -938,10 +941,10 @@ class _Loader:
             for k, r in enumerate(rows[:MAX_ROWS_LISTED]):
                 self.add("inventory.csv", f"row {r + 2}",
                          f"interaction {mm['interaction_id'].iloc[k]} has {f} '{mm[f].iloc[k]}' here but "
-                         f"'{mm[f + '@i'].iloc[k]}' in interactions.csv.",
+                         f"'{mm[f + '@i'].iloc[k]}' in {self.population}.",
                          "Correct the one that is wrong; the two files must agree on every facet they both hold.")
             if len(rows) > MAX_ROWS_LISTED:
-                self.add("inventory.csv", "", f"{len(rows) - MAX_ROWS_LISTED} more row(s) disagree with interactions.csv on {f}.",
+                self.add("inventory.csv", "", f"{len(rows) - MAX_ROWS_LISTED} more row(s) disagree with {self.population} on {f}.",
                          "Correct them the same way.")
         self.data["facet_conflicts"] = conflicts
 

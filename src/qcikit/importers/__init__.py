@@ -104,7 +104,7 @@ def _day(value: str | date | None, flag: str) -> datetime | None:
 def import_export(folder: str | Path, source: Source, wave: str, paths: list[str | Path], *, prefix: str = "",
                   redact: bool = False, log: str | Path | None = None, since: str | date | None = None,
                   until: str | date | None = None, touchpoint: str | None = None,
-                  workers: int | None = None) -> ImportResult:
+                  workers: int | None = None, parquet: bool = False) -> ImportResult:
     """Add the interactions of an export to ``folder``'s interactions.csv for ``wave``.
 
     Parameters
@@ -128,6 +128,8 @@ def import_export(folder: str | Path, source: Source, wave: str, paths: list[str
         Keep conversations that started on or after ``since`` and before the end of ``until``.
     touchpoint : str
         The touchpoint of conversations without a channel (a messages file without ``channel``).
+    parquet : bool
+        Write the population as interactions.parquet (for millions of contacts) when the folder has none yet.
     workers : int
         Processes that normalise records (default: every core for exports over 8 MB, else one). The
         result is the same whatever the number.
@@ -191,7 +193,7 @@ def import_export(folder: str | Path, source: Source, wave: str, paths: list[str
                     skips.add(why, file, record, level)
             else:  # a copy of a record already read: counted once, as a duplicate, whatever it held
                 skips.add(b.DUPLICATE, file, conv.id, "conversation")
-        merged = merge(folder, spool)
+        merged = merge(folder, spool, parquet)
     finally:
         spool.close()
     result.target, result.added, result.updated, result.unchanged = (merged.target, merged.added, merged.updated,

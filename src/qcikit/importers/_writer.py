@@ -105,10 +105,19 @@ def _reconcile(old: dict, spool: Spool, result: Merged) -> dict:
     return {**old, **new}
 
 
-def merge(folder: Path, spool: Spool) -> Merged:
-    parquet = folder / "interactions.parquet"
-    if parquet.is_file():
-        return _merge_parquet(parquet, spool)
+def merge(folder: Path, spool: Spool, parquet: bool = False) -> Merged:
+    """Merge the spooled rows into the population file: interactions.parquet when it exists (or ``parquet`` asks
+    for it), else interactions.csv."""
+    target = folder / "interactions.parquet"
+    if target.is_file():
+        return _merge_parquet(target, spool)
+    if parquet:
+        csv_file = folder / "interactions.csv"
+        if csv_file.is_file() and len(csv_file.read_bytes()[:4096].splitlines()) > 1:
+            raise QcikitError(f"{csv_file}: the population is already in interactions.csv; --parquet would start a "
+                              "second file. Nothing was written. Fix: import without --parquet, or convert the file "
+                              "first (pandas: read_csv(..., dtype=str).to_parquet('interactions.parquet')).")
+        return _merge_parquet(target, spool)
     target = folder / "interactions.csv"
     result = Merged(target)
     fd, tmp = tempfile.mkstemp(prefix=".interactions.csv.", suffix=".tmp", dir=folder)
@@ -152,7 +161,7 @@ def _merge_parquet(target: Path, spool: Spool) -> Merged:
     from .._io import atomic_write_bytes
 
     result = Merged(target)
-    old = pd.read_parquet(target).astype("string")
+    old = pd.read_parquet(target).astype("string") if target.is_file() else pd.DataFrame(columns=COLUMNS, dtype="string")
     rows = old.to_dict("records")
     columns = list(old.columns) + [c for c in COLUMNS if c not in old.columns]
     rows = [_reconcile({k: (None if v is pd.NA else v) for k, v in row.items()}, spool, result) for row in rows]
