@@ -212,7 +212,19 @@ You will
 
 Each transcript opens with the **case facts** (the right answer, the steps, any policy) and carries
 timestamps: everything a rule needs is on the page. The brand voice — signature phrases, sign-off,
-words to avoid — is shown above the transcript in the form."""),
+words to avoid — is shown above the transcript in the form.
+
+### How points add up
+
+- An element starts at its **start** points when the rubric gives one, else at **0**.
+- Each rule that applies adds or takes away its points **once**, however often the behaviour occurs.
+- The result is kept **within 0 and the element's maximum**.
+- **n/a** means the element does not apply to this interaction, not that it was done badly: its weight is
+  shared among the other elements. A 0 is a score.
+- A **critical** element below its pass mark caps or zeroes the QCI (or its dimension), as the rubric says.
+- **Weights and scenario rules act on the QCI**, never on an element's points: score what the transcript shows.
+- In the scoring form you may paste the **evidence** (the transcript's own words; anything else is refused)
+  and pick the **rules** you applied: calibration sessions compare them, rater by rater."""),
     params('engagement = "../../data/samples/northwind"\ntrainee = "trainee"  # your name, as the certification records it\n'
            'record = False  # True: keep the certification result in the engagement\'s score store'),
     code("import qcikit\nfrom qcikit import training, widgets, workspace\n\neng = qcikit.Engagement.load(engagement)\n"

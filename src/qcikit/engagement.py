@@ -718,18 +718,22 @@ class _Loader:
             if scores is not None:
                 self._known_ids(name, df, scores["interaction_id"], "scores.csv")
             if "rules" in df.columns:
-                self._gold_rules(df)
+                self._rule_checks(name, df)
+        if name == "scores.csv" and ("rules" in df.columns or "evidence" in df.columns):
+            # A rater's rules and quote are optional; given, they must be the element's rules and the transcript's words.
+            self._rule_checks(name, df, arithmetic=False)
         self._duplicates(name, df, ["interaction_id", "rater", "element"], "interaction, rater and element")
         self._waves(name, df)
         self.data[name.removesuffix(".csv")] = df
 
-    def _gold_rules(self, df: pd.DataFrame) -> None:
-        """gold.csv's ``rules`` name rules of the row's element, and give its points by the rubric's arithmetic."""
+    def _rule_checks(self, file: str, df: pd.DataFrame, arithmetic: bool = True) -> None:
+        """``rules`` name rules of the row's element and, for gold (``arithmetic``), give its points by the rubric's
+        arithmetic; ``evidence`` quotes the transcript verbatim."""
         rubric = self.data.get("rubric")
         if rubric is None:
             return
         signed = {e: rubric.rule_deltas(e) for e in rubric.element_ids}
-        rules = df["rules"].fillna("").astype(str).str.split()
+        rules = (df["rules"] if "rules" in df.columns else pd.Series("", index=df.index)).fillna("").astype(str).str.split()
         unknown, wrong = np.zeros(len(df), bool), np.zeros(len(df), bool)
         expect = np.full(len(df), np.nan)
         points = pd.to_numeric(df["points"], errors="coerce").to_numpy(dtype=float)
@@ -741,6 +745,8 @@ class _Loader:
                 unknown[i] = True
                 continue
             pts = points[i]
+            if not arithmetic:
+                continue
             if ids and np.isnan(pts):
                 wrong[i] = True
             elif not np.isnan(pts):
@@ -750,22 +756,24 @@ class _Loader:
                 expect[i] = worth[key]
                 wrong[i] = expect[i] != pts
         if "evidence" in df.columns:
-            self._gold_evidence(df, rules)
-        self.rows("gold.csv", unknown, lambda i: f"rules '{df['rules'].iloc[i]}' name a rule that element "
+            self._evidence_check(file, df, rules, required=arithmetic)
+        self.rows(file, unknown, lambda i: f"rules '{df['rules'].iloc[i]}' name a rule that element "
                   f"'{df['element'].iloc[i]}' does not have (its rules: {', '.join(signed[df['element'].iloc[i]])}).",
                   "Use the rule ids from rubric.yaml, separated by spaces.")
         said = lambda i: f"rules '{df['rules'].iloc[i]}' give" if rules.iloc[i] else "no rule fired, which gives"  # noqa: E731
-        self.rows("gold.csv", wrong, lambda i: f"{said(i)} {expect[i]:g} point(s) for "
+        self.rows(file, wrong, lambda i: f"{said(i)} {expect[i]:g} point(s) for "
                   f"'{df['element'].iloc[i]}' by the rubric, but points is '{df['points'].iloc[i]}'."
                   if not np.isnan(expect[i]) else f"rules are given for '{df['element'].iloc[i]}' but points is empty "
                   "(not applicable).", "Correct the points or the rules so that one follows from the other.")
 
-    def _gold_evidence(self, df: pd.DataFrame, rules: pd.Series) -> None:
-        """Gold's evidence is what trainees are shown as the words that decided the points: it must be a verbatim
-        quote of the interaction's transcript, and a row whose rules fired must quote something."""
+    def _evidence_check(self, file: str, df: pd.DataFrame, rules: pd.Series, required: bool) -> None:
+        """Evidence must be a verbatim quote of the interaction's transcript (gold's is what trainees are shown as
+        the words that decided the points); in gold (``required``) a row whose rules fired must quote something."""
+        from .scoring import quotes
+
         evidence = df["evidence"].fillna("").astype(str)
-        fired = rules.map(bool).to_numpy()
-        self.rows("gold.csv", fired & (evidence.str.strip() == "").to_numpy(),
+        fired = rules.map(bool).to_numpy() & required
+        self.rows(file, fired & (evidence.str.strip() == "").to_numpy(),
                   lambda i: f"rules '{df['rules'].iloc[i]}' fired for '{df['element'].iloc[i]}' but evidence is empty.",
                   "Quote the transcript's words that made the rule fire, verbatim, in the evidence column.")
         inter = self.data.get("interactions")
@@ -773,12 +781,11 @@ class _Loader:
             return
         # Duplicate ids are reported where interactions.csv is read; the first row's transcript stands here.
         text = df["interaction_id"].map(inter.drop_duplicates("interaction_id").set_index("interaction_id")["transcript"]).fillna("")
-        squash = lambda x: " ".join(str(x).split())  # noqa: E731 - line breaks and double spaces do not count
         # A duplicated or unknown id is reported where it is checked; its evidence cannot be judged here.
         dup = (isin(df["interaction_id"], inter.loc[inter["interaction_id"].duplicated(), "interaction_id"])
                | ~isin(df["interaction_id"], inter["interaction_id"]))
-        quoted = np.array([not e.strip() or squash(e) in squash(t) for e, t in zip(evidence, text)]) | dup
-        self.rows("gold.csv", ~quoted,
+        quoted = np.array([quotes(e, t) for e, t in zip(evidence, text)]) | dup
+        self.rows(file, ~quoted,
                   lambda i: f"evidence '{evidence.iloc[i][:60]}' for '{df['element'].iloc[i]}' is not a verbatim quote of "
                             f"interaction {df['interaction_id'].iloc[i]}'s transcript.",
                   "Copy the words from the transcript exactly (paste, do not retype or paraphrase).")

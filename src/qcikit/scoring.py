@@ -255,3 +255,16 @@ def row_weights(scores: pd.DataFrame, rubric: Rubric, inventory: pd.DataFrame | 
     dim_w, el_w = rubric.scenario_factor_arrays(scen)
     w = effective_weights(dim_w, el_w * applicable, rubric.dimension_codes)
     return w[unit, code]
+
+
+def quotes(evidence, transcript) -> bool:
+    """Whether ``evidence`` is a verbatim quote of ``transcript`` (or empty).
+
+    Line breaks and runs of spaces do not count: a quote copied from a wrapped transcript keeps its words,
+    not its layout. Anything else must match exactly, so a paraphrase is refused.
+
+    >>> quotes("I'm sorry  about\\nthat", "Agent: I'm sorry about that. Anything else?"), quotes("sorry for that", "sorry about that")
+    (True, False)
+    """
+    evidence = " ".join(str(evidence or "").split())
+    return not evidence or evidence in " ".join(str(transcript or "").split())

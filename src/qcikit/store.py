@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS scores (
     saved_by TEXT NOT NULL,
     saved_at TEXT NOT NULL,
     note TEXT NOT NULL DEFAULT '',
-    source TEXT NOT NULL DEFAULT 'form'
+    source TEXT NOT NULL DEFAULT 'form',
+    rules TEXT,
+    evidence TEXT
 );
 CREATE INDEX IF NOT EXISTS scores_key ON scores (interaction_id, rater, element, id);
 CREATE TABLE IF NOT EXISTS events (
@@ -101,7 +103,7 @@ SETTLEMENT = "(source = 'settlement' OR note LIKE 'settles dispute #%')"
 EFFECTIVE = """
 WITH eff AS (
   SELECT s.id, s.interaction_id, s.element, s.points, s.wave, s.rubric_version, s.saved_by, s.saved_at, s.source,
-         s.note,
+         s.note, s.rules, s.evidence,
          COALESCE((SELECT c.to_rater FROM corrections c WHERE c.kind = 'rename_rater' AND c.rater = s.rater
                    AND s.id <= c.upto_id ORDER BY c.id DESC LIMIT 1), s.rater) AS rater
   FROM scores s
@@ -110,11 +112,13 @@ WITH eff AS (
 )
 """
 LATEST = EFFECTIVE + """
-SELECT interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, source
+SELECT interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, source, rules, evidence
 FROM eff WHERE id IN (SELECT MAX(id) FROM eff {where} GROUP BY interaction_id, rater, element)
 ORDER BY interaction_id, rater, element
 """
 COLUMNS = ["interaction_id", "rater", "element", "points", "wave", "rubric_version"]
+# What a rater may attach to a score: the rule ids they applied (space-separated) and a verbatim quote.
+EVIDENCE_COLUMNS = ["rules", "evidence"]
 
 
 def _now() -> str:
@@ -144,8 +148,12 @@ class Store:
         try:
             con.executescript(SCHEMA)
             cols = {r[1] for r in con.execute("PRAGMA table_info(scores)")}
-            if "source" not in cols:  # a store made by an earlier qcikit: add the column, keep every row
+            # A store made by an earlier qcikit: add the columns, keep every row.
+            if "source" not in cols:
                 con.execute("ALTER TABLE scores ADD COLUMN source TEXT NOT NULL DEFAULT 'form'")
+            for col in ("rules", "evidence"):
+                if col not in cols:
+                    con.execute(f"ALTER TABLE scores ADD COLUMN {col} TEXT")
         finally:
             con.close()
 
@@ -172,19 +180,23 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
     def save(self, interaction_id: str, rater: str, points: Mapping[str, float | None], wave: str | None = None,
-             rubric_version: str | None = None, by: str | None = None, note: str = "") -> int:
-        """Append one form: ``points`` maps element → points (None = not applicable). Returns rows written."""
+             rubric_version: str | None = None, by: str | None = None, note: str = "",
+             rules: Mapping[str, str] | None = None, evidence: Mapping[str, str] | None = None) -> int:
+        """Append one form: ``points`` maps element → points (None = not applicable); ``rules`` and ``evidence``
+        map an element to the rule ids applied (space-separated) and a verbatim quote. Returns rows written."""
         if not points:
             raise QcikitError("nothing to save: no element was scored. Fix: score at least one element.")
         if not str(interaction_id).strip() or not str(rater).strip():
             raise QcikitError("a score needs an interaction and a rater. Fix: choose both before saving.")
         by = by or rater or getpass.getuser()
         at = _now()
+        rules, evidence = rules or {}, evidence or {}
         rows = [(str(interaction_id), str(rater), str(e), None if p is None or (isinstance(p, float) and np.isnan(p)) else float(p),
-                 None if wave is None else str(wave), rubric_version, by, at, note) for e, p in points.items()]
-        with self._transaction() as con:
-            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                 None if wave is None else str(wave), rubric_version, by, at, note, rules.get(e) or None,
+                 evidence.get(e) or None) for e, p in points.items()]
+        with self._transaction() as con:  # one form, one transaction: all of it or nothing
+            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note,"
+                            " rules, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def import_scores(self, scores: pd.DataFrame, by: str = "import") -> int:
@@ -203,21 +215,29 @@ class Store:
             return 0
         at = _now()
         opt = lambda col: new[col] if col in new else pd.Series([None] * len(new), index=new.index)  # noqa: E731
-        rows = [(str(i), str(r), str(e), None if pd.isna(p) else float(p), None if pd.isna(w) else str(w),
-                 None if pd.isna(v) else str(v), by, at, "", "import")
-                for i, r, e, p, w, v in zip(new["interaction_id"], new["rater"], new["element"], new["points"],
-                                            opt("wave"), opt("rubric_version"))]
+        text = lambda v: None if pd.isna(v) or str(v) == "" else str(v)  # noqa: E731
+        rows = [(str(i), str(r), str(e), None if pd.isna(p) else float(p), text(w), text(v), by, at, "", "import",
+                 text(ru), text(ev))
+                for i, r, e, p, w, v, ru, ev in zip(new["interaction_id"], new["rater"], new["element"], new["points"],
+                                                    opt("wave"), opt("rubric_version"), opt("rules"), opt("evidence"))]
         with self._transaction() as con:
             con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, "
-                            "note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                            "note, source, rules, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def _not_held(self, scores: pd.DataFrame) -> pd.DataFrame:
-        """The rows of ``scores`` whose points the store has never held for that interaction, rater and element."""
-        held = self._query(EFFECTIVE + "SELECT DISTINCT interaction_id, rater, element, points FROM eff")
-        key = lambda df: (df["interaction_id"].astype(str) + "\x1f" + df["rater"].astype(str) + "\x1f"  # noqa: E731
-                          + df["element"].astype(str) + "\x1f"
-                          + pd.to_numeric(df["points"], errors="coerce").map(lambda x: "" if pd.isna(x) else repr(float(x))))
+        """The rows of ``scores`` whose points the store has never held for that interaction, rater and element
+        (with the same rules and evidence, when the table has those columns: evidence added later is news)."""
+        extra = [c for c in EVIDENCE_COLUMNS if c in scores.columns]
+        held = self._query(EFFECTIVE + "SELECT DISTINCT interaction_id, rater, element, points"
+                           + "".join(f", {c}" for c in extra) + " FROM eff")
+
+        def key(df):
+            k = (df["interaction_id"].astype(str) + "\x1f" + df["rater"].astype(str) + "\x1f" + df["element"].astype(str)
+                 + "\x1f" + pd.to_numeric(df["points"], errors="coerce").map(lambda x: "" if pd.isna(x) else repr(float(x))))
+            for c in extra:
+                k = k + "\x1f" + df[c].fillna("").astype(str)
+            return k
         return scores[~key(scores).isin(set(key(held)))] if len(held) else scores
 
     def save_draft(self, interaction_id: str, rater: str, values: Mapping[str, str]) -> None:
@@ -383,8 +403,10 @@ class Store:
         return d[d["settled_by"].isna()] if open_only else d
 
     def export_csv(self, path: str | Path) -> Path:
-        """Write the latest (settled) scores as a scores CSV, atomically."""
-        latest = self.latest()[COLUMNS]
+        """Write the latest (settled) scores as a scores CSV, atomically; with ``rules`` and ``evidence`` columns
+        when any rater gave them."""
+        latest = self.latest()
+        latest = latest[COLUMNS + [c for c in EVIDENCE_COLUMNS if latest[c].notna().any()]]
         latest = latest.assign(points=latest["points"].map(lambda x: "" if pd.isna(x) else f"{x:g}"))
         return write_csv(latest, path)
 

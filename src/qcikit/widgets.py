@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import metrics, sampling
 from .errors import QcikitError
+from .scoring import quotes
 from .sections import table_html
 from .store import Store
 
@@ -40,6 +41,20 @@ def _voice_html(voice) -> str:
     if voice.avoid:
         parts.append("<b>avoid:</b> " + ", ".join(f"“{html.escape(p)}”" for p in voice.avoid))
     return "<small>" + " · ".join(p for p in parts if p) + "</small>"
+
+
+# The scoring arithmetic, stated once where raters read it (the training notebook says the same).
+ARITHMETIC_HTML = (
+    "<details><summary><b>How points add up</b></summary><small><ul>"
+    "<li>An element starts at its <i>start</i> points when the rubric gives one, else at 0.</li>"
+    "<li>Each rule that applies adds or takes away its points once, however often the behaviour occurs.</li>"
+    "<li>The result is kept within 0 and the element's maximum.</li>"
+    "<li><i>n/a</i> means the element does not apply to this interaction (not that it was done badly): its weight "
+    "is shared among the other elements. A 0 is a score.</li>"
+    "<li>A critical element below its pass mark caps or zeroes the QCI (or its dimension), as the rubric says.</li>"
+    "<li>Weights and scenario rules act on the QCI, never on an element's points: score what the transcript shows.</li>"
+    "<li>Evidence, when you give it, is the transcript's own words, pasted; the rules are the ones you applied.</li>"
+    "</ul></small></details>")
 
 
 def _rules_html(element) -> str:
@@ -75,6 +90,8 @@ class ScoringForm:
         self.voice = w.HTML(_voice_html(eng.config.brand_voice))
         self.transcript = w.HTML()
         self.points: dict[str, w.Dropdown] = {}
+        self.evidence: dict[str, w.Text] = {}
+        self.rules: dict[str, w.TagsInput] = {}
         rows = []
         for e in eng.rubric.model.elements:
             options = [str(int(p)) if float(p).is_integer() else str(p) for p in np.arange(0, e.max_points + 1)]
@@ -84,7 +101,14 @@ class ScoringForm:
                             style={"description_width": "180px"})
             dd.add_class(f"qcikit-points-{e.id}")
             self.points[e.id] = dd
-            rows.append(w.HBox([dd, w.HTML(_rules_html(e))]))
+            # Optional: the words that earned or cost the points, and the rules applied (what calibration compares).
+            ev = w.Text(placeholder="evidence: paste the transcript's words", layout=w.Layout(width="300px"))
+            ev.add_class(f"qcikit-evidence-{e.id}")
+            rl = w.TagsInput(value=[], allowed_tags=[r.id for r in (*e.rules.additive, *e.rules.subtractive)],
+                             allow_duplicates=False, layout=w.Layout(width="300px"))
+            rl.add_class(f"qcikit-rules-{e.id}")
+            self.evidence[e.id], self.rules[e.id] = ev, rl
+            rows.append(w.HBox([dd, w.VBox([ev, rl]), w.HTML(_rules_html(e))]))
         self.save = w.Button(description="Save", button_style="primary")
         self.save.add_class("qcikit-save")
         self.status = w.HTML()
@@ -97,11 +121,13 @@ class ScoringForm:
         self._restoring = False
         self.interaction.observe(self._on_interaction, names="value")
         self.rater.observe(self._restore_draft, names="value")
-        for dd in self.points.values():
-            dd.observe(self._keep_draft, names="value")
+        for box in (*self.points.values(), *self.evidence.values(), *self.rules.values()):
+            box.observe(self._keep_draft, names="value")
         self._on_interaction()
         self.status.add_class("qcikit-status")
-        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.voice, self.transcript, *rows, self.save, self.status,
+        self.arithmetic = w.HTML(ARITHMETIC_HTML)
+        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.voice, self.arithmetic, self.transcript, *rows,
+                              self.save, self.status,
                               w.HTML("<b>Dispute a score</b>"), w.HBox([self.dispute_element, self.dispute_rater]),
                               self.comment, self.dispute])
 
@@ -136,7 +162,8 @@ class ScoringForm:
         self._restoring = True
         for e, dd in self.points.items():
             dd.value = ""
-            dd.disabled = e not in active
+            self.evidence[e].value, self.rules[e].value = "", []
+            dd.disabled = self.evidence[e].disabled = e not in active
         self._restoring = False
         self.status.value = ""
         self._restore_draft()
@@ -146,7 +173,10 @@ class ScoringForm:
         rater = self.rater.value.strip()
         if self._restoring or not rater:
             return
-        self.store.save_draft(self.interaction.value, rater, {e: dd.value for e, dd in self.points.items() if dd.value != ""})
+        draft = {e: dd.value for e, dd in self.points.items() if dd.value != ""}
+        draft.update({f"evidence:{e}": t.value for e, t in self.evidence.items() if t.value.strip()})
+        draft.update({f"rules:{e}": " ".join(t.value) for e, t in self.rules.items() if t.value})
+        self.store.save_draft(self.interaction.value, rater, draft)
 
     def _restore_draft(self, *_):
         rater = self.rater.value.strip()
@@ -157,8 +187,19 @@ class ScoringForm:
         for e, v in draft.items():
             if e in self.points and v in self.points[e].options and not self.points[e].disabled:
                 self.points[e].value = v
+            kind, _, element = e.partition(":")
+            if kind == "evidence" and element in self.evidence:
+                self.evidence[element].value = v
+            elif kind == "rules" and element in self.rules:
+                self.rules[element].value = [r for r in v.split() if r in self.rules[element].allowed_tags]
         self._restoring = False
         self.status.value = f"Restored an unsaved draft from the store ({len(draft)} element(s))."
+
+    def evidence_values(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The rules applied (space-separated ids) and the evidence quoted, per scored element that has them."""
+        rules = {e: " ".join(t.value) for e, t in self.rules.items() if t.value and not self.points[e].disabled}
+        quotes = {e: t.value.strip() for e, t in self.evidence.items() if t.value.strip() and not self.points[e].disabled}
+        return rules, quotes
 
     def values(self) -> dict[str, float | None]:
         out = {}
@@ -178,8 +219,16 @@ class ScoringForm:
             missing = [e for e, dd in self.points.items() if not dd.disabled and dd.value == ""]
             if missing:
                 raise QcikitError(f"{len(missing)} element(s) are not scored yet: {', '.join(missing)}.")
-            wave = self.eng.interactions.set_index("interaction_id").loc[self.interaction.value, "wave"]
-            n = self.store.save(self.interaction.value, rater, vals, wave=wave, rubric_version=self.eng.rubric.version, by=rater)
+            inter = self.eng.interactions.set_index("interaction_id").loc[self.interaction.value]
+            rules, evidence = self.evidence_values()
+            # The quote must be the transcript's words: as shown here (redacted) or as the export holds them.
+            shown = self.eng.redact(str(inter["transcript"]), self.interaction.value)
+            wrong = [e for e, q in evidence.items() if not (quotes(q, shown) or quotes(q, inter["transcript"]))]
+            if wrong:
+                raise QcikitError(f"the evidence for {', '.join(wrong)} is not a verbatim quote of the transcript. "
+                                  "Paste the words from the transcript exactly, or leave the evidence empty.")
+            n = self.store.save(self.interaction.value, rater, vals, wave=inter["wave"], rubric_version=self.eng.rubric.version,
+                                by=rater, rules=rules, evidence=evidence)
             self.status.value = f"<span style='color:#2a9d8f'>Saved {n} scores for {html.escape(self.interaction.value)}.</span>"
         except QcikitError as exc:
             self.status.value = f"<span style='color:#e76f51'>Not saved: {html.escape(str(exc))}</span>"
@@ -219,8 +268,8 @@ class PracticeForm(ScoringForm):
         self.feedback = w.HTML()
         self.feedback.add_class("qcikit-feedback")
         rows = [c for c in self.widget.children if isinstance(c, w.HBox) and c.children and c.children[0] in self.points.values()]
-        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.voice, self.transcript, *rows, self.save,
-                              self.status, self.feedback])
+        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.voice, self.arithmetic, self.transcript, *rows,
+                              self.save, self.status, self.feedback])
 
     # Practice never touches the store: no drafts either way.
     def _keep_draft(self, *_):
