@@ -133,3 +133,47 @@ def test_points_for_applies_the_rules_arithmetic_and_names_unknown_rules():
     assert r.points_for("response_time", ["within_standard", "acknowledged_wait"]) == 4.0
     with pytest.raises(RubricError, match=r"rule\(s\) smile are not rules of element 'greeting'\. Fix: use one of"):
         r.points_for("greeting", ["smile"])
+
+
+def test_ambiguity_warnings_fire_on_planted_rules_and_stay_quiet_on_the_samples(small_rubric_dict, tmp_path, capsys):
+    """Issue 20: `qcikit validate` warns where a rubric's words allow two readings."""
+    import shutil
+
+    import yaml
+
+    import qcikit
+    from qcikit.cli import main
+    from qcikit.rubric import Rubric, ambiguities
+    from qcikit.templates import starter_rubric
+
+    from conftest import SAMPLES
+
+    d = yaml.safe_load(yaml.safe_dump(small_rubric_dict))
+    # An example that describes another rule of its element (the starter rubric's old signature-phrase example).
+    d["elements"][6]["rules"] = {"additive": [
+        {"id": "signature_phrase", "points": 2, "text": "Uses a brand signature phrase where it fits.",
+         "example": "The brand's own sign-off phrase, as its brand voice lists it, at the close."},
+        {"id": "brand_tone", "points": 2, "text": "Closes with the brand's own sign-off, as the brand voice gives it.",
+         "example": "Happy trails! under the reply."}]}
+    # The same behaviour under two rules.
+    d["elements"][2]["rules"]["additive"].append({"id": "r2", "text": "does it", "points": 1, "example": "other"})
+    found = [str(p) for p in ambiguities(Rubric.from_dict(d))]
+    assert len(found) == 2, found
+    assert any("elements[6].rules (e6): the example of rule 'signature_phrase' reads like rule 'brand_tone'" in f
+               for f in found), found
+    assert any("elements[2].rules (e2): rules 'r' and 'r2' credit the same behaviour" in f for f in found), found
+    assert ambiguities(starter_rubric()) == []
+    for slug in ("northwind", "brightwave", "voltania"):
+        assert ambiguities(qcikit.load_rubric(SAMPLES / slug / "rubric.yaml")) == [], slug
+    # validate prints them as warnings: the engagement stays clean and the exit code 0.
+    folder = tmp_path / "bw"
+    shutil.copytree(SAMPLES / "brightwave", folder)
+    rub = yaml.safe_load((folder / "rubric.yaml").read_text())
+    for e in rub["elements"]:
+        for r in e["rules"].get("additive", []):
+            if r["id"] == "signature_phrase":
+                r["example"] = "The brand's own sign-off phrase, as its brand voice lists it, at the close."
+    (folder / "rubric.yaml").write_text(yaml.safe_dump(rub, allow_unicode=True, sort_keys=False))
+    assert main(["validate", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"{folder}: clean" in out and f"{folder}: 1 warning — rubric words that allow two readings:" in out

@@ -71,7 +71,24 @@ def cmd_validate(args) -> int:
             n_sample = 0 if eng.sample is None else len(eng.sample)
             print(f"{d}: clean — {len(eng.interactions)} interactions, {n_sample} sampled, {n_scores} score rows "
                   f"read from {eng.scores_source}, rubric {eng.rubric.version} with {len(eng.rubric.element_ids)} elements.")
+        _rubric_warnings(d, None if eng is None else eng.rubric)
     return 2 if bad else 0
+
+
+def _rubric_warnings(folder, rubric) -> None:
+    """Rubric words that allow two readings: warnings, not problems (the engagement stays usable)."""
+    from .rubric import ambiguities, load_rubric
+
+    if rubric is None:
+        try:
+            rubric = load_rubric(Path(folder) / "rubric.yaml")
+        except (QcikitError, OSError):
+            return  # the problems above already say what is wrong with it
+    found = ambiguities(rubric)
+    if found:
+        print(f"{folder}: {len(found)} warning{'s' if len(found) != 1 else ''} — rubric words that allow two readings:")
+        for w in found:
+            print(f"  - {w}")
 
 
 def cmd_sample(args) -> int:

@@ -544,3 +544,58 @@ def load_rubric(path: str | Path) -> Rubric:
     if problems:
         raise RubricError("\n".join(str(p) for p in problems))
     return Rubric(RubricModel.model_validate(data), path.name)
+
+
+# Words that carry no behaviour: left out when rule texts and examples are compared.
+_STOP = frozenset("""a an and are as at be by for from has have if in is it its of on or so that the their them then this
+to was were when where which who will with without you your customer customers agent agents any all what how""".split())
+
+
+def _content_words(text: str) -> set[str]:
+    import re
+
+    return {w for w in re.findall(r"[a-z0-9][a-z0-9'’-]*", str(text).lower()) if len(w) > 2 and w not in _STOP}
+
+
+def ambiguities(rubric: "Rubric") -> list[Problem]:
+    """Rubric text that lets two careful raters read a rule differently, where the words themselves show it.
+
+    Two checks per element (warnings for `qcikit validate`, never errors):
+
+    - **an example that reads like another rule**: half or more of another rule's content words (at least
+      three) appear in this rule's example, and more of them than of its own rule's words. A rater holding the
+      example cannot tell which rule it illustrates (the kind of overlap where one rule's example describes
+      what a second rule of the element scores);
+    - **one behaviour under two rules**: two rules of the same sign whose texts share most of their content
+      words (Jaccard similarity .6 or more), or whose examples are the same: the points can be given twice or
+      either way.
+
+    (A rule worth more than its element's maximum is an error, found by :func:`validate_rubric_dict`.)
+    """
+    out: list[Problem] = []
+    for k, e in enumerate(rubric.model.elements):
+        rules = [(kind, r) for kind in ("additive", "subtractive") for r in getattr(e.rules, kind)]
+        words = {r.id: (_content_words(r.text), _content_words(r.example)) for _, r in rules}
+        for kind_a, a in rules:
+            own_text, example = words[a.id]
+            for kind_b, b in rules:
+                if a.id == b.id:
+                    continue
+                text_b = words[b.id][0]
+                shared = example & text_b
+                if len(shared) >= 3 and len(shared) >= len(text_b) / 2 and len(shared) > len(example & own_text):
+                    out.append(Problem(rubric.source, f"elements[{k}].rules ({e.id})",
+                                       f"the example of rule '{a.id}' reads like rule '{b.id}' (both speak of "
+                                       f"{', '.join(sorted(shared)[:4])}), so a rater cannot tell which rule it shows.",
+                                       f"Give '{a.id}' an example of its own behaviour, one that '{b.id}' would not credit."))
+                if kind_a == kind_b and a.id < b.id:
+                    union = own_text | text_b
+                    same_text = union and len(own_text & text_b) / len(union) >= 0.6
+                    same_example = " ".join(a.example.lower().split()) == " ".join(b.example.lower().split())
+                    if same_text or same_example:
+                        out.append(Problem(rubric.source, f"elements[{k}].rules ({e.id})",
+                                           f"rules '{a.id}' and '{b.id}' credit the same behaviour ("
+                                           + ("the same example" if same_example else "nearly the same words")
+                                           + "), so its points can be given twice or under either rule.",
+                                           "Merge the two rules, or say in each what the other does not cover."))
+    return out
