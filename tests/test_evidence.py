@@ -35,13 +35,19 @@ def _words(eng, iid, n=6):
     return "\n ".join(line.split()[1:1 + n])
 
 
-def test_the_form_stores_rules_and_verbatim_evidence(eng, tmp_path):
+def _saved_with_evidence(eng, tmp_path):
+    """A form saved with a quote and a rule for the greeting; returns the form and the quote."""
     form = _form(eng, tmp_path)
     quote = _words(eng, form.interaction.value)
     form.evidence["greeting"].value = quote
     form.rules["greeting"].value = ["personal_greeting"]
     form.save.click()
     assert "Saved 16 scores" in form.status.value, form.status.value
+    return form, quote
+
+
+def test_the_form_stores_rules_and_verbatim_evidence(eng, tmp_path):
+    form, quote = _saved_with_evidence(eng, tmp_path)
     row = form.store.latest().set_index("element").loc["greeting"]
     assert (row["rules"], row["evidence"]) == ("personal_greeting", quote.strip())
     assert pd.isna(form.store.latest().set_index("element").loc["tone", "evidence"])
@@ -70,11 +76,7 @@ def test_evidence_survives_a_dead_kernel_as_a_draft(eng, tmp_path):
 
 
 def test_export_and_import_keep_rules_and_evidence(eng, tmp_path):
-    form = _form(eng, tmp_path)
-    quote = _words(eng, form.interaction.value)
-    form.evidence["greeting"].value = quote
-    form.rules["greeting"].value = ["personal_greeting"]
-    form.save.click()
+    form, quote = _saved_with_evidence(eng, tmp_path)
     out = form.store.export_csv(tmp_path / "scores.csv")
     table = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(table.columns)[-2:] == ["rules", "evidence"]
