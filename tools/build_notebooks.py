@@ -148,7 +148,7 @@ get nearly the same result**; the agreement table below is how we check it, elem
 The weighted total is one **QCI** score, 0–100, per interaction. A "not applicable" element shares
 its weight within its dimension; scenario rules shift weights (an upset customer weighs Connection
 more); a critical element caps or zeroes the score when it fails."""),
-    params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nscenario = None  # None: the most frequent scenario in the inventory\nstore_path = None  # None: the engagement\'s own store, scores.sqlite in its folder'),
+    params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nscenario = None  # None: the most frequent scenario in the inventory\nstore_path = None  # None: the engagement\'s own store, scores.sqlite in its folder\nlead = None  # who settles in the calibration session (None: the lead declared in engagement.yaml)\ncalibration_wave = None  # None: the current (last) wave'),
     code("import qcikit\nfrom qcikit import metrics, plots, reliability, widgets, workspace\nfrom qcikit.store import Store\n\neng = qcikit.Engagement.load(engagement)\nrules = eng.rubric.to_frame()\nrules.head(8)"),
     md("## Effective weights per scenario\n\nChoose a dimension and scenario facets to see each element's weight in that scenario."),
     code("explorer = widgets.RubricExplorer(eng, scenario or workspace.default_scenario(eng))\nexplorer.frame().round(1)"),
@@ -163,10 +163,24 @@ more); a critical element caps or zeroes the score when it fails."""),
     code('flagged = calibration.loc[(calibration["element"] == "(all)") & calibration["coaching"], "rater"].tolist()\nmetrics.rater_effect(eng, flagged).round(2) if flagged else "no rater flagged"'),
     md("## The scoring form\n\nPick your name and an interaction, read the transcript, score each element (rules and examples beside it), save. Saves go to an append-only SQLite store: corrections are new rows, nothing typed is lost."),
     code("form = widgets.ScoringForm(eng, Store(store_path) if store_path else None)\nform.widget"),
+    md("""## The calibration session
+
+Where raters disagree most, worst first: each rater's own points, before any settlement. In the meeting,
+open one disagreement and read, side by side, every rater's points, the rules they applied and the words
+they quoted, with gold's where gold scored it. The lead settles it with a reason: a dispute and its
+settlement in the store, so the report uses the settled points while agreement keeps each rater's own.
+A rule that careful people read two ways is marked unclear; those notes draft the rubric's next version
+(`qcikit.calibration.changelog_draft`)."""),
+    code("from qcikit.calibration import disagreements, side_by_side\n\nwidest = disagreements(eng, wave=calibration_wave)\n"
+         "print(f\"{len(widest)} interaction/element pairs scored differently\")\nwidest.head(8)"),
+    code('with_gold = widest[widest["gold"] != ""]\nfirst = (with_gold if len(with_gold) else widest).iloc[0]\n'
+         'side_by_side(eng, first["interaction_id"], first["element"], wave=calibration_wave)'),
+    code("lead = lead or next((r.name for r in eng.config.raters if r.role == \"lead\"), eng.config.rater_names[0])\n"
+         "session = widgets.CalibrationSession(eng, lead, Store(store_path) if store_path else None, wave=calibration_wave)\nsession.widget"),
     md("""## What to decide now
 
 - Which elements are **unreliable**? Rewrite their rules (see the training notebook on precise rules)
-  before the next wave.
+  before the next wave; settle the widest disagreements in a calibration session first.
 - Which raters **need coaching**, and what does their bias do to the client's QCI?
 - Freeze the rubric version for the wave; scores under another version are never mixed."""),
 ]

@@ -83,6 +83,17 @@ CREATE TABLE IF NOT EXISTS corrections (
     at TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS rule_notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    element TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    interaction_id TEXT,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS rule_notes_no_update BEFORE UPDATE ON rule_notes BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS rule_notes_no_delete BEFORE DELETE ON rule_notes BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS corrections_no_update BEFORE UPDATE ON corrections BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS corrections_no_delete BEFORE DELETE ON corrections BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS certifications_no_update BEFORE UPDATE ON certifications BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
@@ -334,6 +345,21 @@ class Store:
             con.execute("INSERT INTO corrections (kind, rater, interaction_id, upto_id, by, at, reason) VALUES "
                         "('retract', ?, ?, ?, ?, ?, ?)", (rater, interaction_id, upto, by, _now(), reason))
         return int(n)
+
+    def note_rule(self, element: str, rule: str, by: str, note: str, interaction_id: str | None = None) -> int:
+        """Mark a rule as read two ways (a calibration session's finding); the notes feed the rubric's changelog."""
+        if not str(note).strip():
+            raise QcikitError("a note on a rule needs words. Fix: say which two readings the rule allows.")
+        if not str(by).strip():
+            raise QcikitError("a note on a rule needs who wrote it. Fix: give the lead's name.")
+        with self._transaction() as con:
+            cur = con.execute("INSERT INTO rule_notes (element, rule, interaction_id, by, at, note) VALUES (?, ?, ?, ?, ?, ?)",
+                              (element, rule, interaction_id, by, _now(), note.strip()))
+            return int(cur.lastrowid)
+
+    def rule_notes(self) -> pd.DataFrame:
+        """Every note on an unclear rule, oldest first."""
+        return self._query("SELECT element, rule, interaction_id, by, at, note FROM rule_notes ORDER BY id")
 
     def corrections(self) -> pd.DataFrame:
         """Every correction event (renamed raters, retracted forms), oldest first."""

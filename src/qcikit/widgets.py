@@ -469,3 +469,101 @@ class Dashboard:
 
     def refresh(self, *_):
         self.table.value = table_html(self.frame(), {"n": "{:d}"})
+
+
+class CalibrationSession:
+    """The calibration meeting, one disagreement at a time, worst first.
+
+    Pick a disagreement; the table shows every rater's points, the rules they applied (with the rule texts)
+    and the words they quoted, and gold's where gold scored it. The lead settles it with points and a reason
+    (the store's dispute and settlement events: the report then uses the settled points, agreement still
+    reads each rater's own), or marks a rule as read two ways, which feeds the rubric's changelog
+    (:func:`qcikit.calibration.changelog_draft`).
+
+    Parameters
+    ----------
+    eng : Engagement
+    lead : str
+        Who settles (a rater declared as lead); a lead cannot settle their own differing score.
+    store : Store, optional
+        Defaults to the engagement's own store.
+    wave : str, optional
+        Defaults to the engagement's current (last) wave.
+    """
+
+    def __init__(self, eng, lead: str, store: Store | None = None, wave: str | None = None):
+        from . import calibration
+
+        self.eng, self.lead, self.wave = eng, lead, wave
+        self._store = store
+        self.items = calibration.disagreements(eng, wave)
+        labels = [(f"{r.interaction_id} · {r.name} · {r.points}", k) for k, r in enumerate(self.items.itertuples())]
+        self.pick = w.Dropdown(options=labels, description="Disagreement", layout=w.Layout(width="640px"))
+        self.table = w.HTML()
+        self.points = w.Dropdown(description="Settle on", options=[""])
+        self.reason = w.Textarea(description="Reason", placeholder="which words decided it, by which rule")
+        self.settle = w.Button(description="Settle", button_style="primary")
+        self.rule = w.Dropdown(description="Unclear rule", options=[""])
+        self.note = w.Textarea(description="Two readings", placeholder="the two ways careful raters read it")
+        self.mark = w.Button(description="Mark rule unclear")
+        self.status = w.HTML()
+        self.pick.observe(self._show, names="value")
+        self.settle.on_click(self._on_settle)
+        self.mark.on_click(self._on_mark)
+        self._show()
+        self.widget = w.VBox([self.pick, self.table, w.HBox([self.points, self.reason, self.settle]),
+                              w.HBox([self.rule, self.note, self.mark]), self.status])
+
+    def _ipython_display_(self):  # pragma: no cover - display only
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = self.eng.open_store()
+        return self._store
+
+    def current(self):
+        return None if self.items.empty or self.pick.value is None else self.items.iloc[self.pick.value]
+
+    def _show(self, *_):
+        from . import calibration
+
+        row = self.current()
+        if row is None:
+            self.table.value = "<p>No disagreement in this wave: every rater gave the same points.</p>"
+            return
+        self.table.value = table_html(calibration.side_by_side(self.eng, row["interaction_id"], row["element"], self.wave))
+        e = self.eng.rubric.element(row["element"])
+        options = [str(int(p)) if float(p).is_integer() else str(p) for p in np.arange(0, e.max_points + 1)]
+        self.points.options = [""] + ([NA] if e.na_allowed else []) + options
+        self.rule.options = [""] + [r.id for r in (*e.rules.additive, *e.rules.subtractive)]
+        self.status.value = ""
+
+    def _on_settle(self, *_):
+        from . import calibration
+
+        row = self.current()
+        try:
+            if row is None or self.points.value == "":
+                raise QcikitError("choose the points to settle on.")
+            points = None if self.points.value == NA else float(self.points.value)
+            ids = calibration.settle(self.eng, self.store, row["interaction_id"], row["element"], points, self.lead,
+                                     self.reason.value, self.wave)
+            self.status.value = (f"<span style='color:#2a9d8f'>Settled {len(ids)} score(s) on "
+                                 f"{html.escape(row['interaction_id'])} at {html.escape(self.points.value)}.</span>")
+        except QcikitError as exc:
+            self.status.value = f"<span style='color:#e76f51'>Not settled: {html.escape(str(exc))}</span>"
+
+    def _on_mark(self, *_):
+        row = self.current()
+        try:
+            if row is None or not self.rule.value:
+                raise QcikitError("choose the rule that was read two ways.")
+            self.store.note_rule(row["element"], self.rule.value, self.lead, self.note.value, row["interaction_id"])
+            self.status.value = (f"<span style='color:#2a9d8f'>Noted: rule {html.escape(self.rule.value)} is read two "
+                                 "ways; it is listed for the rubric's next version.</span>")
+        except QcikitError as exc:
+            self.status.value = f"<span style='color:#e76f51'>Not noted: {html.escape(str(exc))}</span>"
