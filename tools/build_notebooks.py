@@ -173,8 +173,9 @@ A rule that careful people read two ways is marked unclear; those notes draft th
 (`qcikit.calibration.changelog_draft`)."""),
     code("from qcikit.calibration import disagreements, side_by_side\n\nwidest = disagreements(eng, wave=calibration_wave)\n"
          "print(f\"{len(widest)} interaction/element pairs scored differently\")\nwidest.head(8)"),
-    code('with_gold = widest[widest["gold"] != ""]\nfirst = (with_gold if len(with_gold) else widest).iloc[0]\n'
-         'side_by_side(eng, first["interaction_id"], first["element"], wave=calibration_wave)'),
+    code('with_gold = widest[widest["gold"] != ""]  # where gold scored it too, its rules and evidence are the reference\n'
+         'first = (with_gold if len(with_gold) else widest).head(1)\n'
+         'side_by_side(eng, *first[["interaction_id", "element"]].iloc[0], wave=calibration_wave) if len(first) else "no disagreement"'),
     code("lead = lead or next((r.name for r in eng.config.raters if r.role == \"lead\"), eng.config.rater_names[0])\n"
          "session = widgets.CalibrationSession(eng, lead, Store(store_path) if store_path else None, wave=calibration_wave)\nsession.widget"),
     md("""## What to decide now
