@@ -131,3 +131,52 @@ def test_unclear_rules_feed_the_changelog(bright):
     entry = yaml.safe_load(draft)["changes"][0]
     assert entry["version"] == "brightwave-2" and entry["date"] == "2026-12-02"
     assert f"{row['element']}.{session.rule.options[1]}" in entry["what"] and "numbered list" in entry["why"]
+
+
+def test_a_rubric_change_is_named_when_waves_were_scored_under_different_versions(bright):
+    """Issue 20: rewording bumps the version, rubric.yaml keeps the changelog, scores keep their version; the report
+    names the change when it compares waves scored under two versions; a wave never mixes versions."""
+    import yaml
+
+    from qcikit.sections import ReportContext
+
+    rub = yaml.safe_load((bright / "rubric.yaml").read_text())
+    rub["version"] = "brightwave-2"
+    rub["changes"] = [
+        {"version": "brightwave-1", "date": "2026-04-01", "what": "First version.", "why": "Agreed in step 3."},
+        {"version": "brightwave-2", "date": "2026-08-15", "what": "Reworded setting_expectations.customer_action",
+         "why": "a numbered list of steps now counts as stating what the customer must do"}]
+    (bright / "rubric.yaml").write_text(yaml.safe_dump(rub, allow_unicode=True, sort_keys=False))
+    scores = pd.read_csv(bright / "scores.csv", dtype=str, keep_default_na=False)
+    scores.loc[scores["wave"] == "2026-Q3", "rubric_version"] = "brightwave-2"
+    scores.to_csv(bright / "scores.csv", index=False)
+    gold = pd.read_csv(bright / "gold.csv", dtype=str, keep_default_na=False)
+    if "rubric_version" in gold:
+        gold.loc[gold["wave"] == "2026-Q3", "rubric_version"] = "brightwave-2"
+        gold.to_csv(bright / "gold.csv", index=False)
+    assert qcikit.Engagement.validate(bright) == []
+    sentence = ReportContext.load(bright, "2026-Q3").change_sentence()
+    assert ("2026-Q2 was scored under rubric version brightwave-1 and 2026-Q3 under brightwave-2: Reworded "
+            "setting_expectations.customer_action (a numbered list of steps now counts as stating what the customer "
+            "must do).") in sentence
+    # The same version on both sides: nothing to name.
+    assert "rubric version" not in ReportContext.load(SAMPLES / "brightwave", "2026-Q3").change_sentence()
+    # A version missing from the changelog, and two versions in one wave, are refused.
+    rub["changes"] = rub["changes"][1:]
+    (bright / "rubric.yaml").write_text(yaml.safe_dump(rub, allow_unicode=True, sort_keys=False))
+    assert any("scored under rubric version brightwave-1, not the current brightwave-2" in str(p)
+               for p in qcikit.Engagement.validate(bright))
+    rub["changes"].insert(0, {"version": "brightwave-1", "date": "2026-04-01", "what": "First.", "why": "Start."})
+    (bright / "rubric.yaml").write_text(yaml.safe_dump(rub, allow_unicode=True, sort_keys=False))
+    first = scores.index[scores["wave"] == "2026-Q3"][0]
+    scores.loc[first, "rubric_version"] = "brightwave-1"
+    scores.to_csv(bright / "scores.csv", index=False)
+    problems = [str(p) for p in qcikit.Engagement.validate(bright)]
+    assert any("wave 2026-Q3: the wave holds scores under rubric versions brightwave-1, brightwave-2" in p
+               for p in problems), problems
+    # The current version must be the changelog's last entry.
+    rub["version"] = "brightwave-3"
+    from qcikit.rubric import validate_rubric_dict
+
+    problems = [str(p) for p in validate_rubric_dict(rub)]
+    assert any("version 'brightwave-3' is not the last entry of changes ('brightwave-2')" in p for p in problems)

@@ -855,13 +855,21 @@ class _Loader:
         self.rows(name, bad_na.to_numpy(), lambda i: f"element '{df['element'].iloc[i]}' is left empty (not applicable), which the rubric does not allow.",
                   "Score the element, or set na_allowed: true for it in rubric.yaml.", where)
         if "rubric_version" in df.columns:
-            other = df["rubric_version"].notna() & (df["rubric_version"] != rubric.version)
+            # An earlier version in rubric.yaml's changes: stands for an earlier wave; any other never mixes in.
+            other = df["rubric_version"].notna() & ~isin(df["rubric_version"], rubric.versions)
             if other.any():
                 versions = ", ".join(sorted(df.loc[other, "rubric_version"].unique()))
                 first = int(np.argmax(other.to_numpy()))
                 self.add(name, where(first) if where else f"row {first + 2}",
                          f"{int(other.sum())} row(s) were scored under rubric version {versions}, not the current {rubric.version}.",
-                         "Re-score them with the current rubric, or keep them in a separate engagement with their own rubric; versions are not mixed.")
+                         "Re-score them with the current rubric, list the earlier version in rubric.yaml's changes: "
+                         "(version, date, what, why), or keep them in a separate engagement; versions are not mixed.")
+            elif "wave" in df.columns:
+                per_wave = df.dropna(subset=["rubric_version"]).groupby("wave")["rubric_version"].nunique()
+                for wave in per_wave[per_wave > 1].index:
+                    found = ", ".join(sorted(df.loc[df["wave"] == wave, "rubric_version"].dropna().unique()))
+                    self.add(name, f"wave {wave}", f"the wave holds scores under rubric versions {found}.",
+                             "Re-score the wave's interactions under one version; versions are never mixed within a wave.")
 
     def load_mystery_shops(self) -> None:
         name = "mystery_shops.csv"

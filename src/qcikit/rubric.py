@@ -116,12 +116,23 @@ class ScenarioRule(_Model):
         return v
 
 
+class Change(_Model):
+    """One entry of the rubric's changelog: the version it made, when, what changed and why."""
+
+    version: str
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    what: str = Field(min_length=1)
+    why: str = Field(min_length=1)
+
+
 class RubricModel(_Model):
     version: str
     name: str = "Rubric"
     dimensions: list[Dimension]
     elements: list[Element]
     scenario_rules: list[ScenarioRule] = []
+    # The changelog, oldest first: rewording a rule makes a new version and an entry here.
+    changes: list[Change] = []
 
 
 def _pydantic_problems(file: str, exc: ValidationError) -> list[Problem]:
@@ -192,6 +203,18 @@ class Rubric:
         if ids is None:
             ids = self.__dict__["_element_ids"] = tuple(self._elements.index)
         return list(ids)
+
+    @property
+    def versions(self) -> list[str]:
+        """Every version this rubric has had, oldest first (its changelog's, then the current one)."""
+        return list(dict.fromkeys([*(c.version for c in self.model.changes), self.version]))
+
+    def changes_between(self, old: str, new: str) -> list[Change]:
+        """The changelog entries that lead from version ``old`` to ``new`` (empty when either is unknown)."""
+        v = self.versions
+        if old not in v or new not in v or v.index(old) >= v.index(new):
+            return []
+        return [c for c in self.model.changes if v.index(old) < v.index(c.version) <= v.index(new)]
 
     @property
     def dimensions(self) -> list[str]:
@@ -507,6 +530,17 @@ def validate_rubric_dict(data: Any, source: str = "rubric.yaml", facets: Mapping
                     if lv not in facets[facet]:
                         p.append(Problem(source, key, f"level '{lv}' of facet '{facet}' is not in scenarios.yaml.",
                                          f"Use one of {', '.join(facets[facet])}."))
+    seen: set[str] = set()
+    for i, c in enumerate(model.changes):
+        if c.version in seen:
+            p.append(Problem(source, f"key changes.{i}", f"version '{c.version}' has two changelog entries.",
+                             "Give every change its own version (e.g. acme-2, acme-3)."))
+        seen.add(c.version)
+    if model.changes and model.changes[-1].version != model.version:
+        p.append(Problem(source, "key version", f"version '{model.version}' is not the last entry of changes "
+                         f"('{model.changes[-1].version}'), so what changed in it is not recorded.",
+                         f"Add {{version: {model.version}, date, what, why}} at the end of changes, or set version to "
+                         f"'{model.changes[-1].version}'."))
     n = len(model.elements)
     if not MIN_ELEMENTS <= n <= MAX_ELEMENTS:
         p.append(Problem(source, "key elements", f"the rubric has {n} elements; a scenario needs {MIN_ELEMENTS}–{MAX_ELEMENTS}.",

@@ -35,7 +35,8 @@ def _check_scores(scores: pd.DataFrame, rubric: Rubric, source: str) -> np.ndarr
         )
     if "rubric_version" in scores.columns:
         version = scores["rubric_version"].astype("string")
-        other = version.notna() & (version != rubric.version)
+        # Earlier versions named in the rubric's changelog stand for earlier waves; unknown ones never mix in.
+        other = version.notna() & ~version.isin(rubric.versions)
         if other.any():
             found = sorted(version[other].unique())
             raise RubricVersionError(
@@ -43,6 +44,13 @@ def _check_scores(scores: pd.DataFrame, rubric: Rubric, source: str) -> np.ndarr
                 f"{', '.join(found)}, not {rubric.version} (first at row {int(np.argmax(other.to_numpy())) + 2}). "
                 "Fix: re-score those interactions with the current rubric, or score them with the rubric they were made under."
             )
+        if "wave" in scores.columns:
+            per_wave = scores.assign(_v=version).dropna(subset=["_v"]).groupby("wave")["_v"].nunique()
+            if (per_wave > 1).any():
+                wave = per_wave[per_wave > 1].index[0]
+                raise RubricVersionError(
+                    f"{source}: wave {wave} holds scores under more than one rubric version. "
+                    "Fix: re-score the wave's interactions under one version; versions are never mixed within a wave.")
     points = pd.to_numeric(scores["points"], errors="coerce").to_numpy(dtype=float)
     raw = scores["points"]
     if not pd.api.types.is_numeric_dtype(raw):

@@ -273,8 +273,26 @@ class ReportContext:
     def change_sentence(self) -> str:
         h = self.headline()
         # The words follow the interval printed beside them: "a real change" exactly when it excludes 0.
-        return self._render("change_sentence.html.j2", change=h.get("change"),
-                            before=self.change.attrs["before"] if self.change is not None else "")
+        before = self.change.attrs["before"] if self.change is not None else ""
+        return self._render("change_sentence.html.j2", change=h.get("change"), before=before,
+                            rubric_changes=self.rubric_changes(before) if before else [])
+
+    def wave_version(self, wave: str) -> str | None:
+        """The rubric version a wave was scored under (one per wave: validation refuses a mix)."""
+        s = self.eng.scores
+        if s is None or "rubric_version" not in s.columns:
+            return None
+        v = s.loc[s["wave"] == wave, "rubric_version"].dropna()
+        return str(v.iloc[0]) if len(v) else None
+
+    def rubric_changes(self, before: str) -> list[dict]:
+        """The changelog entries between the rubric the earlier wave was scored under and this wave's: a change
+        across them may be the wording as well as the service, and the report says so."""
+        old, new = self.wave_version(before), self.wave_version(self.wave)
+        if not old or not new or old == new:
+            return []
+        return [{"old": old, "new": new, **c.model_dump()} for c in self.eng.rubric.changes_between(old, new)] or \
+            [{"old": old, "new": new, "version": new, "date": "", "what": "not recorded in rubric.yaml's changes", "why": ""}]
 
     def what_changed(self) -> str:
         """The elements whose change interval excludes 0 (Bonferroni across the elements), in words."""
