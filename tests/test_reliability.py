@@ -547,3 +547,28 @@ def test_by_element_uses_the_elements_whole_scale_and_counts_pairable_units(make
         est(R.fleiss_kappa(mat, categories=np.arange(5, dtype=float))))
     pct = R.by_element(scores, r, coefficient="percent", n_boot=0).set_index("element")
     assert pct.loc["e0", "estimate"] == pytest.approx(est(R.percent_agreement(mat)))
+
+
+def test_disagreement_drivers_find_the_rater_who_reads_differently(make_rubric):
+    """Leave-one-rater-out: three raters who apply the rules alike and one who scores at random; the random one
+    drives the disagreement, and alpha without them equals the krippendorff package's on the other three."""
+    kd = pytest.importorskip("krippendorff")
+    rubric = make_rubric()
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(40):
+        truth = rng.integers(0, 5, 8)
+        for rater in ("ana", "ben", "chloe", "dev"):
+            pts = rng.integers(0, 5, 8) if rater == "dev" else np.where(rng.random(8) < 0.9, truth, np.clip(truth + 1, 0, 4))
+            rows += [(f"I{i}", rater, f"e{k}", float(p)) for k, p in enumerate(pts)]
+    scores = pd.DataFrame(rows, columns=["interaction_id", "rater", "element", "points"])
+    d = R.disagreement_drivers(scores, rubric, ["e0", "e3"], n_boot=200, seed=1)
+    assert d["element"].tolist() == ["e0", "e3"] and (d["left_out"] == "dev").all()
+    for r in d.itertuples():
+        mat = scores[(scores["element"] == r.element) & (scores["rater"] != "dev")].pivot(
+            index="interaction_id", columns="rater", values="points")
+        assert r.estimate == pytest.approx(kd.alpha(reliability_data=mat.T.to_numpy(), level_of_measurement="ordinal",
+                                                    value_domain=[0, 1, 2, 3, 4]), abs=1e-9)
+        assert r.estimate > r.with_all and r.verdict in ("reliable", "tentative")
+    # Two raters: nobody can be left out.
+    assert R.disagreement_drivers(scores[scores["rater"].isin(["ana", "ben"])], rubric, ["e0"]).empty

@@ -200,3 +200,29 @@ def test_a_bad_redaction_pattern_is_one_clear_message(tmp_path):
     problems = qcikit.Engagement.validate(folder)
     assert len(problems) == 1
     assert "the pattern for 'policy number' is not a valid regular expression" in str(problems[0])
+
+
+def test_page_one_names_the_rater_who_drives_poor_agreement():
+    """Issue 20: not only "raters do not yet agree", but who, and what leaving them out does."""
+    import re
+
+    from qcikit import reliability
+
+    r = ReportContext.load(SAMPLES / "brightwave")
+    note = r.agreement_note()
+    d = r.drivers
+    fixed = d[d["verdict"].isin(["reliable", "tentative"])]
+    driver = fixed["left_out"].value_counts().idxmax()
+    assert f"Rater {driver} drives most of it: without {driver}, {(fixed['left_out'] == driver).sum()} of the " \
+           f"{len(r.unreliable)} reach agreement" in note
+    own = r.eng.scores[r.eng.scores["wave"] == r.wave]
+    q = reliability.qci_without(own, r.eng.rubric, [driver], r.eng.inventory_facets())
+    assert f"moves from {q['mean_qci'].iloc[0]:.1f} to {q['mean_qci'].iloc[1]:.1f}" in note
+    assert note in str(r.page_one())
+    # An element the driver explains says so in its caveat; one nobody explains asks for sharper rules.
+    for element in r.unreliable:
+        text = re.sub(r"<[^>]+>", "", r.caveat(element))
+        if element in fixed.index:
+            assert f"rater {fixed.loc[element, 'left_out']} reads it differently" in text
+        else:
+            assert "whoever is left out; sharpen its rules" in text

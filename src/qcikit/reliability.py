@@ -574,7 +574,7 @@ def ratings_matrix(scores: pd.DataFrame, element: str | None = None) -> pd.DataF
 
 
 def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "alpha", level: Level = "ordinal",
-               n_boot: int = 1000, seed: int | None = 0, confidence: float = 0.95) -> pd.DataFrame:
+               n_boot: int = 1000, seed: int | None = 0, confidence: float = 0.95, elements=None) -> pd.DataFrame:
     """Agreement per element: the table ``qcikit reliability DIR`` prints.
 
     Only interactions scored by two or more raters count.  Points left empty
@@ -604,7 +604,8 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
         raise ReliabilityError(f"scores need the columns {', '.join(sorted(need))}. Fix: pass scores.csv as loaded by Engagement.")
     multi = scores.groupby("interaction_id")["rater"].nunique()
     shared = scores[scores["interaction_id"].isin(multi.index[multi >= 2])]
-    elements = rubric.element_ids if rubric is not None else sorted(shared["element"].unique())
+    if elements is None:
+        elements = rubric.element_ids if rubric is not None else sorted(shared["element"].unique())
     rows = []
     for e in elements:
         mat = ratings_matrix(shared, e)
@@ -653,6 +654,37 @@ def by_element(scores: pd.DataFrame, rubric=None, coefficient: Coefficient = "al
     cols = ["element", "dimension", "n_units", "n_raters", "coefficient", "estimate", "ci_low", "ci_high",
             "percent_agreement", "applicability_agreement", "verdict", "note"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def disagreement_drivers(scores: pd.DataFrame, rubric, elements, level: Level = "ordinal", n_boot: int = 1000,
+                         seed: int | None = 0, confidence: float = 0.95) -> pd.DataFrame:
+    """Which rater drives the disagreement on each element: agreement with each rater left out in turn.
+
+    For every element and every rater, :func:`by_element` is computed on the other raters' ratings (the
+    leave-one-rater-out diagnostic). The rater whose absence raises alpha the most is the element's driver;
+    when alpha without them reaches a verdict of reliable or tentative, the disagreement is that rater's
+    reading, and calibrating them (not rewriting the rule) is the fix. With fewer than three raters nobody can
+    be left out and the table is empty.
+
+    Returns
+    -------
+    DataFrame
+        One row per element: ``element``, ``left_out`` (the driver), ``estimate`` (alpha without them),
+        ``ci_low``, ``ci_high``, ``verdict``, ``n_units``, and ``with_all`` (alpha with every rater).
+    """
+    raters = sorted(scores["rater"].dropna().unique())
+    elements = list(elements)
+    cols = ["element", "left_out", "estimate", "ci_low", "ci_high", "verdict", "n_units", "with_all"]
+    if len(raters) < 3 or not elements:
+        return pd.DataFrame(columns=cols)
+    kw = dict(level=level, n_boot=n_boot, seed=seed, confidence=confidence, elements=elements)
+    with_all = by_element(scores, rubric, **kw).set_index("element")["estimate"]
+    tables = [by_element(scores[scores["rater"] != r], rubric, **kw).assign(left_out=r) for r in raters]
+    table = pd.concat(tables, ignore_index=True).dropna(subset=["estimate"])
+    best = table.sort_values(["estimate", "left_out"], ascending=[False, True]).groupby("element", sort=False).head(1)
+    best = best.assign(with_all=best["element"].map(with_all))
+    order = {e: k for k, e in enumerate(elements)}
+    return best.sort_values("element", key=lambda s: s.map(order), ignore_index=True)[cols]
 
 
 # -- calibration against gold ---------------------------------------------------------------

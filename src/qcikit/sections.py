@@ -334,8 +334,44 @@ class ReportContext:
         return self._render("edge.html.j2", has_shops=self.eng.mystery_shops is not None, rows=rows,
                             shops_wave=edge.attrs["shops_wave"] if edge is not None else "")
 
+    @functools.cached_property
+    def drivers(self) -> pd.DataFrame:
+        """For each unreliable element, the rater whose absence raises agreement most, and alpha without them."""
+        own = self.eng.own_ratings
+        return reliability.disagreement_drivers(own[own["wave"] == self.wave], self.eng.rubric, sorted(self.unreliable),
+                                                n_boot=1000, seed=self.eng.config.seed,
+                                                confidence=self.eng.config.confidence).set_index("element")
+
+    def _driven(self, element: str):
+        """The element's driver row when leaving that one rater out makes agreement at least tentative."""
+        d = self.drivers
+        if element not in d.index or d.loc[element, "verdict"] not in ("reliable", "tentative"):
+            return None
+        return d.loc[element]
+
     def caveat(self, element: str) -> str:
-        return self._render("caveat.html.j2") if element in self.unreliable else ""
+        if element not in self.unreliable:
+            return ""
+        d = self._driven(element)
+        return self._render("caveat.html.j2", rater=d["left_out"] if d is not None else "",
+                            without=float(d["estimate"]) if d is not None else 0.0)
+
+    def agreement_note(self) -> str:
+        """Page one, when agreement is poor: the elements, and the rater who drives it with what leaving them out
+        does to agreement and to the QCI (the same interactions on both sides, :func:`reliability.qci_without`)."""
+        if not self.unreliable:
+            return ""
+        names = [self.element_name(e) for e in self.eng.rubric.element_ids if e in self.unreliable]
+        fixed = [self._driven(e) for e in self.unreliable]
+        fixed = [d["left_out"] for d in fixed if d is not None]
+        driver = max(set(fixed), key=lambda r: (fixed.count(r), r)) if fixed else ""
+        ctx = {"n": len(names), "total": len(self.eng.rubric.element_ids), "names": names if len(names) <= 5 else [],
+               "driver": driver, "fixed_n": fixed.count(driver) if driver else 0, "qci_all": 0.0, "qci_without": 0.0}
+        if driver:
+            scores = self.eng.scores[self.eng.scores["wave"] == self.wave]
+            q = reliability.qci_without(scores, self.eng.rubric, [driver], self.eng.inventory_facets())
+            ctx.update(qci_all=float(q["mean_qci"].iloc[0]), qci_without=float(q["mean_qci"].iloc[1]))
+        return self._render("agreement_note.html.j2", **ctx)
 
     def priorities_html(self, top: int = 3) -> str:
         pr = metrics.priorities(self.eng, self.wave, top=top)
@@ -362,7 +398,8 @@ class ReportContext:
             scored=self.scored_phrase(), target=cfg.target_qci, change=self.change_sentence(),
             definition=self.definition(), trend=Markup(self.trend_html()),
             what_changed=self.what_changed() if self.change is not None else "",
-            effort=self.effort_sentence(), edge=self.edge_html(), priorities=self.priorities_html())
+            effort=self.effort_sentence(), edge=self.edge_html(), priorities=self.priorities_html(),
+            agreement=self.agreement_note())
 
     # -- detail for managers --------------------------------------------------------------------
     def dimensions(self) -> pd.DataFrame:
