@@ -120,3 +120,16 @@ def test_samples_validate_clean_and_score(client):
     w = eng.sample.groupby("wave")["weight"].sum()
     n = eng.interactions.groupby("wave").size()
     assert (w - n).abs().max() < 0.01
+
+
+def test_isin_hands_back_a_writable_array():
+    """Callers combine its result in place (`keep &= …`); Arrow's is_in can return a read-only view, which made
+    `qcikit demo` fail from a plain wheel install."""
+    import pandas as pd
+
+    from qcikit._frame import isin
+
+    for values in (pd.Series(["a", "b", None], dtype="str"), pd.Series(["a", "b", None], dtype=object)):
+        got = isin(values, pd.Series(["a"], dtype="str"))
+        assert got.tolist() == [True, False, False] and got.flags.writeable
+        got &= False

@@ -27,4 +27,5 @@ def isin(values: pd.Series, allowed) -> np.ndarray:
         other = other.cast(pa.large_string())
     elif pa.types.is_large_string(other.type) and not pa.types.is_large_string(arr.type):
         other = other.cast(arr.type)
-    return pc.is_in(arr, value_set=other).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    # A fresh, writable array: Arrow may hand back a read-only view, which callers combine in place.
+    return np.array(pc.is_in(arr, value_set=other).to_numpy(zero_copy_only=False), dtype=bool)

@@ -931,8 +931,8 @@ class _Loader:
             ids, _ = self._sample_ids()
             scored = pd.Series(scores["interaction_id"].dropna().unique())
             keep = isin(scored, ids) if ids is not None else np.ones(len(scored), bool)
-            if inv is not None:
-                keep &= ~isin(scored, inv["interaction_id"])
+            if inv is not None:  # not in place: Arrow's is_in can hand back a read-only array
+                keep = keep & ~isin(scored, inv["interaction_id"])
             missing = sorted(scored[keep])
             if missing:
                 self.add("inventory.csv", "" if inv is None else "interaction_id",
