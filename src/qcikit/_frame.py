@@ -13,7 +13,7 @@ def isin(values: pd.Series, allowed) -> np.ndarray:
     """
     arr = getattr(values.array, "_pa_array", None)
     if arr is None:
-        return values.isin(allowed).to_numpy(dtype=bool)
+        return np.array(values.isin(allowed), dtype=bool)  # a copy: pandas' copy-on-write view is read-only
     import pyarrow as pa
     import pyarrow.compute as pc
 
