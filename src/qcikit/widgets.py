@@ -64,7 +64,32 @@ def _rules_html(element) -> str:
     return f"<small>{start}max {element.max_points:g}<ul>{''.join(items)}</ul></small>"
 
 
-class ScoringForm:
+def _point_options(element) -> list[str]:
+    """The points a form offers for an element: empty (not chosen yet), n/a where allowed, 0 … max."""
+    options = [str(int(p)) if float(p).is_integer() else str(p) for p in np.arange(0, element.max_points + 1)]
+    return [""] + ([NA] if element.na_allowed else []) + options
+
+
+class _StoreWidget:
+    """What the forms that write to an engagement's store share: display, and the store opened on first use."""
+
+    eng = None
+    _store: Store | None = None
+
+    def _ipython_display_(self):  # pragma: no cover - display only
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def store(self) -> Store:
+        """The store, opened (and, for the engagement's own store, created) on first use."""
+        if self._store is None:
+            self._store = self.eng.open_store()
+        return self._store
+
+
+class ScoringForm(_StoreWidget):
     """Score one interaction at a time into the engagement's store.
 
     Parameters
@@ -94,10 +119,7 @@ class ScoringForm:
         self.rules: dict[str, w.TagsInput] = {}
         rows = []
         for e in eng.rubric.model.elements:
-            options = [str(int(p)) if float(p).is_integer() else str(p) for p in np.arange(0, e.max_points + 1)]
-            if e.na_allowed:
-                options = [NA] + options
-            dd = w.Dropdown(options=[""] + options, description=e.name[:28], layout=w.Layout(width="330px"),
+            dd = w.Dropdown(options=_point_options(e), description=e.name[:28], layout=w.Layout(width="330px"),
                             style={"description_width": "180px"})
             dd.add_class(f"qcikit-points-{e.id}")
             self.points[e.id] = dd
@@ -130,18 +152,6 @@ class ScoringForm:
                               self.save, self.status,
                               w.HTML("<b>Dispute a score</b>"), w.HBox([self.dispute_element, self.dispute_rater]),
                               self.comment, self.dispute])
-
-    def _ipython_display_(self):  # pragma: no cover - display only
-        from IPython.display import display
-
-        display(self.widget)
-
-    @property
-    def store(self) -> Store:
-        """The store, opened (and, for the engagement's own store, created) on first use."""
-        if self._store is None:
-            self._store = self.eng.open_store()
-        return self._store
 
     def _has_store(self) -> bool:
         return self._store is not None or (self.eng.path / "scores.sqlite").exists()
@@ -471,7 +481,7 @@ class Dashboard:
         self.table.value = table_html(self.frame(), {"n": "{:d}"})
 
 
-class CalibrationSession:
+class CalibrationSession(_StoreWidget):
     """The calibration meeting, one disagreement at a time, worst first.
 
     Pick a disagreement; the table shows every rater's points, the rules they applied (with the rule texts)
@@ -514,17 +524,6 @@ class CalibrationSession:
         self.widget = w.VBox([self.pick, self.table, w.HBox([self.points, self.reason, self.settle]),
                               w.HBox([self.rule, self.note, self.mark]), self.status])
 
-    def _ipython_display_(self):  # pragma: no cover - display only
-        from IPython.display import display
-
-        display(self.widget)
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = self.eng.open_store()
-        return self._store
-
     def current(self):
         return None if self.items.empty or self.pick.value is None else self.items.iloc[self.pick.value]
 
@@ -537,8 +536,7 @@ class CalibrationSession:
             return
         self.table.value = table_html(calibration.side_by_side(self.eng, row["interaction_id"], row["element"], self.wave))
         e = self.eng.rubric.element(row["element"])
-        options = [str(int(p)) if float(p).is_integer() else str(p) for p in np.arange(0, e.max_points + 1)]
-        self.points.options = [""] + ([NA] if e.na_allowed else []) + options
+        self.points.options = _point_options(e)
         self.rule.options = [""] + [r.id for r in (*e.rules.additive, *e.rules.subtractive)]
         self.status.value = ""
 
