@@ -540,6 +540,16 @@ def test_command_line_refusals(eng, tmp_path, capsys):
     assert main(["import", str(eng), "--from", "zendesk", "--wave", WAVE,
                  str(EXPORTS / "intercom" / "conversations.json")]) == 2
     assert "conversations.json: no tickets found" in capsys.readouterr().err
+    # One conversation per line read as Zendesk, Freshdesk tickets read as Intercom: named, with the right --from.
+    convs = json.loads((EXPORTS / "intercom" / "conversations.json").read_text())["conversations"]
+    (tmp_path / "c.ndjson").write_text("\n".join(json.dumps(c) for c in convs) + "\n")
+    assert main(["import", str(eng), "--from", "zendesk", "--wave", WAVE, str(tmp_path / "c.ndjson")]) == 2
+    assert ("c.ndjson: the records look like Intercom's export, not Zendesk's. Nothing was written. "
+            "Fix: run the import with --from intercom.") in capsys.readouterr().err
+    assert main(["import", str(eng), "--from", "intercom", "--wave", WAVE, str(EXPORTS / "freshdesk" / "tickets.json")]) == 2
+    assert "tickets.json: the records look like Freshdesk's export, not Intercom's" in capsys.readouterr().err
+    assert main(["import", str(eng), "--from", "freshdesk", "--wave", WAVE, str(EXPORTS / "zendesk" / "tickets.json")]) == 2
+    assert "tickets.json: the records look like Zendesk's export, not Freshdesk's" in capsys.readouterr().err
 
 
 def test_round_trip_import_validate_sample_score_render(eng, tmp_path):

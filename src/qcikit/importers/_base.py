@@ -240,6 +240,30 @@ def read_records(path: Path, key: str) -> Iterator[tuple[int, dict]]:
                           f"({{\"{key}\": [...]}}, a JSON array or one object per line).")
 
 
+def vendor_of(record: dict) -> str | None:
+    """Which helpdesk's export a record looks like, by the fields each vendor documents (None: cannot tell)."""
+    source = record.get("source")
+    if "conversation_parts" in record or (isinstance(source, dict) and "author" in source):
+        return "intercom"
+    if isinstance(record.get("via"), dict):
+        return "zendesk"
+    if isinstance(record.get("source"), int) and "requester_id" in record:
+        return "freshdesk"
+    return None
+
+
+def records(path: Path, key: str, source: str) -> Iterator[tuple[int, dict]]:
+    """:func:`read_records`, refusing at the first record a file that is another vendor's export: read with the
+    wrong ``--from`` it would import nothing and leave every record "skipped"."""
+    for number, record in read_records(path, key):
+        if number == 1:
+            seen = vendor_of(record)
+            if seen is not None and seen != source:
+                raise QcikitError(f"{path.name}: the records look like {seen.capitalize()}'s export, not "
+                                  f"{source.capitalize()}'s. Nothing was written. Fix: run the import with --from {seen}.")
+        yield number, record
+
+
 def export_files(paths: list[Path], what: str, source: str, skip: tuple[str, ...] = ()) -> list[Path]:
     """The record files among ``paths``: files as given, and a folder's own .json/.ndjson/.jsonl files
     (lookups such as users.json, and the per-record subfolders, excluded)."""

@@ -110,7 +110,7 @@ def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.C
     b.SHARED["tz"] = ctx.tz
     b.SHARED["freshdesk"] = {folder: {"groups": _lookup(folder, "groups.json"), "agents": _lookup(folder, "agents.json")}
                              for folder in dict.fromkeys(f.parent for f in files)}
-    jobs = ((file, number, raw) for file in files for number, raw in b.read_records(file, KEY))
+    jobs = ((file, number, raw) for file in files for number, raw in b.records(file, KEY, "freshdesk"))
     yield from b.parallel(_work, jobs, ctx.workers)
 
 

@@ -176,7 +176,7 @@ def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.C
     b.SHARED["zendesk"] = {folder: {"users": _load_lookup(folder, "users.json", "users"),
                                     "groups": _load_lookup(folder, "groups.json", "groups")}
                            for folder in dict.fromkeys(f.parent for f in files)}
-    jobs = ((file, number, raw) for file in files for number, raw in b.read_records(file, KEY))
+    jobs = ((file, number, raw) for file in files for number, raw in b.records(file, KEY, "zendesk"))
     yield from b.parallel(_work, jobs, ctx.workers)
 
 
