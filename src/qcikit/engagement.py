@@ -734,27 +734,20 @@ class _Loader:
             return
         signed = {e: rubric.rule_deltas(e) for e in rubric.element_ids}
         rules = (df["rules"] if "rules" in df.columns else pd.Series("", index=df.index)).fillna("").astype(str).str.split()
-        unknown, wrong = np.zeros(len(df), bool), np.zeros(len(df), bool)
-        expect = np.full(len(df), np.nan)
         points = pd.to_numeric(df["points"], errors="coerce").to_numpy(dtype=float)
-        worth: dict[tuple, float] = {}  # the rubric's arithmetic, once per element and set of rules
-        for i, (element, ids) in enumerate(zip(df["element"].to_numpy(), rules.to_list())):
-            if element not in signed:
-                continue  # the element check names it
-            if any(r not in signed[element] for r in ids):
-                unknown[i] = True
-                continue
-            pts = points[i]
-            if not arithmetic:
-                continue
-            if ids and np.isnan(pts):
-                wrong[i] = True
-            elif not np.isnan(pts):
-                key = (element, tuple(ids))
-                if key not in worth:
-                    worth[key] = rubric.points_for(element, ids)
-                expect[i] = worth[key]
-                wrong[i] = expect[i] != pts
+        # The rubric's arithmetic once per distinct element and set of rules (a gold file repeats them), not per row.
+        codes, combos = pd.factorize(pd.Series(list(zip(df["element"].astype(str), rules.map(tuple))), index=df.index))
+        known_u = np.array([element in signed for element, _ in combos], dtype=bool)
+        unknown_u = np.array([element in signed and any(r not in signed[element] for r in ids) for element, ids in combos],
+                             dtype=bool)
+        worth_u = np.array([rubric.points_for(element, list(ids)) if k and not u else np.nan
+                            for (element, ids), k, u in zip(combos, known_u, unknown_u)], dtype=float)
+        unknown = unknown_u[codes]
+        missing = np.isnan(points)
+        expect = np.where(missing, np.nan, worth_u[codes])
+        has_rules = rules.map(bool).to_numpy()
+        wrong = (known_u[codes] & ~unknown & arithmetic
+                 & ((has_rules & missing) | (~missing & (expect != points))))
         if "evidence" in df.columns:
             self._evidence_check(file, df, rules, required=arithmetic)
         self.rows(file, unknown, lambda i: f"rules '{df['rules'].iloc[i]}' name a rule that element "
@@ -769,7 +762,7 @@ class _Loader:
     def _evidence_check(self, file: str, df: pd.DataFrame, rules: pd.Series, required: bool) -> None:
         """Evidence must be a verbatim quote of the interaction's transcript (gold's is what trainees are shown as
         the words that decided the points); in gold (``required``) a row whose rules fired must quote something."""
-        from .scoring import quotes
+        from .scoring import squash
 
         evidence = df["evidence"].fillna("").astype(str)
         fired = rules.map(bool).to_numpy() & required
@@ -779,12 +772,14 @@ class _Loader:
         inter = self.data.get("interactions")
         if inter is None:
             return
-        # Duplicate ids are reported where interactions.csv is read; the first row's transcript stands here.
-        text = df["interaction_id"].map(inter.drop_duplicates("interaction_id").set_index("interaction_id")["transcript"]).fillna("")
+        # Duplicate ids are reported where interactions.csv is read; the first row's transcript stands here. Each
+        # transcript is squashed once (a gold interaction has a row per element), and only the ones quoted from.
+        ids = df["interaction_id"]
+        quoted_from = inter.loc[isin(inter["interaction_id"], ids), ["interaction_id", "transcript"]]
+        text = {i: squash(t) for i, t in zip(*(quoted_from.drop_duplicates("interaction_id")[c] for c in quoted_from))}
         # A duplicated or unknown id is reported where it is checked; its evidence cannot be judged here.
-        dup = (isin(df["interaction_id"], inter.loc[inter["interaction_id"].duplicated(), "interaction_id"])
-               | ~isin(df["interaction_id"], inter["interaction_id"]))
-        quoted = np.array([quotes(e, t) for e, t in zip(evidence, text)]) | dup
+        dup = isin(ids, inter.loc[inter["interaction_id"].duplicated(), "interaction_id"]) | ~isin(ids, inter["interaction_id"])
+        quoted = np.array([not (q := squash(e)) or q in text.get(i, "") for e, i in zip(evidence, ids)]) | dup
         self.rows(file, ~quoted,
                   lambda i: f"evidence '{evidence.iloc[i][:60]}' for '{df['element'].iloc[i]}' is not a verbatim quote of "
                             f"interaction {df['interaction_id'].iloc[i]}'s transcript.",

@@ -274,5 +274,10 @@ def quotes(evidence, transcript) -> bool:
     >>> quotes("I'm sorry  about\\nthat", "Agent: I'm sorry about that. Anything else?"), quotes("sorry for that", "sorry about that")
     (True, False)
     """
-    evidence = " ".join(str(evidence or "").split())
-    return not evidence or evidence in " ".join(str(transcript or "").split())
+    evidence = squash(evidence)
+    return not evidence or evidence in squash(transcript)
+
+
+def squash(text) -> str:
+    """``text`` with line breaks and runs of spaces as single spaces: the form :func:`quotes` compares."""
+    return " ".join(str(text or "").split())
