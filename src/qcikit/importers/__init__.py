@@ -161,7 +161,7 @@ def import_export(folder: str | Path, source: Source, wave: str, paths: list[str
     if workers is None:
         size = sum(f.stat().st_size for p in paths for f in (p.rglob("*") if p.is_dir() else [p]) if f.is_file())
         workers = (os.cpu_count() or 1) if size > PARALLEL_BYTES else 1
-    ctx = b.Context(ZoneInfo(tz_name), skips, settings, workers)
+    ctx = b.Context(ZoneInfo(tz_name), skips, workers)
     module = importlib.import_module(f"{__name__}.{source}")
     result = ImportResult(folder / "interactions.csv", source, wave, timezone=tz_name)
     redaction = None

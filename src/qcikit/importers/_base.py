@@ -101,7 +101,6 @@ class Context:
 
     tz: ZoneInfo
     skips: Skips
-    settings: Any  # ImportSettings (import.yaml)
     workers: int = 1
 
 
@@ -264,6 +263,18 @@ def records(path: Path, key: str, source: str) -> Iterator[tuple[int, dict]]:
         yield number, record
 
 
+def stream(source: str, files: list[Path], key: str, side_files: tuple[str, ...], work, ctx: "Context"):
+    """A JSON source's records through ``work`` (a module-level normaliser), on ``ctx.workers`` processes.
+
+    The side files (users.json, groups.json …) of each record file's folder are read once, into :data:`SHARED`
+    with the time zone, before any worker forks."""
+    SHARED["tz"] = ctx.tz
+    SHARED[source] = {folder: {n.removesuffix(".json"): lookup(folder, n) for n in side_files}
+                      for folder in dict.fromkeys(f.parent for f in files)}
+    jobs = ((file, number, raw) for file in files for number, raw in records(file, key, source))
+    yield from parallel(work, jobs, ctx.workers)
+
+
 def export_files(paths: list[Path], what: str, source: str, skip: tuple[str, ...] = ()) -> list[Path]:
     """The record files among ``paths``: files as given, and a folder's own .json/.ndjson/.jsonl files
     (lookups such as users.json, and the per-record subfolders, excluded)."""
@@ -279,6 +290,30 @@ def export_files(paths: list[Path], what: str, source: str, skip: tuple[str, ...
         elif path.name not in skip:
             out.append(path)
     return out
+
+
+def lookup(folder: Path, name: str) -> dict[str, dict]:
+    """An export's side file (users.json, groups.json …) by id; empty when the export has none."""
+    path = folder / name
+    if not path.is_file():
+        return {}
+    return {ident(r.get("id")): r for _, r in read_records(path, name.removesuffix(".json"))}
+
+
+def read_table(path: Path):
+    """A CSV of text cells (a messages or calls file), empty cells as None: NaN is truthy and pd.NA raises."""
+    import io
+
+    import pandas as pd
+
+    from .._io import read_text
+
+    df = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False, na_values=[""])
+    return none_for_empty(df)
+
+
+def none_for_empty(df):
+    return df.astype(object).where(df.notna(), None)
 
 
 def text_of(value: Any) -> str:

@@ -89,13 +89,6 @@ def _conversations_file(folder: Path, tid: str, where: str) -> list[dict] | None
     return [c for _, c in b.read_records(path, "conversations")]
 
 
-def _lookup(folder: Path, name: str) -> dict[str, dict]:
-    path = folder / name
-    if not path.is_file():
-        return {}
-    return {b.ident(r.get("id")): r for _, r in b.read_records(path, name.removesuffix(".json"))}
-
-
 def _work(job: tuple[Path, int, dict]) -> tuple[Path, b.Conversation | None, list]:
     file, number, raw = job
     where = f"{file.name}, record {number:,}"
@@ -107,11 +100,7 @@ def _work(job: tuple[Path, int, dict]) -> tuple[Path, b.Conversation | None, lis
 
 def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.Conversation | None, list]]:
     files = b.export_files(paths, "tickets", "Freshdesk", LOOKUP_FILES)
-    b.SHARED["tz"] = ctx.tz
-    b.SHARED["freshdesk"] = {folder: {"groups": _lookup(folder, "groups.json"), "agents": _lookup(folder, "agents.json")}
-                             for folder in dict.fromkeys(f.parent for f in files)}
-    jobs = ((file, number, raw) for file in files for number, raw in b.records(file, KEY, "freshdesk"))
-    yield from b.parallel(_work, jobs, ctx.workers)
+    yield from b.stream("freshdesk", files, KEY, ("groups.json", "agents.json"), _work, ctx)
 
 
 def team_names(conv: b.Conversation) -> tuple[str, ...]:

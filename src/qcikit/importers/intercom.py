@@ -86,9 +86,7 @@ def _work(job: tuple[Path, int, dict]) -> tuple[Path, b.Conversation | None, lis
 
 def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.Conversation | None, list]]:
     files = b.export_files(paths, "conversations", "Intercom")
-    b.SHARED["tz"] = ctx.tz
-    jobs = ((file, number, raw) for file in files for number, raw in b.records(file, KEY, "intercom"))
-    yield from b.parallel(_work, jobs, ctx.workers)
+    yield from b.stream("intercom", files, KEY, (), _work, ctx)
 
 
 def team_names(conv: b.Conversation) -> tuple[str, ...]:

@@ -21,26 +21,21 @@ _HTML = re.compile(r"</?(?:p|br|div|ul|ol|li|span|b|i|a|table|blockquote)\b[^>]*
 
 
 def _read(path: Path):
-    import pandas as pd
-
     if path.suffix.lower() == ".parquet":
         try:
             import pyarrow.parquet as pq
         except ImportError:
             raise QcikitError(f"{path.name}: reading Parquet needs pyarrow. Fix: pip install 'qcikit[parquet]', "
                               "or export the messages as CSV.") from None
-        df = pq.read_table(path).to_pandas().astype("string")
+        df = b.none_for_empty(pq.read_table(path).to_pandas().astype("string"))
     else:
-        from .._io import read_text
-        import io
-
-        df = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False, na_values=[""])
+        df = b.read_table(path)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise QcikitError(f"{path.name}: the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                           f"{'are' if len(missing) > 1 else 'is'} missing. Fix: name the columns {', '.join(REQUIRED)} "
                           "(docs/formats.md, 'messages').")
-    return df.astype(object).where(df.notna(), None)  # empty cells as None: NaN and pd.NA are truthy or raise
+    return df
 
 
 def normalise_conversation(cid: str, rows: list[dict], tz, where: str) -> tuple[b.Conversation, list[tuple[str, str, str]]]:

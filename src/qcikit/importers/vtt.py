@@ -34,16 +34,13 @@ def _seconds(stamp: str) -> float:
 def _calls(paths: list[Path]):
     import pandas as pd
 
-    from .._io import read_text
-    import io
-
     csvs = [p for path in paths for p in (sorted(path.glob("*.csv")) if path.is_dir() else [path]) if p.suffix.lower() == ".csv"]
     if not csvs:
         raise QcikitError("no calls CSV among the paths given. Fix: add the calls file (call_id, started_at, "
                           "answered_at or queue_seconds, agent_id, team) to the command.")
     frames = []
     for path in csvs:
-        df = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False, na_values=[""])
+        df = b.read_table(path)
         missing = [c for c in REQUIRED if c not in df.columns]
         if "answered_at" not in df.columns and "queue_seconds" not in df.columns:
             missing.append("answered_at or queue_seconds")
@@ -53,8 +50,7 @@ def _calls(paths: list[Path]):
         df["_file"] = path.name
         df["_line"] = range(2, len(df) + 2)
         frames.append(df)
-    df = pd.concat(frames, ignore_index=True)
-    return df.astype(object).where(df.notna(), None)  # empty cells as None, not NaN (which is truthy)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _voice_roles(voices: list[str], call: dict, where: str) -> dict[str, b.Role]:

@@ -34,13 +34,6 @@ _CHAT_LINE = re.compile(r"^\((\d{1,2}:\d{2}(?::\d{2})?)\s*([AaPp]\.?[Mm]\.?)?\)\
 _CHAT_STARTED = re.compile(r"Chat started:\s*(\d{4}-\d{2}-\d{2})", re.I)
 
 
-def _load_lookup(folder: Path, name: str, key: str) -> dict[str, dict]:
-    path = folder / name
-    if not path.is_file():
-        return {}
-    return {b.ident(r.get("id")): r for _, r in b.read_records(path, key)}
-
-
 def _role(comment: dict, ticket: dict, users: dict[str, dict]) -> b.Role:
     if str((comment.get("via") or {}).get("channel") or "") in BOT_CHANNELS:
         return "bot"
@@ -172,12 +165,7 @@ def _work(job: tuple[Path, int, dict]) -> tuple[Path, b.Conversation | None, lis
 
 def conversations(paths: list[Path], ctx: b.Context) -> Iterator[tuple[Path, b.Conversation | None, list]]:
     files = b.export_files(paths, "tickets", "Zendesk", LOOKUP_FILES)
-    b.SHARED["tz"] = ctx.tz
-    b.SHARED["zendesk"] = {folder: {"users": _load_lookup(folder, "users.json", "users"),
-                                    "groups": _load_lookup(folder, "groups.json", "groups")}
-                           for folder in dict.fromkeys(f.parent for f in files)}
-    jobs = ((file, number, raw) for file in files for number, raw in b.records(file, KEY, "zendesk"))
-    yield from b.parallel(_work, jobs, ctx.workers)
+    yield from b.stream("zendesk", files, KEY, ("users.json", "groups.json"), _work, ctx)
 
 
 def team_names(conv: b.Conversation) -> tuple[str, ...]:
