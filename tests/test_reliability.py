@@ -572,3 +572,30 @@ def test_disagreement_drivers_find_the_rater_who_reads_differently(make_rubric):
         assert r.estimate > r.with_all and r.verdict in ("reliable", "tentative")
     # Two raters: nobody can be left out.
     assert R.disagreement_drivers(scores[scores["rater"].isin(["ana", "ben"])], rubric, ["e0"]).empty
+
+
+@pytest.mark.parametrize("f", [0, 1, 3, 9.0, 17, 250, 4000])
+def test_poisson_counts_are_poisson(f):
+    """The bootstrap's histogram-and-shuffle draw gives Poisson(f) counts: its histogram of 200,000 draws
+    passes scipy's chi-square test against scipy.stats.poisson, mean and variance are f, and two profiles'
+    counts are uncorrelated (the shuffle makes each replicate's counts independent)."""
+    from scipy import stats
+
+    from qcikit.reliability import _poisson_counts
+
+    draws = _poisson_counts(np.array([f, 5.0]), 200_000, np.random.default_rng(7))
+    assert draws.shape == (2, 200_000)
+    x = draws[0]
+    if f == 0:
+        assert not x.any()
+        return
+    assert x.mean() == pytest.approx(f, rel=0.02 / np.sqrt(f) + 0.005)
+    assert x.var() == pytest.approx(f, rel=0.03)
+    lo, hi = stats.poisson.ppf([1e-4, 1 - 1e-4], f).astype(int)  # pool the tails so expected counts are large
+    edges = np.arange(lo, hi + 1)
+    observed = np.array([(x <= lo).sum(), *[(x == k).sum() for k in edges[1:-1]], (x >= hi).sum()])
+    p = np.diff(np.concatenate([[0], stats.poisson.cdf(edges[:-1], f), [1]]))
+    assert stats.chisquare(observed, p * len(x)).pvalue > 0.001
+    assert abs(np.corrcoef(draws)[0, 1]) < 0.01
+    # and the columns are not left in the sorted order the histogram builds them in
+    assert abs(np.corrcoef(x, np.arange(len(x)))[0, 1]) < 0.01
