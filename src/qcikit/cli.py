@@ -55,6 +55,51 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_autoscore(args) -> int:
+    from . import assist
+
+    if args.plugin:
+        _register_plugin(args.plugin)
+    eng = _engagement(args.dir)
+    if args.import_file:
+        n, where = assist.import_autoscores(eng, args.import_file)
+        print(f"Took {n} machine scores from {args.import_file} into {where}; human scores were not touched.")
+    else:
+        rows = assist.autoscore(eng, args.scorer, wave=args.wave)
+        where = assist.save_autoscores(eng, rows)
+        decided = rows.dropna(subset=["points"])
+        print(f"Scored {rows['interaction_id'].nunique()} interactions with '{args.scorer}' (version {rows['version'].iloc[0]}): "
+              f"{decided['element'].nunique()} of {len(eng.rubric.element_ids)} elements decided; kept in {where}.")
+        scorer = args.scorer
+        if eng.scores is not None and not eng.scores.empty:
+            table = assist.agreement(eng, scorer, n_boot=args.n_boot)
+            print("Agreement with the human scores (alpha, interval; bias = machine minus human points):")
+            print(table[["element", "n_units", "estimate", "ci_low", "ci_high", "bias", "verdict"]]
+                  .to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+        print(f"Next: read the assisted QCI with qcikit.metrics.qci_estimate(eng, assisted='{scorer}'), or set "
+              f"`assisted: {scorer}` in engagement.yaml for the report.")
+    return 0
+
+
+def _register_plugin(spec: str) -> None:
+    """``module:function[@version]``: import a plug-in scorer and register it under the function's name."""
+    import importlib
+
+    from . import assist
+
+    target, _, version = spec.partition("@")
+    module, _, name = target.partition(":")
+    if not module or not name:
+        raise QcikitError(f"--plugin '{spec}' is not module:function[@version]. Fix: write e.g. "
+                          "--plugin myscorers:llm_scorer@2026-12.")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise QcikitError(f"--plugin '{spec}': cannot load it ({exc}). Fix: put the module on PYTHONPATH and check "
+                          "the function's name.") from None
+    assist.register_scorer(name, fn, version or "1")
+
+
 def cmd_validate(args) -> int:
     from .engagement import Engagement
 
@@ -375,6 +420,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--parquet", action="store_true",
                    help="write the population as interactions.parquet (millions of contacts; needs qcikit[parquet])")
     s.set_defaults(func=cmd_import)
+    s = sub.add_parser("autoscore", help="machine scores for every interaction (rules, model or a plug-in), kept "
+                                        "apart from the human ones",
+                       description="Score every interaction of the population with an auto-scorer, or take an AutoQA "
+                                   "tool's file, and show its agreement with the human scores per element.")
+    s.add_argument("dir", help="the engagement folder")
+    how = s.add_mutually_exclusive_group(required=True)
+    how.add_argument("--scorer", help="rules, model, or a plug-in's name (see --plugin)")
+    how.add_argument("--import", dest="import_file", metavar="FILE",
+                     help="an autoscores.csv file (interaction_id, element, points, scorer) from the client's AutoQA tool")
+    s.add_argument("--wave", help="score only this wave's interactions")
+    s.add_argument("--plugin", metavar="MODULE:FUNCTION[@VERSION]",
+                   help="register a plug-in scorer, a callable (transcript, rubric) -> {element: points}")
+    s.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples of the agreement intervals")
+    s.set_defaults(func=cmd_autoscore)
     s = sub.add_parser("validate", help="check every file; list every problem found",
                        description="Check every file of each engagement and list every problem at once.")
     s.add_argument("dirs", nargs="+", metavar="DIR", help="engagement folder(s)")

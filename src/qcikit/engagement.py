@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -142,6 +143,8 @@ class EngagementConfig(BaseModel):
     # The IANA time zone imported timestamps are written in (`qcikit import`); transcripts carry no offset.
     timezone: str = "UTC"
     redact: Redaction = Redaction()
+    # The auto-scorer whose machine scores, corrected by the human sample, give the report's headline QCI.
+    assisted: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -496,10 +499,30 @@ class _Loader:
         self.load_mystery_shops()
         self.load_answers()
         self.load_import_settings()
+        self.load_autoscores()
         self.check_raters()
         self.check_inventory()
         for name in ("scores", "gold"):
             self.check_complete(name)
+
+    def load_autoscores(self) -> None:
+        """autoscores.csv (an AutoQA tool's machine scores): its ids, elements and points are checked like scores'."""
+        path = self.folder / "autoscores.csv"
+        inter, rubric = self.data.get("interactions"), self.data.get("rubric")
+        if not path.is_file() or inter is None or rubric is None:
+            return
+        from . import assist
+
+        try:
+            rows = assist.read_autoscores(path)
+        except QcikitError as exc:
+            text = str(exc).removeprefix(f"{path}, ").removeprefix(f"{path}: ")
+            where, _, rest = text.partition(": ") if text.startswith("row ") else ("", "", text)
+            message, _, fix = rest.partition(" Fix: ")
+            self.add("autoscores.csv", where, message, fix or "Correct the file (docs/formats.md, 'autoscores.csv').")
+            return
+        for message, fix in assist.autoscore_problems(SimpleNamespace(interactions=inter, rubric=rubric), rows):
+            self.add("autoscores.csv", "", message, fix)
 
     def load_import_settings(self) -> None:
         """import.yaml (how `qcikit import` maps channels and groups): checked here so a mistake shows before an import."""

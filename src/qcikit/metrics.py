@@ -85,17 +85,25 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     if n < 2:
         return {**empty, "estimate": mean}
     z = wd * (y - mean) / np.sum(wd)
+    var, groups = _design_variance(z, h, rows_h, f_h, labels)
+    se = float(np.sqrt(var))
+    df = max(len(y) - groups, 1)
+    t = stats.t.ppf(0.5 + confidence / 2, df)
+    return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n, "df": float(df)}
+
+
+def _design_variance(z: np.ndarray, h: np.ndarray, rows_h: np.ndarray, f_h: np.ndarray, labels=None) -> tuple[float, int]:
+    """The stratified with-FPC variance of a total of linearized values ``z`` (one per sampled unit, already
+    multiplied by its design weight): :math:`\sum_h (1 - f_h) \frac{n_h}{n_h - 1} \sum_{i \in h} (z_i - \bar z_h)^2`,
+    over the variance groups of :func:`_variance_groups`. Returns the variance and the number of groups
+    that hold a unit (the design degrees of freedom are n minus that)."""
     g, f_g = _variance_groups(h, rows_h, f_h, labels)
     n_g = np.bincount(g, minlength=len(f_g))
     # Merged strata leave empty codes behind (n_g = 0): they contribute nothing.
     z_bar = np.divide(np.bincount(g, weights=z, minlength=len(f_g)), n_g, out=np.zeros(len(n_g)), where=n_g > 0)
     ss = np.bincount(g, weights=(z - z_bar[g]) ** 2, minlength=len(f_g))
     multi = n_g > 1  # a group of one is a census stratum (no variance) or the only unit there is
-    var = float(np.sum(f_g[multi] * n_g[multi] / (n_g[multi] - 1) * ss[multi]))
-    se = float(np.sqrt(var))
-    df = max(len(y) - int((n_g > 0).sum()), 1)
-    t = stats.t.ppf(0.5 + confidence / 2, df)
-    return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n, "df": float(df)}
+    return float(np.sum(f_g[multi] * n_g[multi] / (n_g[multi] - 1) * ss[multi])), int((n_g > 0).sum())
 
 
 def _variance_groups(h: np.ndarray, rows_h: np.ndarray, f_h: np.ndarray, labels=None) -> tuple[np.ndarray, np.ndarray]:
@@ -192,6 +200,170 @@ def compare(before: dict, after: dict, confidence: float = 0.95, comparisons: in
     lo, hi = diff - q * se, diff + q * se
     return {**out, "se": se, "df": float(df), "t": float(t), "p": p, "p_adj": min(1.0, comparisons * p),
             "ci_low": lo, "ci_high": hi, "significant": bool(lo > 0 or hi < 0)}
+
+
+def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam: float | str = "tuned",
+                     confidence: float = 0.95, fpc: bool = True, tune_min: int = SMALL_CELL) -> dict:
+    """Model-assisted mean: human scores on a stratified sample corrected by machine scores on every unit.
+
+    In each stratum *h* of *N_h* interactions, *n_h* of them human-scored, the machine's total over the
+    whole stratum is corrected by the human-minus-machine residuals of the sample (the difference
+    estimator, Cochran 1977 §7.2; its tuned form is the GREG estimator of Särndal, Swensson & Wretman
+    1992 §6.4, rediscovered as PPI++ by Angelopoulos, Duchi & Zrnic 2023):
+
+    .. math:: \hat T_h = \lambda_h \sum_{U_h} \hat y + \frac{N_h}{n_h} \sum_{s_h} (y - \lambda_h \hat y),
+              \qquad \hat{\bar Y} = \frac{\sum_h \hat T_h}{\sum_h \hat A_h}
+
+    where :math:`\hat A_h` is the same estimator of the number of interactions the measure applies to
+    (empty values are "not applicable"; for the QCI every interaction counts and :math:`\hat A_h = N_h`).
+    Its variance is the stratified design variance of the linearized residuals
+    :math:`e = [(y - \lambda \hat y) - \hat{\bar Y}(a - \lambda \hat a)] / \hat A` with the finite population
+    correction, and the interval is t on the design's degrees of freedom less one per tuned λ (the kit's
+    convention; see the module docstring). The machine's scores of the population are a census: they add
+    no variance, whatever their quality. A machine that is wrong makes the residuals wide, never the
+    estimate biased.
+
+    Parameters
+    ----------
+    y, y_hat : array-like
+        Human score (mean over raters) and machine score of each human-scored interaction; NaN = not
+        applicable.
+    strata : array-like
+        The sampling stratum of each human-scored interaction.
+    population_y_hat, population_strata : array-like
+        The machine score and stratum of every interaction of the population (the sampled ones included).
+    lam : "tuned", "difference", "human" or a number
+        λ = 0 ("human") is the human-only estimate, λ = 1 ("difference") the plain difference estimator.
+        "tuned" takes per stratum the λ that minimizes the variance, :math:`\lambda_h = \widehat{Cov}(e_0,
+        \hat e_0) / \widehat{Var}(\hat e_0)`, clipped to [0, 1]; a stratum with fewer than ``tune_min``
+        human scores shares one λ with the other small strata (their variance-weighted pooled coefficient),
+        so a noisy λ from a handful of points does not cost coverage.
+    fpc : bool
+        True (design-based): the population is the finite set of the client's interactions. False: it is
+        itself a sample from a larger one, and the machine's mean over it adds :math:`\lambda^2 S^2_{\hat y}/N`
+        (this is prediction-powered inference; with one stratum and λ fixed it equals ``ppi_py.ppi_mean_ci``
+        up to that library's ddof = 0 and normal quantile).
+
+    Returns
+    -------
+    dict
+        ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n``, ``N``; the human-only ``human_estimate``,
+        ``human_se``, ``human_ci_low``, ``human_ci_high``, ``human_df``; ``n_effective`` (n × human-only
+        variance ÷ assisted variance: the number of human scores that would give the same precision) and
+        ``strata``, a DataFrame per stratum: ``N``, ``n``, ``lam``, ``tuned`` (own λ or pooled), ``r`` (the
+        correlation of human and machine scores).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.normal(70, 15, 2000); machine = truth + rng.normal(0, 5, 2000)
+    >>> s = rng.choice(2000, 100, replace=False)
+    >>> r = assisted_mean_ci(truth[s], machine[s], np.zeros(100), machine, np.zeros(2000))
+    >>> r["n_effective"] > 5 * r["n"]
+    True
+    """
+    y, yh = np.asarray(y, dtype=float), np.asarray(y_hat, dtype=float)
+    pop = np.asarray(population_y_hat, dtype=float)
+    s_str, p_str = np.asarray(strata).astype(str), np.asarray(population_strata).astype(str)
+    if not (len(y) == len(yh) == len(s_str)) or len(pop) != len(p_str):
+        raise MetricsError("human scores, machine scores and strata must have one value per interaction. "
+                           "Fix: pass arrays of equal length.")
+    labels, codes = np.unique(np.concatenate([s_str, p_str]), return_inverse=True)
+    h, hp = codes[: len(y)], codes[len(y):]
+    H = len(labels)
+    n_h = np.bincount(h, minlength=H).astype(float)
+    N_h = np.bincount(hp, minlength=H).astype(float)
+    over = np.flatnonzero(n_h > N_h)
+    if len(over):
+        k = over[0]
+        raise MetricsError(f"stratum '{labels[k]}' has {int(n_h[k])} human-scored interactions but {int(N_h[k])} in the "
+                           "population the machine scored. Fix: give the machine scores of every interaction of the "
+                           "population, sampled ones included.")
+    if isinstance(lam, str) and lam not in ("tuned", "difference", "human"):
+        raise MetricsError(f"lam '{lam}' is not one of tuned, difference, human or a number. Fix: pick one.")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(n_h > 0, N_h / n_h, 0.0)[h]
+        fpc_h = np.clip(1 - n_h / N_h, 0, 1) if fpc else np.ones(H)
+    fpc_h = np.where(N_h > 0, fpc_h, 1.0)
+    # Numerator and denominator of the ratio, for the sample (human, machine) and the population (machine).
+    z1, z2 = np.nan_to_num(y), np.isfinite(y).astype(float)
+    m1, m2 = np.nan_to_num(yh), np.isfinite(yh).astype(float)
+    p1, p2 = np.nan_to_num(pop), np.isfinite(pop).astype(float)
+    X1, X2 = np.bincount(hp, weights=p1, minlength=H), np.bincount(hp, weights=p2, minlength=H)
+
+    def fit(lam_h: np.ndarray, tuned: int) -> dict:
+        r1, r2 = z1 - lam_h[h] * m1, z2 - lam_h[h] * m2
+        t1, t2 = np.sum(lam_h * X1) + np.sum(w * r1), np.sum(lam_h * X2) + np.sum(w * r2)
+        if not t2 > 0:
+            return {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "df": np.nan}
+        ratio = t1 / t2
+        var, groups = _design_variance(w * (r1 - ratio * r2) / t2, h, n_h, fpc_h, labels)
+        if not fpc:  # the machine's population mean is itself an estimate (see fpc above)
+            u = p1 - ratio * p2
+            cnt = np.maximum(N_h, 1)
+            mean_u = np.bincount(hp, weights=u, minlength=H) / cnt
+            s2 = np.bincount(hp, weights=(u - mean_u[hp]) ** 2, minlength=H) / np.maximum(N_h - 1, 1)
+            var += float(np.sum(lam_h**2 * N_h * s2)) / t2**2
+        df = max(len(y) - groups - tuned, 1)
+        se = float(np.sqrt(var))
+        t = stats.t.ppf(0.5 + confidence / 2, df)
+        return {"estimate": float(ratio), "se": se, "ci_low": ratio - t * se, "ci_high": ratio + t * se, "df": float(df)}
+
+    human = fit(np.zeros(H), 0)
+    own = np.zeros(H, dtype=bool)
+    if lam == "tuned":
+        lam_h, own, pooled = _tuned_lambda(human["estimate"], z1, z2, m1, m2, h, n_h, N_h, fpc_h, fpc, tune_min)
+        tuned = int(own.sum()) + int(pooled)
+    else:
+        value = {"human": 0.0, "difference": 1.0}.get(lam, lam)
+        lam_h, tuned = np.full(H, float(value)), 0
+    est = fit(lam_h, tuned)
+    both = np.isfinite(y) & np.isfinite(yh)
+    r = [_corr(y[both & (h == k)], yh[both & (h == k)]) for k in range(H)]
+    table = pd.DataFrame({"stratum": labels, "N": N_h.astype(int), "n": n_h.astype(int), "lam": lam_h,
+                          "tuned": np.where(own, "own", np.where(n_h > 0, "pooled", "")) if lam == "tuned" else "fixed",
+                          "r": r})
+    ratio = human["se"] ** 2 / est["se"] ** 2 if est["se"] > 0 else np.nan
+    return {**est, "n": int(np.isfinite(y).sum()), "N": int(N_h.sum()),
+            **{f"human_{k}": v for k, v in human.items()}, "n_effective": float(np.isfinite(y).sum() * ratio),
+            "strata": table}
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson's r, NaN with fewer than three pairs or no spread (nothing to correlate)."""
+    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return np.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _tuned_lambda(ratio, z1, z2, m1, m2, h, n_h, N_h, fpc_h, fpc, tune_min):
+    """Per stratum the λ that minimizes the assisted variance, from the linearized human and machine values
+    :math:`e_0 = z_1 - \hat R z_2`, :math:`\hat e_0 = m_1 - \hat R m_2`: :math:`\lambda_h = C_h / (k_h V_h)`
+    (covariance over machine variance; :math:`k_h = 1 + n_h/N_h` without the FPC, as in PPI++, else 1).
+    Strata with fewer than ``tune_min`` human scores share the λ minimizing their summed variance,
+    :math:`\sum a_h C_h / \sum a_h k_h V_h` with :math:`a_h = N_h^2 f_h / n_h`. Clipped to [0, 1].
+
+    Returns (λ per stratum, which strata have their own λ, whether a pooled λ was used)."""
+    H = len(n_h)
+    e, eh = z1 - ratio * z2, m1 - ratio * m2
+    if not np.isfinite(ratio):
+        return np.zeros(H), np.zeros(H, dtype=bool), False
+    cnt = np.maximum(n_h, 1)
+    me, meh = np.bincount(h, weights=e, minlength=H) / cnt, np.bincount(h, weights=eh, minlength=H) / cnt
+    denom = np.maximum(n_h - 1, 1)
+    C = np.bincount(h, weights=(e - me[h]) * (eh - meh[h]), minlength=H) / denom
+    V = np.bincount(h, weights=(eh - meh[h]) ** 2, minlength=H) / denom
+    k = 1 + n_h / np.maximum(N_h, 1) if not fpc else np.ones(H)
+    own = (n_h >= tune_min) & (V > 0)
+    lam = np.zeros(H)
+    lam[own] = C[own] / (k[own] * V[own])
+    small = ~own & (n_h >= 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(n_h > 0, N_h**2 * fpc_h / np.maximum(n_h, 1), 0.0)
+    pooled = bool(small.any() and np.sum(a[small] * k[small] * V[small]) > 0)
+    if pooled:
+        lam[small] = np.sum(a[small] * C[small]) / np.sum(a[small] * k[small] * V[small])
+    return np.clip(lam, 0.0, 1.0), own, pooled
 
 
 def weighted_sd(values, weights=None) -> float:
@@ -442,6 +614,100 @@ def wave_change(eng, wave: str | None = None, confidence: float | None = None) -
     names = eng.rubric.elements["name"]
     out.insert(1, "name", [names.get(m, m) for m in out["measure"]])
     out.attrs.update(before=before, after=after, confidence=confidence, adjustment="bonferroni")
+    return out
+
+
+def qci_estimate(eng, wave: str | None = None, assisted: str | None = None, measure: str = "qci",
+                 confidence: float | None = None, team: str | None = None) -> pd.DataFrame:
+    """The wave's design-based QCI (or a dimension, or an element) with its interval; with ``assisted``, the
+    model-assisted estimate that corrects a machine's scores of every interaction by the human-scored sample.
+
+    Parameters
+    ----------
+    wave : str, optional
+        Default: the latest wave with scores.
+    assisted : str, optional
+        An auto-scorer whose scores the engagement holds (``qcikit autoscore``). None: human scores only.
+    measure : str
+        ``"qci"``, a dimension's name or an element id (its score 0–100, over the interactions it applies to).
+    team : str, optional
+        A team's interactions only (a domain of the wave: the whole sample still counts for the variance).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``wave``, ``measure``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n`` (human-scored
+        interactions), ``N`` (the wave's population); with a scorer also ``scorer``, ``version``, the human-only
+        ``human_estimate``, ``human_se``, ``human_ci_low``, ``human_ci_high`` and ``n_effective``. ``attrs["strata"]``
+        holds λ, the machine–human correlation and N, n per stratum (:func:`assisted_mean_ci`).
+
+    Examples
+    --------
+    >>> import qcikit
+    >>> eng = qcikit.Engagement.load("data/samples/northwind")  # doctest: +SKIP
+    >>> qci_estimate(eng, "2026-Q3", assisted="rules")[["estimate", "human_estimate", "n_effective"]]  # doctest: +SKIP
+    """
+    conf = confidence or eng.config.confidence
+    inter = interaction_table(eng)
+    if wave is None:
+        present = [w for w in eng.config.waves if (inter["wave"] == w).any()]
+        if not present:
+            raise MetricsError(f"{eng.path}: no wave has scores yet. Fix: score the sample first.")
+        wave = present[-1]
+    if wave not in eng.config.waves:
+        raise MetricsError(f"{eng.path}: wave '{wave}' is not in engagement.yaml. Fix: use one of {', '.join(eng.config.waves)}.")
+    elements = list(eng.rubric.element_ids)
+    if measure != "qci" and measure not in eng.rubric.dimensions and measure not in elements:
+        raise MetricsError(f"measure '{measure}' is neither qci, a dimension nor an element of the rubric. Fix: use qci, "
+                           f"{', '.join(eng.rubric.dimensions)} or an element id.")
+    if measure in elements:
+        el = element_table(eng)
+        el = el[el["element"] == measure].set_index("interaction_id")
+        table = inter.set_index("interaction_id")[["wave", "team", "weight", "stratum", "fpc"]].assign(value=el["score"])
+    else:
+        table = inter.set_index("interaction_id").assign(value=lambda t: t[measure])
+    table = table[table["wave"] == wave]
+    if table.empty:
+        raise MetricsError(f"{eng.path}: wave '{wave}' has no scored interactions. Fix: score its sample first.")
+    domain = None if team is None else (table["team"] == team).to_numpy()
+    row = {"wave": wave, "measure": measure}
+    if assisted is None:
+        r = weighted_mean_ci(table["value"], table["weight"], conf, table["stratum"], domain, table["fpc"])
+        N = int(round(table.groupby("stratum")["weight"].first().mul(table.groupby("stratum").size()).sum()))
+        return pd.DataFrame([{**row, **r, "N": N}])
+    from . import assist
+
+    machine = assist.machine_table(eng, assisted, wave)
+    frozen = machine.attrs["frozen"]
+    assist.check_frozen(eng, frozen, wave)
+    col = f"el:{measure}" if measure in elements else measure
+    if col not in machine:
+        raise MetricsError(f"{eng.path}: scorer '{assisted}' scores no '{measure}'. Fix: pick a measure it scores, or "
+                           "give its rules patterns.")
+    pop = eng.interactions[eng.interactions["wave"].astype(str) == wave]
+    missing = machine[col].index[machine["qci"].isna().to_numpy()]
+    if len(missing):
+        raise MetricsError(f"{eng.path}: scorer '{assisted}' has not scored {len(missing)} of wave '{wave}''s "
+                           f"{len(pop)} interactions (first: '{missing[0]}'). Fix: run `qcikit autoscore {eng.path} "
+                           f"--scorer {assisted} --wave {wave}`.")
+    strata_col = eng.config.strata
+    pop_strata = (f"{wave} / " + pop[strata_col].astype(str)) if strata_col else pd.Series(f"{wave} / all", index=pop.index)
+    unknown = set(table["stratum"]) - set(pop_strata)
+    if unknown:
+        raise MetricsError(f"{eng.path}: sample.csv's stratum '{sorted(unknown)[0]}' is not one of wave '{wave}''s "
+                           f"{strata_col or 'strata'} in the population. Fix: redraw the sample with `qcikit sample --force`.")
+    pop_ids = pop["interaction_id"].astype(str).to_numpy()
+    pop_value = machine[col].reindex(pop_ids).to_numpy(dtype=float)
+    y_hat = machine[col].reindex(table.index.astype(str)).to_numpy(dtype=float)
+    y = table["value"].to_numpy(dtype=float)
+    if domain is not None:
+        # A team is a domain: outside it both the human and the machine value count as "does not apply".
+        in_team = (pop["team"] == team).to_numpy()
+        y, y_hat, pop_value = np.where(domain, y, np.nan), np.where(domain, y_hat, np.nan), np.where(in_team, pop_value, np.nan)
+    r = assisted_mean_ci(y, y_hat, table["stratum"].to_numpy(), pop_value, pop_strata.to_numpy(), confidence=conf)
+    strata = r.pop("strata")
+    out = pd.DataFrame([{**row, **r, "scorer": assisted, "version": str(frozen["version"].iloc[0])}])
+    out.attrs["strata"] = strata
     return out
 
 

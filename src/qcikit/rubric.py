@@ -44,13 +44,42 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+Timing = Literal["within_standard", "over_double_standard", "silent_gap"]
+TIMINGS = ("within_standard", "over_double_standard", "silent_gap")
+BRAND_PLACEHOLDERS = ("{signature_phrases}", "{sign_off}", "{avoid}")
+
+
 class Rule(_Model):
-    """One scoring rule: a behaviour that adds or removes points, with an example."""
+    """One scoring rule: a behaviour that adds or removes points, with an example.
+
+    ``patterns`` and ``timing`` are optional and only for the ``rules`` auto-scorer (:mod:`qcikit.assist`):
+    regular expressions that show the rule fired in an agent's words (case-insensitive; a plain phrase is one;
+    ``{signature_phrases}``, ``{sign_off}`` and ``{avoid}`` stand for the brand voice's lists), or a measure
+    read from the transcript's timestamps.
+    """
 
     id: str
     text: str = Field(min_length=1)
     points: float = Field(gt=0)
     example: str = Field(min_length=1)
+    patterns: list[str] = []
+    timing: Timing | None = None
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        import re
+
+        for pattern in value:
+            probe = pattern
+            for key in BRAND_PLACEHOLDERS:
+                probe = probe.replace(key, "x")
+            try:
+                re.compile(probe)
+            except re.error as exc:
+                raise ValueError(f"the pattern '{pattern}' is not a valid regular expression ({exc}); write it as "
+                                 "Python's re module reads it, or as a plain phrase") from None
+        return value
 
 
 class Rules(_Model):

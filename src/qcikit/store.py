@@ -92,6 +92,20 @@ CREATE TABLE IF NOT EXISTS rule_notes (
     at TEXT NOT NULL,
     note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS autoscores (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    interaction_id TEXT NOT NULL,
+    element TEXT NOT NULL,
+    points REAL,
+    scorer TEXT NOT NULL,
+    version TEXT NOT NULL,
+    crossfit INTEGER NOT NULL DEFAULT 0,
+    frozen_at TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS autoscores_key ON autoscores (scorer, interaction_id, element, id);
+CREATE TRIGGER IF NOT EXISTS autoscores_no_update BEFORE UPDATE ON autoscores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS autoscores_no_delete BEFORE DELETE ON autoscores BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS rule_notes_no_update BEFORE UPDATE ON rule_notes BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS rule_notes_no_delete BEFORE DELETE ON rule_notes BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS corrections_no_update BEFORE UPDATE ON corrections BEGIN SELECT RAISE(ABORT, 'the score store is append-only'); END;
@@ -435,6 +449,28 @@ class Store:
         latest = latest[COLUMNS + [c for c in EVIDENCE_COLUMNS if latest[c].notna().any()]]
         latest = latest.assign(points=latest["points"].map(lambda x: "" if pd.isna(x) else f"{x:g}"))
         return write_csv(latest, path)
+
+    # -- machine scores (never mixed with the human ones) ---------------------------------
+    def save_autoscores(self, rows: pd.DataFrame) -> int:
+        """Append one auto-scorer run: ``interaction_id``, ``element``, ``points`` (NaN = not decided or not
+        applicable), ``scorer``, ``version``, ``crossfit`` and ``frozen_at``, in one transaction. Returns rows written."""
+        now = _now()
+        data = [(str(r.interaction_id), str(r.element), None if pd.isna(r.points) else float(r.points), str(r.scorer),
+                 str(r.version), int(bool(r.crossfit)), str(r.frozen_at), now) for r in rows.itertuples(index=False)]
+        with self._transaction() as con:
+            con.executemany("INSERT INTO autoscores (interaction_id, element, points, scorer, version, crossfit, frozen_at, "
+                            "saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
+        return len(data)
+
+    def autoscores(self, scorer: str | None = None) -> pd.DataFrame:
+        """The latest machine score of every interaction and element per scorer (a later run replaces an earlier)."""
+        where, params = ("WHERE scorer = ?", (scorer,)) if scorer else ("", ())
+        out = self._query("SELECT interaction_id, element, points, scorer, version, crossfit, frozen_at FROM autoscores "
+                          f"WHERE id IN (SELECT MAX(id) FROM autoscores {where} GROUP BY scorer, interaction_id, element) "
+                          "ORDER BY scorer, interaction_id, element", params)
+        out["points"] = out["points"].astype(float)
+        out["crossfit"] = out["crossfit"].astype(bool)
+        return out
 
     @property
     def n_rows(self) -> int:

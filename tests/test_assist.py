@@ -1,0 +1,294 @@
+"""Auto-scorers (qcikit.assist), their storage, and the assisted QCI on an engagement (metrics.qci_estimate)."""
+import shutil
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SAMPLES
+
+import qcikit
+from qcikit import assist, metrics
+from qcikit.cli import main
+from qcikit.errors import MetricsError, QcikitError
+from qcikit.templates import starter_rubric
+
+
+@pytest.fixture
+def northwind(tmp_path):
+    d = tmp_path / "northwind"
+    shutil.copytree(SAMPLES / "northwind", d)
+    return d
+
+
+class Brand:
+    signature_phrases = ["Happy trails!"]
+    sign_off = "Your Northwind crew"
+    avoid = ["unfortunately"]
+
+
+CHAT = """Case facts (for the rater): none.
+[23:59:30] Customer: Where is my parcel? I need it before my trip.
+[23:59:50] Agent (A1): Hi Mateo, thank you for your patience. I have your order in front of me now.
+[00:02:10] Agent (A1): It arrives on Thursday. Does that answer your question?
+[00:02:30] Agent (A1): Happy trails! Your Northwind crew"""
+EMAIL = """[2026-06-24 09:22] Customer (e-mail): Why was I charged twice?
+[2026-06-24 19:40] Agent (A2) (e-mail):
+Hello.
+Unfortunately that is our policy.
+[2026-06-24 19:41] Agent (A2) (e-mail): Could you send me your order number?"""
+
+
+def _one(frame, iid, element):
+    got = frame[(frame["interaction_id"] == iid) & (frame["element"] == element)]["points"]
+    return float(got.iloc[0])
+
+
+def test_turns_read_clock_times_across_midnight_and_email_bodies():
+    tr = assist.turns(pd.Series([CHAT, EMAIL]))
+    chat = tr[tr["unit"] == 0]
+    assert chat["seconds"].tolist() == [0, 20, 160, 180]  # 23:59:30 → 00:02:30 is 180 s later, not a day earlier
+    assert chat["speaker"].tolist() == ["Customer", "Agent", "Agent", "Agent"]
+    email = tr[tr["unit"] == 1]
+    assert email["seconds"].tolist() == [0, 37080, 37140]
+    # the e-mail's body lines belong to the turn above them; the case-facts header to none
+    assert "Unfortunately that is our policy." in email["text"].iloc[1]
+    assert not tr["text"].str.contains("Case facts").any()
+
+
+def test_rules_scorer_decides_timing_and_phrases_by_the_rubric_arithmetic():
+    rubric = starter_rubric()
+    frame = pd.DataFrame({"interaction_id": ["c", "e"], "touchpoint": ["chat", "email"], "transcript": [CHAT, EMAIL]})
+    got = assist.score_rules(frame, rubric, Brand())
+    # chat: first response 20 s (within 60 s: +3) and "thank you for your patience" (+1) → 4 of 4
+    assert _one(got, "c", "response_time") == 4
+    # e-mail: answered after 10 h 18 min, more than twice the 4 h standard: 0 + 0 − 2, clamped at 0
+    assert _one(got, "e", "response_time") == 0
+    # chat: confirms receipt (+2) but a silent gap of 140 s (−1) → 1
+    assert _one(got, "c", "acknowledgement") == 1
+    # greeting by name and the brand's phrase and sign-off from engagement.yaml's brand voice
+    assert _one(got, "c", "greeting") >= 1
+    assert _one(got, "e", "greeting") == 0
+    assert _one(got, "c", "branded_statements") > _one(got, "e", "branded_statements")
+    # "that is our policy" hides behind policy; asking for the order number again costs efficiency
+    assert _one(got, "e", "policy_reason") == 0
+    assert _one(got, "e", "efficient_resolution") < _one(got, "c", "efficient_resolution")
+    # no rule of complete_accurate has a pattern: that element is left undecided (no row), not guessed
+    assert "complete_accurate" not in set(got["element"])
+
+
+def test_re2_and_python_re_agree_on_every_pattern_of_the_sample_population():
+    """The rules scorer matches with Arrow's RE2 for speed; Python's re is the reference reading."""
+    import re
+    import warnings
+
+    eng = qcikit.Engagement.load(SAMPLES / "voltania")
+    text = assist._agent_text(assist.turns(eng.interactions["transcript"].iloc[:3000]), 3000)
+    for e in eng.rubric.model.elements:
+        for r in [*e.rules.additive, *e.rules.subtractive]:
+            for p in r.patterns:
+                p = assist._expand(p, eng.config.brand_voice)
+                if p is None:
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    ref = text.str.contains(p, flags=re.IGNORECASE | re.MULTILINE, regex=True).to_numpy(dtype=bool)
+                assert (assist._contains(text, p) == ref).all(), (e.id, r.id, p)
+
+
+def test_a_pattern_re2_cannot_read_falls_back_to_python():
+    text = pd.Series(["Thanks, Anna", "Thanks"])
+    assert assist._contains(text, r"thanks(?=, )").tolist() == [True, False]  # a look-ahead: Python's re
+
+
+def test_model_scorer_is_cross_fitted(northwind):
+    """A sampled interaction's prediction comes from a model that never saw it: changing its own human score
+    leaves its prediction as it was, while the other folds' models (which saw it) move."""
+    eng = qcikit.Engagement.load(northwind)
+    first = assist.score_model(eng, eng.interactions[["interaction_id", "touchpoint", "transcript"]])
+    changed = eng.scores.copy()
+    greet = changed[changed["element"] == "greeting"]
+    target = greet.loc[greet["points"] == 0, "interaction_id"].iloc[0]
+    rows = (changed["interaction_id"] == target) & (changed["element"] == "greeting")
+    changed.loc[rows, "points"] = 2.0  # from 0 to the maximum
+    eng.scores = changed
+    second = assist.score_model(eng, eng.interactions[["interaction_id", "touchpoint", "transcript"]])
+    key = ["interaction_id", "element"]
+    both = first.merge(second, on=key, suffixes=("_a", "_b"))
+    greeting = both[both["element"] == "greeting"].set_index("interaction_id")
+    assert greeting.loc[target, "points_a"] == greeting.loc[target, "points_b"]
+    assert (greeting["points_a"] != greeting["points_b"]).sum() > 100  # unsampled ones average all folds
+    assert ((first["points"] >= 0) & (first["points"] <= first["element"].map(eng.rubric.max_points))).all()
+
+
+def test_model_scorer_needs_human_scores(tmp_path):
+    d = tmp_path / "nw"
+    shutil.copytree(SAMPLES / "northwind", d)
+    (d / "scores.csv").unlink()
+    (d / "gold.csv").unlink()
+    eng = qcikit.Engagement.load(d)
+    with pytest.raises(QcikitError, match="learns from human scores and there are none"):
+        assist.autoscore(eng, "model")
+
+
+def test_plugin_scorer_is_registered_and_checked(northwind):
+    eng = qcikit.Engagement.load(northwind)
+    assist.register_scorer("thanks", lambda t, r: {"apology_courtesy": 2.0 if "thank" in t.lower() else 0.0}, "v7")
+    rows = assist.autoscore(eng, "thanks", wave="2026-Q3")
+    assert set(rows["version"]) == {"v7"} and set(rows["element"]) == {"apology_courtesy"}
+    assert rows["interaction_id"].nunique() == (eng.interactions["wave"] == "2026-Q3").sum()
+    assist.register_scorer("wild", lambda t, r: {"greeting": 9.0})
+    with pytest.raises(QcikitError, match="gave 9.0 points to 'greeting' .* outside 0–2"):
+        assist.autoscore(eng, "wild")
+    assist.register_scorer("lost", lambda t, r: {"smile": 1.0})
+    with pytest.raises(QcikitError, match="returned element 'smile'"):
+        assist.autoscore(eng, "lost")
+    with pytest.raises(QcikitError, match="'rules' is a built-in scorer"):
+        assist.register_scorer("rules", lambda t, r: {})
+
+
+def test_autoscores_csv_then_store_keep_runs_apart_from_human_scores(northwind):
+    eng = qcikit.Engagement.load(northwind)
+    rows = assist.autoscore(eng, "rules")
+    where = assist.save_autoscores(eng, rows)
+    assert where.endswith("autoscores.csv")
+    again = assist.save_autoscores(eng, assist.autoscore(eng, "rules"))  # a re-run replaces, never doubles
+    assert again == where
+    held = assist.load_autoscores(eng, "rules")
+    assert len(held) == len(rows)
+    # the version's first run is remembered: frozen_at does not move on a re-run
+    assert set(held["frozen_at"]) == set(rows["frozen_at"])
+    human_before = qcikit.Engagement.load(northwind).scores
+    pd.testing.assert_frame_equal(human_before, eng.scores)
+    # with a store, runs go there, append-only
+    from qcikit.store import Store
+
+    store = Store(northwind / "scores.sqlite")
+    store.import_scores(eng.scores)
+    assert assist.save_autoscores(eng, rows.assign(scorer="rules2")).endswith("scores.sqlite")
+    assert len(assist.load_autoscores(eng, "rules2")) == len(rows)
+    con = sqlite3.connect(northwind / "scores.sqlite")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        con.execute("UPDATE autoscores SET points = 0")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        con.execute("DELETE FROM autoscores")
+    con.close()
+    # the store's scores are still only the human ones
+    assert set(qcikit.Engagement.load(northwind).scores["rater"]) == set(eng.scores["rater"])
+
+
+def test_a_scorer_frozen_after_human_scoring_began_is_refused(northwind):
+    from qcikit.store import Store
+
+    eng = qcikit.Engagement.load(northwind)
+    Store(northwind / "scores.sqlite").import_scores(eng.scores)  # human scoring begins now
+    eng = qcikit.Engagement.load(northwind)
+    assist.save_autoscores(eng, assist.autoscore(eng, "rules"))  # the rules were frozen after it began
+    with pytest.raises(QcikitError, match="may be tuned on the scores that judge it"):
+        metrics.qci_estimate(eng, "2026-Q3", assisted="rules")
+    # declared frozen before (e.g. an AutoQA tool's version fixed last quarter): accepted
+    early = assist.autoscore(eng, "rules").assign(scorer="vendor", frozen_at="2020-01-01T00:00:00+00:00")
+    assist.save_autoscores(eng, early)
+    assert metrics.qci_estimate(eng, "2026-Q3", assisted="vendor")["n_effective"].iloc[0] > 0
+    # the cross-fitted model is honest by construction, whenever it ran
+    assist.save_autoscores(eng, assist.autoscore(eng, "model"))
+    assert metrics.qci_estimate(eng, "2026-Q3", assisted="model")["estimate"].notna().all()
+
+
+def test_assisted_qci_on_a_sample(northwind):
+    eng = qcikit.Engagement.load(northwind)
+    plain = metrics.qci_estimate(eng, "2026-Q3")
+    trend = metrics.trend(eng).set_index("wave").loc["2026-Q3"]
+    assert plain["estimate"].iloc[0] == pytest.approx(trend["estimate"], abs=1e-9)
+    assist.save_autoscores(eng, assist.autoscore(eng, "rules"))
+    r = metrics.qci_estimate(eng, "2026-Q3", assisted="rules")
+    # the human-only figure beside it is the plain design-based estimate (to sample.csv's six-decimal weights:
+    # the assisted estimate counts each stratum's N in the population itself)
+    assert r["human_estimate"].iloc[0] == pytest.approx(plain["estimate"].iloc[0], rel=1e-7)
+    assert r["human_se"].iloc[0] == pytest.approx(plain["se"].iloc[0], rel=1e-6)
+    assert r["N"].iloc[0] == (eng.interactions["wave"] == "2026-Q3").sum()
+    assert r["se"].iloc[0] < r["human_se"].iloc[0]
+    assert r["n_effective"].iloc[0] > 2 * r["n"].iloc[0]
+    strata = r.attrs["strata"]
+    assert set(strata.columns) >= {"stratum", "N", "n", "lam", "r"}
+    # a dimension, an element and a team the same way
+    dim = metrics.qci_estimate(eng, "2026-Q3", assisted="rules", measure="Timing")
+    assert 0 <= dim["estimate"].iloc[0] <= 100
+    el = metrics.qci_estimate(eng, "2026-Q3", assisted="rules", measure="greeting")
+    el_plain = metrics.qci_estimate(eng, "2026-Q3", measure="greeting")
+    assert el["human_estimate"].iloc[0] == pytest.approx(el_plain["estimate"].iloc[0], rel=1e-7)
+    team = eng.interactions["team"].iloc[0]
+    t = metrics.qci_estimate(eng, "2026-Q3", assisted="rules", team=team)
+    assert t["n"].iloc[0] < r["n"].iloc[0]
+    # the change between waves: two independent assisted estimates, compared as the kit compares waves
+    q2 = metrics.qci_estimate(eng, "2026-Q2", assisted="rules").iloc[0]
+    change = metrics.compare(q2, r.iloc[0])
+    assert change["se"] < metrics.compare(metrics.qci_estimate(eng, "2026-Q2").iloc[0], plain.iloc[0])["se"]
+
+
+def test_assisted_qci_refuses_what_it_cannot_estimate(northwind):
+    eng = qcikit.Engagement.load(northwind)
+    with pytest.raises(QcikitError, match="no auto-scores of scorer 'rules'"):
+        metrics.qci_estimate(eng, "2026-Q3", assisted="rules")
+    assist.save_autoscores(eng, assist.autoscore(eng, "rules", wave="2026-Q2"))
+    with pytest.raises(QcikitError, match="decided no element of wave '2026-Q3'"):
+        metrics.qci_estimate(eng, "2026-Q3", assisted="rules")
+    q3 = assist.autoscore(eng, "rules", wave="2026-Q3")
+    assist.save_autoscores(eng, q3[q3["interaction_id"] != q3["interaction_id"].iloc[0]])
+    with pytest.raises(MetricsError, match="has not scored 1 of wave '2026-Q3''s"):
+        metrics.qci_estimate(eng, "2026-Q3", assisted="rules")
+    with pytest.raises(MetricsError, match="measure 'smile' is neither"):
+        metrics.qci_estimate(eng, "2026-Q3", measure="smile")
+
+
+def test_machine_agreement_is_alpha_with_bias(northwind):
+    eng = qcikit.Engagement.load(northwind)
+    assist.save_autoscores(eng, assist.autoscore(eng, "rules"))
+    table = assist.agreement(eng, "rules", n_boot=200).set_index("element")
+    assert {"estimate", "ci_low", "ci_high", "bias", "verdict", "percent_agreement"} <= set(table.columns)
+    assert "complete_accurate" not in table.index  # undecided: no agreement to show
+    assert table.loc["response_time", "estimate"] > 0.8  # timestamps decide it
+    assert (table["ci_low"] <= table["estimate"]).all()
+
+
+def test_cli_autoscore_and_import(northwind, tmp_path, capsys):
+    assert main(["autoscore", str(northwind), "--scorer", "rules", "--n-boot", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "Scored 2400 interactions with 'rules'" in out and "Agreement with the human scores" in out
+    vendor = tmp_path / "vendor.csv"
+    vendor.write_text("interaction_id,element,points,scorer\nNO-000001,greeting,2,acme\nNO-000002,greeting,,acme\n")
+    assert main(["autoscore", str(northwind), "--import", str(vendor)]) == 0
+    assert "Took 2 machine scores" in capsys.readouterr().out
+    eng = qcikit.Engagement.load(northwind)
+    assert len(assist.load_autoscores(eng, "acme")) == 2 and len(assist.load_autoscores(eng, "rules")) > 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("interaction_id,element,points,scorer\nNO-000001,greeting,7,acme\nZZ-1,smile,1,acme\n")
+    assert main(["autoscore", str(northwind), "--import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "not in the population (first: 'ZZ-1')" in err and "not in the rubric (first: 'smile')" in err
+    assert main(["autoscore", str(northwind), "--scorer", "gpt"]) == 2
+    assert "scorer 'gpt' is not known" in capsys.readouterr().err
+    assert main(["autoscore", str(northwind), "--scorer", "x", "--plugin", "nosuchmodule:fn"]) == 2
+    assert "cannot load it" in capsys.readouterr().err
+
+
+def test_validate_lists_every_autoscores_problem(northwind, capsys):
+    (northwind / "autoscores.csv").write_text(
+        "interaction_id,element,points,scorer\nNO-000001,greeting,9,acme\nZZ,greeting,1,acme\nNO-000001,nope,1,acme\n")
+    assert main(["validate", str(northwind)]) == 2
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "3 problems found" in text
+    assert "not in the population" in text and "not in the rubric" in text and "outside the element's 0–max" in text
+
+
+def test_rubric_patterns_must_compile(make_rubric, small_rubric_dict):
+    from qcikit.rubric import Rubric, RubricError
+
+    d = small_rubric_dict
+    d["elements"][0]["rules"]["additive"][0]["patterns"] = ["thank(s"]
+    with pytest.raises(RubricError, match="is not a valid regular expression"):
+        Rubric.from_dict(d)
+    d["elements"][0]["rules"]["additive"][0]["patterns"] = ["{signature_phrases}", r"\bthanks?\b"]
+    d["elements"][0]["rules"]["additive"][0]["timing"] = "within_standard"
+    assert Rubric.from_dict(d).model.elements[0].rules.additive[0].timing == "within_standard"
