@@ -87,7 +87,9 @@ def make_foreign(src: Path, dst: Path) -> Path:
     for f in [c for c in inv.columns if c != "interaction_id"]:
         inv[f] = inv[f].map(lambda v, f=f: _level(f, v))
     inv.rename(columns=FACETS).to_csv(dst / "inventory.csv", index=False)
-    for name in ("scores.csv", "gold.csv", "mystery_shops.csv"):
+    for name in ("scores.csv", "gold.csv", "mystery_shops.csv", "autoscores.csv"):
+        if not (src / name).is_file():
+            continue
         df = read(name)
         df = df[~df["element"].isin(DROPPED)].copy()
         df["element"] = df["element"].map(ids)

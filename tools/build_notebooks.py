@@ -148,7 +148,7 @@ get nearly the same result**; the agreement table below is how we check it, elem
 The weighted total is one **QCI** score, 0–100, per interaction. A "not applicable" element shares
 its weight within its dimension; scenario rules shift weights (an upset customer weighs Connection
 more); a critical element caps or zeroes the score when it fails."""),
-    params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nscenario = None  # None: the most frequent scenario in the inventory\nstore_path = None  # None: the engagement\'s own store, scores.sqlite in its folder\nlead = None  # who settles in the calibration session (None: the lead declared in engagement.yaml)\ncalibration_wave = None  # None: the current (last) wave'),
+    params('engagement = "../data/samples/northwind"\nlevel = "ordinal"  # level of measurement for agreement\nn_boot = 1000  # bootstrap resamples for the alpha intervals\nscenario = None  # None: the most frequent scenario in the inventory\nstore_path = None  # None: the engagement\'s own store, scores.sqlite in its folder\nlead = None  # who settles in the calibration session (None: the lead declared in engagement.yaml)\ncalibration_wave = None  # None: the current (last) wave\nscorer = "rules"  # the auto-scorer to try: rules, model or a registered plug-in'),
     code("import qcikit\nfrom qcikit import metrics, plots, reliability, widgets, workspace\nfrom qcikit.store import Store\n\neng = qcikit.Engagement.load(engagement)\nrules = eng.rubric.to_frame()\nrules.head(8)"),
     md("## Effective weights per scenario\n\nChoose a dimension and scenario facets to see each element's weight in that scenario."),
     code("explorer = widgets.RubricExplorer(eng, scenario or workspace.default_scenario(eng))\nexplorer.frame().round(1)"),
@@ -178,6 +178,33 @@ A rule that careful people read two ways is marked unclear; those notes draft th
          'side_by_side(eng, *first[["interaction_id", "element"]].iloc[0], wave=calibration_wave) if len(first) else "no disagreement"'),
     code("lead = lead or next((r.name for r in eng.config.raters if r.role == \"lead\"), eng.config.rater_names[0])\n"
          "session = widgets.CalibrationSession(eng, lead, Store(store_path) if store_path else None, wave=calibration_wave)\nsession.widget"),
+    md("""## A machine beside the raters: the model-assisted QCI
+
+An auto-scorer scores **every** interaction of the wave; the raters' scores of the random sample then
+correct it (the difference estimator of survey statistics, known in machine learning as
+prediction-powered inference). The correction keeps the QCI unbiased and its interval valid whatever the
+machine's quality; a machine that agrees with the raters narrows the interval, and the **effective n** says
+how many rated interactions it is worth. Nothing here is kept: try a scorer, read its agreement, decide.
+
+- `rules`: the rubric's own rules read from the transcript — timings from the timestamps, phrases from
+  each rule's `patterns:` in rubric.yaml. Elements none of whose rules can be read are left to the raters.
+- `model`: a text model per element, trained on the rated sample by cross-fitting (each rated interaction
+  is predicted by a model that never saw it)."""),
+    code("from qcikit import assist
+
+machine = assist.autoscore(eng, scorer)  # every interaction; not kept
+"
+         "assist.agreement(eng, machine, n_boot=n_boot)[["element", "n_units", "estimate", "ci_low", "ci_high", "bias", "verdict"]].round(2)"),
+    md("Agreement is read as for raters (alpha with its interval), with the machine's **bias** in points beside it. "
+       "A biased or weak element does not spoil the estimate below; it only makes the machine worth less."),
+    code("assisted = metrics.qci_estimate(eng, assisted=machine)
+"
+         "assisted[["wave", "estimate", "ci_low", "ci_high", "human_estimate", "human_ci_low", "human_ci_high", "n", "N", "n_effective"]].round(1)"),
+    code("assisted.attrs["strata"].round(2)  # per stratum: the weight λ given to the machine and its correlation with the raters"),
+    md("""To use it: freeze the scorer **before** the raters start a wave (`qcikit autoscore DIR --scorer rules`
+records its version and the time), then write `assisted: rules` in engagement.yaml. The report then heads
+with the assisted QCI and names the human-only figure on its method page. A scorer changed after the raters
+began is refused for that wave: it could have been tuned on the very scores that judge it."""),
     md("""## What to decide now
 
 - Which elements are **unreliable**? Rewrite their rules (see the training notebook on precise rules)

@@ -197,18 +197,24 @@ def _contains(text: pd.Series, regex: str) -> np.ndarray:
             return text.str.contains(regex, flags=re.IGNORECASE | re.MULTILINE, regex=True).to_numpy(dtype=bool)
 
 
-def rules_version(rubric: Rubric, brand) -> str:
+def rules_version(rubric: Rubric, brand, standards: Mapping[str, float] | None = None) -> str:
     """The ``rules`` scorer's version: a hash of everything that decides its scores."""
     spec = {e.id: [(r.id, r.patterns, r.timing) for r in [*e.rules.additive, *e.rules.subtractive]]
             for e in rubric.model.elements}
-    blob = json.dumps([spec, brand.signature_phrases, brand.sign_off, brand.avoid, STANDARD_SECONDS, SILENT_GAP_SECONDS],
+    blob = json.dumps([spec, brand.signature_phrases, brand.sign_off, brand.avoid,
+                       {**STANDARD_SECONDS, **(standards or {})}, SILENT_GAP_SECONDS],
                       sort_keys=True, default=str)
     return "rules-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
-def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 50_000) -> pd.DataFrame:
+def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 50_000,
+                standards: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The ``rules`` scorer on ``interactions`` (``interaction_id``, ``touchpoint``, ``transcript``): long
-    ``interaction_id``, ``element``, ``points``. Works in chunks so memory stays bounded on a million rows."""
+    ``interaction_id``, ``element``, ``points``. Works in chunks so memory stays bounded on a million rows.
+
+    ``standards`` (seconds per touchpoint level, over :data:`STANDARD_SECONDS`) decide the timing rules; a
+    touchpoint without a standard leaves the timing rules of its interactions unfired."""
+    std_of = {**STANDARD_SECONDS, **(standards or {})}
     fired_rules = {}
     for e in rubric.model.elements:
         for sign, rules in ((1, e.rules.additive), (-1, e.rules.subtractive)):
@@ -226,7 +232,7 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         text = _agent_text(tr, n)
         tp = part["touchpoint"].astype(str).to_numpy() if "touchpoint" in part else np.full(n, "")
         timing = _timing(tr, tp)
-        std = pd.Series(tp).map(STANDARD_SECONDS).to_numpy(dtype=float)
+        std = pd.Series(tp).map(std_of).to_numpy(dtype=float)
         points = {e: np.full(n, el[e].start, dtype=float) for e in decided}
         for (e, _), (delta, regex, measure) in fired_rules.items():
             if measure == "within_standard":
@@ -334,7 +340,9 @@ def autoscore(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
     pop = pop[cols]
     crossfit = False
     if scorer == "rules":
-        rows, version = score_rules(pop, eng.rubric, eng.config.brand_voice), rules_version(eng.rubric, eng.config.brand_voice)
+        cfg = eng.config
+        rows = score_rules(pop, eng.rubric, cfg.brand_voice, standards=cfg.response_standards)
+        version = rules_version(eng.rubric, cfg.brand_voice, cfg.response_standards)
     elif scorer == "model":
         rows, crossfit = score_model(eng, pop), True
         version = "model-crossfit-" + hashlib.sha256(f"{FOLDS}|{eng.config.seed}|{eng.rubric.version}".encode()).hexdigest()[:8]
@@ -361,7 +369,6 @@ def save_autoscores(eng, rows: pd.DataFrame) -> str:
     """Keep a run: in the score store when the engagement has one (append-only, a later run wins), else in
     autoscores.csv (atomically; this scorer's rows for the same interactions are replaced, others kept).
     Returns where they went."""
-    from ._io import write_csv
     from .engagement import STORE
 
     store_path = Path(eng.path) / STORE
@@ -375,11 +382,18 @@ def save_autoscores(eng, rows: pd.DataFrame) -> str:
     key = old["scorer"].astype(str) + "\x00" + old["interaction_id"].astype(str)
     new_key = set(rows["scorer"].astype(str) + "\x00" + rows["interaction_id"].astype(str))
     keep = old[~key.isin(new_key)]
-    out = pd.concat([keep, rows[COLUMNS]], ignore_index=True) if len(keep) else rows[COLUMNS].copy()
+    write_autoscores_csv(pd.concat([keep, rows[COLUMNS]], ignore_index=True) if len(keep) else rows[COLUMNS], path)
+    return str(path)
+
+
+def write_autoscores_csv(rows: pd.DataFrame, path: str | Path) -> Path:
+    """Write machine scores in the autoscores.csv format, atomically, sorted by scorer, interaction and element."""
+    from ._io import write_csv
+
+    out = rows[COLUMNS].copy()
     out["points"] = out["points"].map(lambda v: "" if pd.isna(v) else f"{float(v):g}")
     out["crossfit"] = out["crossfit"].map(lambda v: "true" if str(v).lower() in ("true", "1") else "false")
-    write_csv(out.sort_values(["scorer", "interaction_id", "element"], kind="stable"), path)
-    return str(path)
+    return write_csv(out.sort_values(["scorer", "interaction_id", "element"], kind="stable"), path)
 
 
 def read_autoscores(path: str | Path) -> pd.DataFrame:
@@ -503,15 +517,30 @@ def check_frozen(eng, rows: pd.DataFrame, wave: str) -> None:
                           "Fix: use it from the next wave on, or use the cross-fitted model scorer.")
 
 
-def machine_table(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
-    """Per interaction of the population (``wave`` only, when given): the machine's QCI and dimensions (through
-    the rubric's own arithmetic, as for a rater) and each element's score 0–100 (columns ``el:<id>``)."""
-    from .scoring import score
-
+def runs(eng, scorer) -> pd.DataFrame:
+    """A scorer's machine scores: the engagement's kept ones for a name, or a run itself (what :func:`autoscore`
+    returns, e.g. tried in a notebook before it is kept)."""
+    if isinstance(scorer, pd.DataFrame):
+        missing = [c for c in COLUMNS if c not in scorer.columns]
+        if missing:
+            raise QcikitError(f"the machine scores lack column(s) {', '.join(missing)}. Fix: pass what "
+                              "qcikit.assist.autoscore returns, or a scorer's name.")
+        return scorer[COLUMNS]
     rows = load_autoscores(eng, scorer)
     if rows.empty:
         raise QcikitError(f"{eng.path}: there are no auto-scores of scorer '{scorer}'. Fix: run "
                           f"`qcikit autoscore {eng.path} --scorer {scorer}` (or --import FILE) first.")
+    return rows
+
+
+def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
+    """Per interaction of the population (``wave`` only, when given): the machine's QCI and dimensions (through
+    the rubric's own arithmetic, as for a rater) and each element's score 0–100 (columns ``el:<id>``).
+    ``scorer`` is a name (the kept scores) or a run (:func:`runs`)."""
+    from .scoring import score
+
+    rows = runs(eng, scorer)
+    scorer = str(rows["scorer"].iloc[0]) if len(rows) else str(scorer)
     pop = eng.interactions
     if wave is not None:
         pop = pop[pop["wave"].astype(str) == wave]
@@ -533,7 +562,7 @@ def machine_table(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
     return out
 
 
-def agreement(eng, scorer: str, wave: str | None = None, n_boot: int = 1000) -> pd.DataFrame:
+def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000) -> pd.DataFrame:
     """How far the machine agrees with the humans, element by element, the way the kit shows rater agreement:
     Krippendorff's alpha (interval) with its interval between the human score (the raters' mean) and the
     machine's, both rounded to the half point (the coincidence matrix needs categories), and the machine's
@@ -542,10 +571,8 @@ def agreement(eng, scorer: str, wave: str | None = None, n_boot: int = 1000) -> 
     """
     from .reliability import by_element
 
-    rows = load_autoscores(eng, scorer)
-    if rows.empty:
-        raise QcikitError(f"{eng.path}: there are no auto-scores of scorer '{scorer}'. Fix: run "
-                          f"`qcikit autoscore {eng.path} --scorer {scorer}` first.")
+    rows = runs(eng, scorer)
+    scorer = str(rows["scorer"].iloc[0])
     if eng.scores is None or eng.scores.empty:
         raise QcikitError(f"{eng.path}: there are no human scores to compare the machine with. Fix: score the sample first.")
     human = eng.scores

@@ -145,6 +145,17 @@ class EngagementConfig(BaseModel):
     redact: Redaction = Redaction()
     # The auto-scorer whose machine scores, corrected by the human sample, give the report's headline QCI.
     assisted: str | None = None
+    # Seconds within which a first response meets the channel's standard, per touchpoint level (the rules
+    # scorer's timing rules); merged over the starter rubric's email 4 h, chat 60 s, phone 90 s, in person 3 min.
+    response_standards: dict[str, float] = {}
+
+    @field_validator("response_standards")
+    @classmethod
+    def _positive_standards(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if not v > 0]
+        if bad:
+            raise ValueError(f"response standards must be seconds greater than 0 (see {', '.join(bad)})")
+        return value
 
     @field_validator("timezone")
     @classmethod

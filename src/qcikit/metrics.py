@@ -617,7 +617,7 @@ def wave_change(eng, wave: str | None = None, confidence: float | None = None) -
     return out
 
 
-def qci_estimate(eng, wave: str | None = None, assisted: str | None = None, measure: str = "qci",
+def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qci",
                  confidence: float | None = None, team: str | None = None) -> pd.DataFrame:
     """The wave's design-based QCI (or a dimension, or an element) with its interval; with ``assisted``, the
     model-assisted estimate that corrects a machine's scores of every interaction by the human-scored sample.
@@ -626,8 +626,9 @@ def qci_estimate(eng, wave: str | None = None, assisted: str | None = None, meas
     ----------
     wave : str, optional
         Default: the latest wave with scores.
-    assisted : str, optional
-        An auto-scorer whose scores the engagement holds (``qcikit autoscore``). None: human scores only.
+    assisted : str or DataFrame, optional
+        An auto-scorer whose scores the engagement holds (``qcikit autoscore``), or a run not kept yet (what
+        ``qcikit.assist.autoscore`` returns). None: human scores only.
     measure : str
         ``"qci"``, a dimension's name or an element id (its score 0–100, over the interactions it applies to).
     team : str, optional
@@ -681,15 +682,16 @@ def qci_estimate(eng, wave: str | None = None, assisted: str | None = None, meas
     frozen = machine.attrs["frozen"]
     assist.check_frozen(eng, frozen, wave)
     col = f"el:{measure}" if measure in elements else measure
+    name = str(frozen["scorer"].iloc[0])
     if col not in machine:
-        raise MetricsError(f"{eng.path}: scorer '{assisted}' scores no '{measure}'. Fix: pick a measure it scores, or "
+        raise MetricsError(f"{eng.path}: scorer '{name}' scores no '{measure}'. Fix: pick a measure it scores, or "
                            "give its rules patterns.")
     pop = eng.interactions[eng.interactions["wave"].astype(str) == wave]
     missing = machine[col].index[machine["qci"].isna().to_numpy()]
     if len(missing):
-        raise MetricsError(f"{eng.path}: scorer '{assisted}' has not scored {len(missing)} of wave '{wave}''s "
+        raise MetricsError(f"{eng.path}: scorer '{name}' has not scored {len(missing)} of wave '{wave}''s "
                            f"{len(pop)} interactions (first: '{missing[0]}'). Fix: run `qcikit autoscore {eng.path} "
-                           f"--scorer {assisted} --wave {wave}`.")
+                           f"--scorer {name} --wave {wave}`.")
     strata_col = eng.config.strata
     pop_strata = (f"{wave} / " + pop[strata_col].astype(str)) if strata_col else pd.Series(f"{wave} / all", index=pop.index)
     unknown = set(table["stratum"]) - set(pop_strata)
@@ -706,7 +708,7 @@ def qci_estimate(eng, wave: str | None = None, assisted: str | None = None, meas
         y, y_hat, pop_value = np.where(domain, y, np.nan), np.where(domain, y_hat, np.nan), np.where(in_team, pop_value, np.nan)
     r = assisted_mean_ci(y, y_hat, table["stratum"].to_numpy(), pop_value, pop_strata.to_numpy(), confidence=conf)
     strata = r.pop("strata")
-    out = pd.DataFrame([{**row, **r, "scorer": assisted, "version": str(frozen["version"].iloc[0])}])
+    out = pd.DataFrame([{**row, **r, "scorer": str(frozen["scorer"].iloc[0]), "version": str(frozen["version"].iloc[0])}])
     out.attrs["strata"] = strata
     return out
 

@@ -51,6 +51,8 @@ class ClientSpec:
     improving: dict[str, float]
     baseline_shift: float = 0.0
     competitor_quality: dict[str, float] = field(default_factory=dict)
+    # The auto-scorer whose machine scores the sample keeps (autoscores.csv) and whose assisted QCI its report heads with.
+    assisted: str | None = None
 
 
 CLIENTS = [
@@ -82,7 +84,7 @@ CLIENTS = [
         nouns={"item": "dashboard export", "account": "workspace", "thing": "API key", "fee": "seat licence"},
         improving={"complete_accurate": 0.12, "proactive_next_step": 0.2},
         baseline_shift=0.08,
-        competitor_quality={"Datalynx": 0.15, "InsightPro": -0.1},
+        competitor_quality={"Datalynx": 0.15, "InsightPro": -0.1}, assisted="rules",
     ),
     ClientSpec(
         slug="voltania", client="Voltania Energy", industry="energy utility", size=20000, seed=303,
@@ -302,6 +304,8 @@ def generate_client(spec: ClientSpec, out_dir: str | Path) -> Path:
         "raters": [{"name": r, "role": "lead" if r == RATERS[0] else "rater"} for r in _raters(spec)],
         "country": "GB",
     }
+    if spec.assisted:
+        config["assisted"] = spec.assisted
     atomic_write_text(folder / "engagement.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=120))
     interactions, truth, comps, base = _interactions(spec, schema, rubric, rng)
     write_csv(interactions, folder / "interactions.csv")
@@ -322,7 +326,23 @@ def generate_client(spec: ClientSpec, out_dir: str | Path) -> Path:
         "scenarios": {"angry": "Acknowledge the feeling first, in one sentence, before any fact."},
     }
     atomic_write_text(folder / "answers.yaml", yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, width=120))
+    if spec.assisted == "rules":
+        _autoscores(folder, interactions, rubric, spec)
     return folder
+
+
+def _autoscores(folder: Path, interactions: pd.DataFrame, rubric, spec: ClientSpec) -> None:
+    """The rules scorer's run on the whole population, frozen the day before the first wave began (as a
+    consultant freezes a scorer before the raters start, so it cannot be tuned on their scores)."""
+    from . import assist
+    from .engagement import BrandVoice
+
+    brand = BrandVoice(**spec.brand_voice)
+    rows = assist.score_rules(interactions[["interaction_id", "touchpoint", "transcript"]], rubric, brand)
+    first = min(start for start, _ in WAVES.values())
+    frozen = (pd.Timestamp(first, tz="UTC") - pd.Timedelta(days=1)).isoformat()
+    rows = rows.assign(scorer="rules", version=assist.rules_version(rubric, brand), crossfit=False, frozen_at=frozen)
+    assist.write_autoscores_csv(rows, folder / assist.AUTOSCORES)
 
 
 def generate(out_dir: str | Path = "data/samples") -> list[Path]:

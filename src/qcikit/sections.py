@@ -34,6 +34,7 @@ from markupsafe import Markup
 from . import answers, metrics, redaction, reliability
 from ._frame import isin
 from .engagement import Engagement
+from .errors import QcikitError
 from .redaction import redact  # noqa: F401 - part of this module's surface (tests import it from here)
 
 # A cell (team, touchpoint, scenario, facet level) is shown on its own from this many interactions;
@@ -231,6 +232,23 @@ class ReportContext:
         a = self.agreement
         return set(a.loc[a["verdict"] == "unreliable", "element"])
 
+    # -- the model-assisted QCI, when engagement.yaml opts in (`assisted: SCORER`) ---------------------
+    @functools.cached_property
+    def assisted(self) -> dict | None:
+        """This wave's assisted QCI (``metrics.qci_estimate``), with the wave before's when the machine scored it
+        too, so the change compares like with like; None when the engagement does not opt in."""
+        scorer = self.eng.config.assisted
+        if not scorer:
+            return None
+        now = metrics.qci_estimate(self.eng, self.wave, assisted=scorer)
+        out = {"now": now.iloc[0].to_dict(), "strata": now.attrs["strata"], "before": None}
+        if self.change is not None:
+            try:
+                out["before"] = metrics.qci_estimate(self.eng, self.change.attrs["before"], assisted=scorer).iloc[0].to_dict()
+            except QcikitError:
+                pass  # the machine did not score the earlier wave: the change stays on human scores, and says so
+        return out
+
     # -- page one, for executives ------------------------------------------------------------
     def headline(self) -> dict:
         cur = self.current
@@ -238,7 +256,26 @@ class ReportContext:
         out = {"qci": r}
         if self.change is not None:
             out["change"] = self.change[self.change["kind"] == "overall"].iloc[0].to_dict()
+        a = self.assisted
+        if a is not None:
+            now = a["now"]
+            out["human_qci"] = r
+            out["qci"] = {"estimate": now["estimate"], "se": now["se"], "ci_low": max(now["ci_low"], 0.0),
+                          "ci_high": min(now["ci_high"], 100.0), "n": now["n"], "df": now["df"]}
+            if a["before"] is not None and "change" in out:
+                c = metrics.compare(a["before"], now, self.eng.config.confidence)
+                out["change"] = {**out["change"], **c, "before": a["before"]["estimate"], "after": now["estimate"]}
         return out
+
+    def assisted_sentence(self) -> str:
+        """How the headline was made, in one sentence (empty when the report is on human scores only)."""
+        a = self.assisted
+        if a is None:
+            return ""
+        now = a["now"]
+        return self._render("assisted.html.j2", scorer=now["scorer"], N=int(now["N"]), n=int(now["n"]),
+                            n_effective=now["n_effective"], change_assisted=a["before"] is not None,
+                            has_change=self.change is not None)
 
     def _render(self, template: str, **ctx) -> Fragment:
         """A section's template filled with its numbers (the wording lives in templates/report/)."""
@@ -399,7 +436,7 @@ class ReportContext:
             definition=self.definition(), trend=Markup(self.trend_html()),
             what_changed=self.what_changed() if self.change is not None else "",
             effort=self.effort_sentence(), edge=self.edge_html(), priorities=self.priorities_html(),
-            agreement=self.agreement_note())
+            agreement=self.agreement_note(), assisted=self.assisted_sentence())
 
     # -- detail for managers --------------------------------------------------------------------
     def dimensions(self) -> pd.DataFrame:
@@ -597,7 +634,25 @@ class ReportContext:
             strata_label=self.label(eng.config.strata or "touchpoint").lower(), scored=self.scored_phrase(),
             version=eng.rubric.version, unscored=unscored,
             empty_strata=int((progress["scored"] == 0).sum()) if progress is not None else 0,
-            margin=(qci["ci_high"] - qci["ci_low"]) / 2, rows=rows)
+            margin=(qci["ci_high"] - qci["ci_low"]) / 2, rows=rows, assisted=self.assisted_method())
+
+    def assisted_method(self) -> str:
+        """The method page's paragraph on the model-assisted estimate: the human-only figure beside it, and per
+        stratum λ, the machine–human correlation and the effective sample size; the machine's agreement with
+        the humans per element."""
+        a = self.assisted
+        if a is None:
+            return ""
+        from . import assist
+
+        now, strata = a["now"], a["strata"]
+        rows = [[self.label(str(r.stratum).split(" / ", 1)[-1]), f"{int(r.N):,}", f"{int(r.n):,}", f"{r.lam:.2f}",
+                 "" if not np.isfinite(r.r) else f"{r.r:.2f}"] for r in strata.itertuples()]
+        agree = assist.agreement(self.eng, now["scorer"], self.wave)
+        agree_rows = [[self.element_name(r.element), f"{int(r.n_units):d}",
+                       "" if not np.isfinite(r.estimate) else f"{r.estimate:.2f}", interval(r.ci_low, r.ci_high, digits=2),
+                       f"{r.bias:+.2f}"] for r in agree.itertuples()]
+        return self._render("assisted_method.html.j2", now=now, rows=rows, agree_rows=agree_rows)
 
     # -- QA notes: the consultant's page, never in the client's HTML ------------------------------------
     def data_notes_html(self, limit: int = 5) -> Fragment:
@@ -634,7 +689,10 @@ class ReportContext:
         from ._io import write_csv
         from .report import report_stem
 
-        rows = [{"measure": "QCI", **self.headline()["qci"]}]
+        h = self.headline()
+        rows = [{"measure": "QCI", **h["qci"]}]
+        if "human_qci" in h:
+            rows.append({"measure": "QCI (human scores only)", **h["human_qci"]})
         rows += [{"measure": r["dimension"], **{k: r[k] for k in ("estimate", "ci_low", "ci_high", "n")}}
                  for _, r in self.dimensions().iterrows()]
         return write_csv(pd.DataFrame(rows).assign(wave=self.wave), Path(out) / f"{report_stem(self.eng.slug, self.wave)}-summary.csv")
