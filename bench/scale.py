@@ -5,7 +5,8 @@
 
 Each engagement is the Voltania sample's interactions repeated with new ids (transcripts included, as a
 contact centre's export has them), written to a temporary folder and never committed. Per size it runs,
-each in its own process, `qcikit validate`, `Engagement.load` and `qcikit sample`, and prints time and peak
+each in its own process, `qcikit validate`, `Engagement.load`, `qcikit sample` and the rules auto-scorer
+(`qcikit autoscore`), and prints time and peak
 RSS against the floor: `pyarrow.csv.read_csv` of the same interactions.csv (the fastest a CSV can be read
 here). A log-log curve of time against size goes to bench/results/scale.png.
 """
@@ -29,6 +30,10 @@ STEPS = {
     "Engagement.load": "import qcikit; qcikit.Engagement.load('{d}')",
     "qcikit validate": "from qcikit.cli import main; main(['validate', '{d}'])",
     "qcikit sample": "from qcikit.cli import main; main(['sample', '{d}', '--force'])",
+    # The rules auto-scorer on every transcript (issue 21: within 3x reading them), then the whole command,
+    # which also writes one row per interaction and element to autoscores.csv.
+    "load + rules scorer": "import qcikit; from qcikit import assist; assist.autoscore(qcikit.Engagement.load('{d}'), 'rules')",
+    "qcikit autoscore --scorer rules": "from qcikit.cli import main; main(['autoscore', '{d}', '--scorer', 'rules'])",
 }
 
 

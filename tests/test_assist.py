@@ -2,7 +2,6 @@
 import shutil
 import sqlite3
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import SAMPLES
@@ -51,9 +50,11 @@ def test_turns_read_clock_times_across_midnight_and_email_bodies():
     assert chat["speaker"].tolist() == ["Customer", "Agent", "Agent", "Agent"]
     email = tr[tr["unit"] == 1]
     assert email["seconds"].tolist() == [0, 37080, 37140]
-    # the e-mail's body lines belong to the turn above them; the case-facts header to none
-    assert "Unfortunately that is our policy." in email["text"].iloc[1]
-    assert not tr["text"].str.contains("Case facts").any()
+    # the e-mail's body lines belong to the agent's turn above them; the case-facts header to nobody
+    text = assist.agent_text(pd.Series([CHAT, EMAIL, None]))
+    assert text[1] == "\nHello.\nUnfortunately that is our policy.\nCould you send me your order number?"
+    assert text[0].startswith("Hi Mateo, thank you") and text[2] == ""
+    assert "Case facts" not in "".join(text)
 
 
 def test_rules_scorer_decides_timing_and_phrases_by_the_rubric_arithmetic():
@@ -83,7 +84,7 @@ def test_re2_and_python_re_agree_on_every_pattern_of_the_sample_population():
     import warnings
 
     eng = qcikit.Engagement.load(SAMPLES / "voltania")
-    text = assist._agent_text(assist.turns(eng.interactions["transcript"].iloc[:3000]), 3000)
+    text = assist.agent_text(eng.interactions["transcript"].iloc[:3000])
     for e in eng.rubric.model.elements:
         for r in [*e.rules.additive, *e.rules.subtractive]:
             for p in r.patterns:
@@ -292,3 +293,17 @@ def test_rubric_patterns_must_compile(make_rubric, small_rubric_dict):
     d["elements"][0]["rules"]["additive"][0]["patterns"] = ["{signature_phrases}", r"\bthanks?\b"]
     d["elements"][0]["rules"]["additive"][0]["timing"] = "within_standard"
     assert Rubric.from_dict(d).model.elements[0].rules.additive[0].timing == "within_standard"
+
+
+def test_arrow_csv_writer_writes_the_kits_csv_bytes(tmp_path):
+    """Machine scores are written by Arrow (millions of rows); the bytes are those of the kit's pandas writer,
+    quoting only what needs it."""
+    import pyarrow as pa
+
+    from qcikit._io import write_arrow_csv, write_csv
+
+    for values in (["BR-1", "BR-2"], ['say "hi", then', "two\nlines"]):
+        df = pd.DataFrame({"interaction_id": values, "points": ["1", ""]})
+        write_arrow_csv(pa.table({c: pa.array(df[c].tolist(), type=pa.string()) for c in df}), tmp_path / "a.csv")
+        write_csv(df, tmp_path / "b.csv")
+        assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

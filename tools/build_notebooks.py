@@ -190,17 +190,13 @@ how many rated interactions it is worth. Nothing here is kept: try a scorer, rea
   each rule's `patterns:` in rubric.yaml. Elements none of whose rules can be read are left to the raters.
 - `model`: a text model per element, trained on the rated sample by cross-fitting (each rated interaction
   is predicted by a model that never saw it)."""),
-    code("from qcikit import assist
-
-machine = assist.autoscore(eng, scorer)  # every interaction; not kept
-"
-         "assist.agreement(eng, machine, n_boot=n_boot)[["element", "n_units", "estimate", "ci_low", "ci_high", "bias", "verdict"]].round(2)"),
+    code("from qcikit import assist\n\nmachine = assist.autoscore(eng, scorer)  # every interaction; not kept\n"
+         "assist.agreement(eng, machine, n_boot=n_boot)[[\"element\", \"n_units\", \"estimate\", \"ci_low\", \"ci_high\", \"bias\", \"verdict\"]].round(2)"),
     md("Agreement is read as for raters (alpha with its interval), with the machine's **bias** in points beside it. "
        "A biased or weak element does not spoil the estimate below; it only makes the machine worth less."),
-    code("assisted = metrics.qci_estimate(eng, assisted=machine)
-"
-         "assisted[["wave", "estimate", "ci_low", "ci_high", "human_estimate", "human_ci_low", "human_ci_high", "n", "N", "n_effective"]].round(1)"),
-    code("assisted.attrs["strata"].round(2)  # per stratum: the weight λ given to the machine and its correlation with the raters"),
+    code("assisted = metrics.qci_estimate(eng, assisted=machine)\n"
+         "assisted[[\"wave\", \"estimate\", \"ci_low\", \"ci_high\", \"human_estimate\", \"human_ci_low\", \"human_ci_high\", \"n\", \"N\", \"n_effective\"]].round(1)"),
+    code("assisted.attrs[\"strata\"].round(2)  # per stratum: the weight λ given to the machine and its correlation with the raters"),
     md("""To use it: freeze the scorer **before** the raters start a wave (`qcikit autoscore DIR --scorer rules`
 records its version and the time), then write `assisted: rules` in engagement.yaml. The report then heads
 with the assisted QCI and names the human-only figure on its method page. A scorer changed after the raters
