@@ -36,6 +36,22 @@ def test_human_only_is_the_kits_stratified_estimate():
         assert r[key] == pytest.approx(ref[key], abs=1e-12)
         assert r[f"human_{key}"] == pytest.approx(ref[key], abs=1e-12)
     assert r["n_effective"] == pytest.approx(len(s))
+    assert r["n_equivalent"] == pytest.approx(len(s))
+
+
+def test_equivalent_n_stays_within_the_population():
+    """The effective n (n × human variance ÷ assisted variance) can pass N when the sample is a large share of
+    it; the equivalent n (the same variance from raters under the same design, FPC included) cannot."""
+    y, m, st, s = _population(sizes=(60, 40, 30), sampled=(40, 30, 20), noise=2.0)
+    r = assisted_mean_ci(y[s], m[s], st[s], m, st)
+    assert r["n_effective"] > r["N"] > r["n_equivalent"] > r["n"]
+    # check n_equivalent by its definition, on one stratum: (1 − n'/N) S² / n' equals the assisted variance
+    y1, m1 = y[st == "email"], m[st == "email"]
+    s1 = np.arange(40)
+    r1 = assisted_mean_ci(y1[s1], m1[s1], np.zeros(40), m1, np.zeros(60))
+    s2 = np.var(y1[s1], ddof=1)
+    ne = r1["n_equivalent"]
+    assert (1 - ne / 60) * s2 / ne == pytest.approx(r1["se"] ** 2, rel=1e-9)
 
 
 def test_plain_difference_estimate_matches_ppi_py():

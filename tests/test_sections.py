@@ -50,8 +50,41 @@ def test_save_tables_writes_the_headline(tmp_path):
     path = r.save_tables(tmp_path)
     assert path.name == "brightwave-2026-Q3-summary.csv"
     table = pd.read_csv(path)
-    assert list(table["measure"]) == ["QCI", *r.eng.rubric.dimensions]
+    # Brightwave's report heads with the assisted QCI (engagement.yaml `assisted: rules`); the human-only beside it
+    assert list(table["measure"]) == ["QCI", "QCI (human scores only)", *r.eng.rubric.dimensions]
     assert table.loc[0, "estimate"] == pytest.approx(r.headline()["qci"]["estimate"])
+    assert table.loc[1, "estimate"] == pytest.approx(metrics.qci_estimate(r.eng, r.wave)["estimate"].iloc[0])
+
+
+def test_an_assisted_report_says_how_and_shows_the_human_only_figure():
+    r = ReportContext.load(SAMPLES / "brightwave")
+    est = metrics.qci_estimate(r.eng, r.wave, assisted="rules").iloc[0]
+    h = r.headline()
+    assert h["qci"]["estimate"] == pytest.approx(est["estimate"])
+    assert h["qci"]["ci_high"] - h["qci"]["ci_low"] < h["human_qci"]["ci_high"] - h["human_qci"]["ci_low"]
+    page = r.page_one()
+    n_eq = f"{round(est['n_equivalent']):,}"
+    assert (f"All {int(est['N']):,} interactions of wave 2026-Q3 were scored by the rules scorer and corrected by the "
+            f"{int(est['n']):,} scored by trained raters: this is as precise as {n_eq} of the {int(est['N']):,}") in page
+    # the change compares assisted with assisted: the machine scored both waves
+    before = metrics.qci_estimate(r.eng, "2026-Q2", assisted="rules").iloc[0]
+    assert h["change"]["change"] == pytest.approx(est["estimate"] - before["estimate"])
+    method = r.method_html()
+    assert "The model-assisted QCI" in method and f"{est['human_estimate']:.1f}" in method
+    qa = r.qa_html()  # the consultant's page: λ, correlation and effective n per stratum, agreement per element
+    assert "Correlation machine–raters" in qa and "Agreement is not accuracy" in qa and "Effective n" in qa
+    # a report without `assisted:` says nothing of a machine
+    assert "scorer" not in ReportContext.load(SAMPLES / "northwind").page_one()
+
+
+def test_an_assisted_report_without_machine_scores_is_one_clear_error(tmp_path):
+    import shutil
+
+    d = tmp_path / "bw"
+    shutil.copytree(SAMPLES / "brightwave", d)
+    (d / "autoscores.csv").unlink()
+    with pytest.raises(qcikit.QcikitError, match="no auto-scores of scorer 'rules'"):
+        ReportContext.load(d).page_one()
 
 
 def test_summary_says_what_changed():

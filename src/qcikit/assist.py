@@ -637,7 +637,7 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     return out
 
 
-def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000) -> pd.DataFrame:
+def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000, seed: int | None = None) -> pd.DataFrame:
     """How far the machine agrees with the humans, element by element, the way the kit shows rater agreement:
     Krippendorff's alpha (interval) with its interval between the human score (the raters' mean) and the
     machine's, both rounded to the half point (the coincidence matrix needs categories), and the machine's
@@ -662,7 +662,7 @@ def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000) -> pd.Da
     decided = sorted(both.dropna(subset=["points_machine"])["element"].unique())
     order = [e for e in eng.rubric.element_ids if e in decided]
     table = by_element(long[["interaction_id", "rater", "element", "points"]], eng.rubric, level="interval",
-                       n_boot=n_boot, seed=eng.config.seed, elements=order)
+                       n_boot=n_boot, seed=eng.config.seed if seed is None else seed, elements=order)
     diff = both.dropna(subset=["points_human", "points_machine"])
     bias = (diff["points_machine"] - diff["points_human"]).groupby(diff["element"]).mean()
     table["bias"] = table["element"].map(bias)

@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--until", metavar="DATE", help="keep conversations that started on or before this date")
     s.add_argument("--touchpoint", metavar="LEVEL", help="the touchpoint of conversations that name no channel")
     s.add_argument("--parquet", action="store_true",
-                   help="write the population as interactions.parquet (millions of contacts; needs qcikit[parquet])")
+                   help="write the population as interactions.parquet (millions of contacts)")
     s.set_defaults(func=cmd_import)
     s = sub.add_parser("autoscore", help="machine scores for every interaction (rules, model or a plug-in), kept "
                                         "apart from the human ones",

@@ -151,7 +151,7 @@ def _variance_groups(h: np.ndarray, rows_h: np.ndarray, f_h: np.ndarray, labels=
         names = [str(labels[k]) if labels is not None else str(k) for k in sorted(set(single))]
         warnings.warn(f"{len(single)} sampling stratum/strata held a single interaction ({', '.join(names[:6])}"
                       f"{'…' if len(names) > 6 else ''}) and were collapsed into groups of at least two for the "
-                      "variance.", CollapsedStrataWarning, stacklevel=3)
+                      "variance.", CollapsedStrataWarning, stacklevel=4)
     n_g = np.bincount(group, weights=rows_h, minlength=len(n_h))
     N_g = np.bincount(group, weights=np.where(rows_h > 0, N_h, 0.0), minlength=len(n_h))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -249,9 +249,12 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
     dict
         ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df``, ``n``, ``N``; the human-only ``human_estimate``,
         ``human_se``, ``human_ci_low``, ``human_ci_high``, ``human_df``; ``n_effective`` (n × human-only
-        variance ÷ assisted variance: the number of human scores that would give the same precision) and
+        variance ÷ assisted variance, the usual effective sample size, which ignores the FPC and can pass N),
+        ``n_equivalent`` (the number of human-scored interactions that would give the same variance under the
+        same design, FPC included: at most N) and
         ``strata``, a DataFrame per stratum: ``N``, ``n``, ``lam``, ``tuned`` (own λ or pooled), ``r`` (the
-        correlation of human and machine scores).
+        correlation of human and machine scores) and ``n_effective`` (n_h × the residual variance without the
+        machine ÷ with it).
 
     Examples
     --------
@@ -320,13 +323,33 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
     est = fit(lam_h, tuned)
     both = np.isfinite(y) & np.isfinite(yh)
     r = [_corr(y[both & (h == k)], yh[both & (h == k)]) for k in range(H)]
+    # Per stratum, what the machine is worth: n_h × the residuals' variance without it ÷ with it.
+    ratio0, ratio1 = human["estimate"], est["estimate"]
+    v0 = _within_variance(z1 - ratio0 * z2, h, H)
+    v1 = _within_variance((z1 - lam_h[h] * m1) - ratio1 * (z2 - lam_h[h] * m2), h, H)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff_h = np.where(v1 > 0, n_h * v0 / v1, np.nan)
     table = pd.DataFrame({"stratum": labels, "N": N_h.astype(int), "n": n_h.astype(int), "lam": lam_h,
                           "tuned": np.where(own, "own", np.where(n_h > 0, "pooled", "")) if lam == "tuned" else "fixed",
-                          "r": r})
+                          "r": r, "n_effective": n_eff_h})
+    n = int(np.isfinite(y).sum())
     ratio = human["se"] ** 2 / est["se"] ** 2 if est["se"] > 0 else np.nan
-    return {**est, "n": int(np.isfinite(y).sum()), "N": int(N_h.sum()),
-            **{f"human_{k}": v for k, v in human.items()}, "n_effective": float(np.isfinite(y).sum() * ratio),
-            "strata": table}
+    # The same precision from raters alone under the same design: the per-interaction variance the human
+    # design implies, S² = V_h n / (1 − n/N), and the n' with (1 − n'/N) S² / n' = V_assisted.
+    N, f = float(N_h.sum()), (n / float(N_h.sum()) if fpc and N_h.sum() > 0 else 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = human["se"] ** 2 * n / (1 - f) if f < 1 else np.nan
+        equivalent = 1 / (est["se"] ** 2 / s2 + (1 / N if fpc else 0.0)) if s2 > 0 else np.nan
+    return {**est, "n": n, "N": int(N), **{f"human_{k}": v for k, v in human.items()},
+            "n_effective": float(n * ratio), "n_equivalent": float(equivalent), "strata": table}
+
+
+def _within_variance(x: np.ndarray, h: np.ndarray, H: int) -> np.ndarray:
+    """The sample variance (ddof 1) of ``x`` within each stratum code 0..H-1 (NaN below two values)."""
+    n = np.bincount(h, minlength=H).astype(float)
+    mean = np.bincount(h, weights=x, minlength=H) / np.maximum(n, 1)
+    ss = np.bincount(h, weights=(x - mean[h]) ** 2, minlength=H)
+    return np.where(n > 1, ss / np.maximum(n - 1, 1), np.nan)
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:

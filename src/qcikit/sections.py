@@ -274,7 +274,7 @@ class ReportContext:
             return ""
         now = a["now"]
         return self._render("assisted.html.j2", scorer=now["scorer"], N=int(now["N"]), n=int(now["n"]),
-                            n_effective=now["n_effective"], change_assisted=a["before"] is not None,
+                            n_equivalent=now["n_equivalent"], change_assisted=a["before"] is not None,
                             has_change=self.change is not None)
 
     def _render(self, template: str, **ctx) -> Fragment:
@@ -637,22 +637,25 @@ class ReportContext:
             margin=(qci["ci_high"] - qci["ci_low"]) / 2, rows=rows, assisted=self.assisted_method())
 
     def assisted_method(self) -> str:
-        """The method page's paragraph on the model-assisted estimate: the human-only figure beside it, and per
-        stratum λ, the machine–human correlation and the effective sample size; the machine's agreement with
-        the humans per element."""
+        """The method page's paragraph on the model-assisted estimate, with the human-only figure beside it."""
+        a = self.assisted
+        return "" if a is None else self._render("assisted_method.html.j2", now=a["now"])
+
+    def assisted_qa(self) -> str:
+        """The QA page's view of the machine: per stratum λ, the machine–human correlation and the effective n;
+        per element the machine's agreement with the raters (alpha with its interval) and its bias."""
         a = self.assisted
         if a is None:
             return ""
         from . import assist
 
-        now, strata = a["now"], a["strata"]
+        num = lambda v, fmt: "" if not np.isfinite(v) else format(v, fmt)  # noqa: E731
         rows = [[self.label(str(r.stratum).split(" / ", 1)[-1]), f"{int(r.N):,}", f"{int(r.n):,}", f"{r.lam:.2f}",
-                 "" if not np.isfinite(r.r) else f"{r.r:.2f}"] for r in strata.itertuples()]
-        agree = assist.agreement(self.eng, now["scorer"], self.wave)
-        agree_rows = [[self.element_name(r.element), f"{int(r.n_units):d}",
-                       "" if not np.isfinite(r.estimate) else f"{r.estimate:.2f}", interval(r.ci_low, r.ci_high, digits=2),
-                       f"{r.bias:+.2f}"] for r in agree.itertuples()]
-        return self._render("assisted_method.html.j2", now=now, rows=rows, agree_rows=agree_rows)
+                 num(r.r, ".2f"), num(r.n_effective, ",.0f")] for r in a["strata"].itertuples()]
+        agree = assist.agreement(self.eng, a["now"]["scorer"], self.wave, seed=self.eng.config.seed)
+        agree_rows = [[self.element_name(r.element), f"{int(r.n_units):d}", num(r.estimate, ".2f"),
+                       interval(r.ci_low, r.ci_high, digits=2), num(r.bias, "+.2f")] for r in agree.itertuples()]
+        return self._render("assisted_qa.html.j2", now=a["now"], rows=rows, agree_rows=agree_rows)
 
     # -- QA notes: the consultant's page, never in the client's HTML ------------------------------------
     def data_notes_html(self, limit: int = 5) -> Fragment:
@@ -705,4 +708,4 @@ class ReportContext:
                             version=eng.rubric.version, seed=eng.config.seed, unreliable=sorted(self.unreliable),
                             undefined=int((a["verdict"] == "undefined").sum()),
                             summary_csv=self.save_tables(out).name if out is not None else "",
-                            data_notes=self.data_notes_html())
+                            data_notes=self.data_notes_html(), assisted=self.assisted_qa())
