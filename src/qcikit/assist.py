@@ -419,14 +419,19 @@ def autoscore(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")  # as precise as the store's saved_at
 
 
 def _frozen_at(eng, scorer: str, version: str) -> str:
     """When this scorer version first ran on the engagement (now, when it never did)."""
     old = load_autoscores(eng, scorer)
     old = old[old["version"] == version]
-    return str(old["frozen_at"].min()) if len(old) else _now()
+    if not len(old):
+        return _now()
+    times = pd.to_datetime(old["frozen_at"].astype(str), utc=True, format="ISO8601", errors="coerce")
+    if times.isna().all():
+        return str(old["frozen_at"].iloc[0])
+    return str(old["frozen_at"].iloc[int(times.reset_index(drop=True).idxmin())])  # the earliest, NaT skipped
 
 
 def save_autoscores(eng, rows: pd.DataFrame) -> str:
@@ -583,12 +588,17 @@ def check_frozen(eng, rows: pd.DataFrame, wave: str) -> None:
         hist = hist[hist["wave"].astype(str) == wave]
     if hist.empty:
         return
-    began = str(hist["saved_at"].min())
-    frozen = str(rows["frozen_at"].max())
-    if frozen > began:
+    # Compared as times, not strings: a file's "2026-03-31" and the store's microseconds must order right.
+    began = pd.to_datetime(hist["saved_at"], utc=True, format="ISO8601").min()
+    frozen = pd.to_datetime(rows["frozen_at"].astype(str), utc=True, format="ISO8601", errors="coerce").max()
+    if pd.isna(frozen):
+        raise QcikitError(f"{eng.path}: the machine scores' frozen_at is not a date and time. Fix: write it as ISO 8601, "
+                          "e.g. 2026-03-31T00:00:00+00:00.")
+    if frozen >= began:
         scorer, version = rows["scorer"].iloc[0], rows["version"].iloc[0]
-        raise QcikitError(f"{eng.path}: scorer '{scorer}' (version {version}) was frozen at {frozen}, after the human "
-                          f"scoring of wave '{wave}' began ({began}): it may be tuned on the scores that judge it. "
+        raise QcikitError(f"{eng.path}: scorer '{scorer}' (version {version}) was frozen at "
+                          f"{frozen:%Y-%m-%d %H:%M:%S}, after the human scoring of wave '{wave}' began "
+                          f"({began:%Y-%m-%d %H:%M:%S} UTC): it may be tuned on the scores that judge it. "
                           "Fix: use it from the next wave on, or use the cross-fitted model scorer.")
 
 
