@@ -307,3 +307,16 @@ def test_arrow_csv_writer_writes_the_kits_csv_bytes(tmp_path):
         write_arrow_csv(pa.table({c: pa.array(df[c].tolist(), type=pa.string()) for c in df}), tmp_path / "a.csv")
         write_csv(df, tmp_path / "b.csv")
         assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_response_standards_name_the_clients_own_touchpoints():
+    """A client whose touchpoints are its own ('webchat') gives their standards in engagement.yaml; without
+    one, a timing rule cannot be read and does not fire."""
+    rubric = starter_rubric()
+    frame = pd.DataFrame({"interaction_id": ["c"], "touchpoint": ["webchat"], "transcript": [CHAT]})
+    unknown = assist.score_rules(frame, rubric, Brand())
+    known = assist.score_rules(frame, rubric, Brand(), standards={"webchat": 30})
+    assert _one(known, "c", "response_time") == _one(unknown, "c", "response_time") + 3  # 20 s within 30 s
+    assert assist.rules_version(rubric, Brand(), {"webchat": 30}) != assist.rules_version(rubric, Brand())
+    with pytest.raises(Exception, match="response standards must be seconds greater than 0"):
+        qcikit.engagement.EngagementConfig(client="a", slug="a", waves=["w"], response_standards={"chat": 0})

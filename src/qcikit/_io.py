@@ -22,12 +22,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     then renamed over ``path``: a reader sees the old file or the new one,
     never half of one, even when the process dies mid-write.
     """
+    return _atomic(path, lambda fh: fh.write(data))
+
+
+def _atomic(path: str | os.PathLike, write) -> Path:
+    """Call ``write(fh)`` on a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a data file should read like any other
@@ -59,24 +64,12 @@ def write_arrow_csv(table, path: str | os.PathLike) -> Path:
                   for col in table.columns if col.type in ("string", "large_string"))
     if special:
         return write_csv(table.to_pandas(), path)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write((",".join(table.column_names) + "\n").encode("utf-8"))  # Arrow would quote the names
-            pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="none", include_header=False))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+
+    def write(fh) -> None:
+        fh.write((",".join(table.column_names) + "\n").encode("utf-8"))  # Arrow would quote the names
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="none", include_header=False))
+
+    return _atomic(path, write)
 
 
 def read_text(path: str | os.PathLike, error=QcikitError) -> str:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticEr
 from . import inventory as inv
 from ._frame import isin
 from .errors import Problem, QcikitError, ValidationError
-from .rubric import Rubric, RubricModel, validate_rubric_dict, _pydantic_problems
+from .rubric import Rubric, RubricModel, check_positive, check_regex, validate_rubric_dict, _pydantic_problems
 from .scoring import score
 
 MAX_ROWS_LISTED = 10
@@ -92,14 +92,8 @@ class Redaction(BaseModel):
 
     @model_validator(mode="after")
     def _compiles(self):
-        import re
-
         for label, pattern in self.patterns.items():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"the pattern for '{label}' is not a valid regular expression ({exc}); "
-                                 "write it as Python's re module reads it, e.g. 'POL-\\d{6}'") from None
+            check_regex(pattern, f"the pattern for '{label}'", "e.g. 'POL-\\d{6}'")
         return self
 
 
@@ -152,10 +146,7 @@ class EngagementConfig(BaseModel):
     @field_validator("response_standards")
     @classmethod
     def _positive_standards(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = [k for k, v in value.items() if not v > 0]
-        if bad:
-            raise ValueError(f"response standards must be seconds greater than 0 (see {', '.join(bad)})")
-        return value
+        return check_positive(value, "response standards must be seconds greater than 0")
 
     @field_validator("timezone")
     @classmethod

@@ -68,18 +68,31 @@ class Rule(_Model):
     @field_validator("patterns")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
-        import re
-
         for pattern in value:
             probe = pattern
             for key in BRAND_PLACEHOLDERS:
                 probe = probe.replace(key, "x")
-            try:
-                re.compile(probe)
-            except re.error as exc:
-                raise ValueError(f"the pattern '{pattern}' is not a valid regular expression ({exc}); write it as "
-                                 "Python's re module reads it, or as a plain phrase") from None
+            check_regex(probe, f"the pattern '{pattern}'", "or as a plain phrase")
         return value
+
+
+def check_positive(values: dict[str, float], what: str) -> dict[str, float]:
+    """``values`` unchanged, or ``ValueError`` (pydantic's field error) naming the keys whose value is not above 0."""
+    bad = [k for k, x in values.items() if not x > 0]
+    if bad:
+        raise ValueError(f"{what} (see {', '.join(bad)})")
+    return values
+
+
+def check_regex(pattern: str, what: str, example: str) -> None:
+    """Raise ``ValueError`` (pydantic's field error) naming ``what`` when ``pattern`` is not a regular expression."""
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{what} is not a valid regular expression ({exc}); write it as Python's re module "
+                         f"reads it, {example}") from None
 
 
 class Rules(_Model):
@@ -139,10 +152,7 @@ class ScenarioRule(_Model):
     @field_validator("dimension_factors", "element_factors")
     @classmethod
     def _positive(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k, x in v.items() if not x > 0]
-        if bad:
-            raise ValueError(f"factors must be greater than 0 (see {', '.join(bad)})")
-        return v
+        return check_positive(v, "factors must be greater than 0")
 
 
 class Change(_Model):
