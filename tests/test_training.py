@@ -89,6 +89,14 @@ def test_practice_form_gives_feedback_per_element_and_writes_nothing(tmp_path):
     assert f"{len(gold) - 1} of {len(gold)} elements as gold" in fb
     quoted = gold.loc[wrong, "evidence"]
     assert isinstance(quoted, str) and quoted[:20].replace("'", "&#x27;") in fb  # gold's evidence, escaped
+    # ... and the words that decided gold's points are marked in the transcript, named by element
+    import html
+
+    name = eng.rubric.elements.loc[wrong, "name"]
+    marked = f'<mark title="{html.escape(name)}: gold {gold.loc[wrong, "points"]:g}, yours 0">{html.escape(quoted)}</mark>'
+    if quoted in form._shown_text():  # a quote holding redacted words cannot be found in the shown text
+        assert marked in form.transcript.value
+    assert form.transcript.value.count("<mark") == 1  # only where the trainee differed
     assert form.answers().shape[0] == int((~np.array([dd.disabled for dd in form.points.values()])).sum())
     assert not (work / "scores.sqlite").exists()  # practice never creates or touches the store
     cert = widgets.PracticeForm(eng, held_out, trainee="tess", feedback=False)
@@ -139,3 +147,14 @@ def test_gold_rules_must_be_the_elements_and_give_its_points(tmp_path):
     assert any(f"gold.csv, row {b + 2}: rules '{g.loc[b, 'rules']}' give {int(g.loc[b, 'points']) - 1} point(s)" in p
                and "Fix: Correct the points or the rules" in p for p in problems), problems
     assert len(problems) == 2
+
+
+def test_highlight_marks_verbatim_quotes_and_escapes_everything():
+    text = "Customer: <script>x</script>\nAgent: I'm sorry your parcel was late. I will call the depot."
+    out = training.highlight(text, [("I will call the depot", "Ownership: gold 2"), ("not in it", "x"),
+                                    ("sorry your parcel", "overlaps nothing"), ("parcel was late", "overlaps")])
+    assert "&lt;script&gt;" in out and "<script>" not in out
+    assert '<mark title="Ownership: gold 2">I will call the depot</mark>' in out
+    assert '<mark title="overlaps nothing">sorry your parcel</mark>' in out
+    assert out.count("<mark") == 2  # the quote not found and the overlapping one are left unmarked
+    assert training.highlight("a<b", []) == "a&lt;b"

@@ -117,6 +117,28 @@ def explain(eng, interaction_id: str, points: dict | None = None) -> pd.DataFram
     return out
 
 
+def highlight(text: str, quotes: list[tuple[str, str]]) -> str:
+    """``text`` as HTML with each quote marked where it first occurs: ``quotes`` are (quote, label) pairs, the
+    label shown when the pointer rests on the mark. Everything is escaped; a quote not found verbatim (or
+    overlapping one marked before it) is left unmarked.
+
+    >>> highlight("Hi <b>Ann</b>, sorry for the wait.", [("sorry for the wait", "Apology: gold 2")])
+    'Hi &lt;b&gt;Ann&lt;/b&gt;, <mark title="Apology: gold 2">sorry for the wait</mark>.'
+    """
+    import html
+
+    spans = []
+    for quote, label in quotes:
+        at = text.find(quote) if quote else -1
+        if at >= 0 and all(at >= b or at + len(quote) <= a for a, b, _ in spans):
+            spans.append((at, at + len(quote), label))
+    out, pos = [], 0
+    for a, b, label in sorted(spans):
+        out += [html.escape(text[pos:a]), f'<mark title="{html.escape(label)}">{html.escape(text[a:b])}</mark>']
+        pos = b
+    return "".join(out) + html.escape(text[pos:])
+
+
 def simulate_trainee(eng, interactions: list[str], habit: Habit = "careful", seed: int = 0) -> pd.DataFrame:
     """A trainee's points on gold interactions, for demonstrations and tests.
 

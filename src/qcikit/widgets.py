@@ -163,11 +163,15 @@ class ScoringForm(_StoreWidget):
         row = inv[inv["interaction_id"] == self.interaction.value]
         return None if row.empty else row.iloc[0].drop("interaction_id").to_dict()
 
-    def _on_interaction(self, *_):
-        inter = self.eng.interactions.set_index("interaction_id")
+    def _shown_text(self) -> str:
+        """The chosen interaction's transcript as the form shows it: redacted."""
+        inter = self.eng.interactions
         iid = self.interaction.value
-        text = self.eng.redact(str(inter.loc[iid, "transcript"]), iid) if iid in inter.index else ""
-        self.transcript.value = f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
+        row = inter.loc[inter["interaction_id"] == iid, "transcript"]
+        return self.eng.redact(str(row.iloc[0]), iid) if len(row) else ""
+
+    def _on_interaction(self, *_):
+        self.transcript.value = f"<pre style='white-space:pre-wrap'>{html.escape(self._shown_text())}</pre>"
         active = set(self.eng.rubric.active_elements(self._scenario()))
         self._restoring = True
         for e, dd in self.points.items():
@@ -294,7 +298,7 @@ class PracticeForm(ScoringForm):
             self.feedback.value = ""
 
     def _on_save(self, *_):
-        from .training import explain
+        from .training import explain, highlight
 
         try:
             missing = [e for e, dd in self.points.items() if not dd.disabled and dd.value == ""]
@@ -311,6 +315,11 @@ class PracticeForm(ScoringForm):
                 self.feedback.value = (f"<p><b>{agree} of {len(table)} elements as gold.</b></p>" + table_html(
                     table[["name", "yours", "gold", "agree", "rule", "evidence"]].rename(columns={"name": "element"}),
                     {"yours": "{:g}", "gold": "{:g}"}))
+                # The words that decided gold's points, marked in the transcript where the trainee differed.
+                missed = table[(table["agree"] == "no") & (table["evidence"] != "")]
+                quotes = [(q, f"{n}: gold {g:g}, yours {'n/a' if pd.isna(y) else format(y, 'g')}")
+                          for q, n, g, y in zip(missed["evidence"], missed["name"], missed["gold"], missed["yours"])]
+                self.transcript.value = f"<pre style='white-space:pre-wrap'>{highlight(self._shown_text(), quotes)}</pre>"
         except QcikitError as exc:
             self.status.value = f"<span style='color:#e76f51'>Not recorded: {html.escape(str(exc))}</span>"
 
