@@ -42,6 +42,7 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
+from ._frame import isin
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -143,8 +144,12 @@ def read_lines(transcripts) -> Lines:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = pd.Series(transcripts, copy=False).fillna("").astype(str)
-    arr = pa.array(values.to_numpy(dtype=object), type=pa.large_string())
+    values = pd.Series(transcripts, copy=False)
+    arr = getattr(values.array, "_pa_array", None)  # Arrow-backed strings go straight in, no Python objects
+    if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.fill_null(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr, "").cast(pa.large_string())
+    else:
+        arr = pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
     lists = pc.split_pattern(arr, "\n")
     text = pc.list_flatten(lists)
     unit = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -447,33 +452,43 @@ def save_autoscores(eng, rows: pd.DataFrame) -> str:
         Store(store_path).save_autoscores(rows)
         return str(store_path)
     path = Path(eng.path) / AUTOSCORES
-    old = read_autoscores(path) if path.is_file() else pd.DataFrame(columns=COLUMNS)
-    key = old["scorer"].astype(str) + "\x00" + old["interaction_id"].astype(str)
-    new_key = set(rows["scorer"].astype(str) + "\x00" + rows["interaction_id"].astype(str))
-    keep = old[~key.isin(new_key)]
-    write_autoscores_csv(pd.concat([keep, rows[COLUMNS]], ignore_index=True) if len(keep) else rows[COLUMNS], path)
+    rows = rows[COLUMNS]
+    if path.is_file():
+        old = read_autoscores(path)
+        # A run is one scorer's: its earlier rows for the same interactions give way, every other row stays.
+        replaced = isin(old["scorer"], rows["scorer"].unique()) & isin(old["interaction_id"], rows["interaction_id"].unique())
+        keep = old[~replaced]
+        rows = pd.concat([keep, rows], ignore_index=True) if len(keep) else rows
+    write_autoscores_csv(rows, path)
     return str(path)
 
 
 def write_autoscores_csv(rows: pd.DataFrame, path: str | Path) -> Path:
-    """Write machine scores in the autoscores.csv format, atomically, sorted by scorer, interaction and element."""
+    """Write machine scores in the autoscores.csv format, atomically, sorted by scorer, interaction and element.
+
+    Millions of rows (every interaction × element): each text column is factorized once and taken back in
+    Arrow after one integer sort, so no Python string is made per row."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ._io import write_arrow_csv
+    from ._io import needs_quotes, write_arrow_csv
 
-    out = rows[COLUMNS].sort_values(["scorer", "interaction_id", "element"], kind="stable")
-    points = pa.array(out["points"].to_numpy(dtype=float), from_pandas=True)
-    flag = out["crossfit"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+    codes, uniques = {}, {}
+    for c in ("scorer", "interaction_id", "element", "version", "frozen_at"):
+        codes[c], uniques[c] = pd.factorize(rows[c].astype(str), sort=True)
+    order = np.lexsort((codes["element"], codes["interaction_id"], codes["scorer"]))
+    distinct = {c: pa.array(np.asarray(u, dtype=object), type=pa.string()) for c, u in uniques.items()}
+    take = lambda c: distinct[c].take(pa.array(codes[c][order]))  # noqa: E731
+    flag = isin(rows["crossfit"].astype(str).str.lower(), ["true", "1"])[order]
+    points = pa.array(rows["points"].to_numpy(dtype=float)[order], from_pandas=True)
     table = pa.table({
-        **{c: pa.array(out[c].astype(str).to_numpy(dtype=object), type=pa.string())
-           for c in ("interaction_id", "element")},
+        "interaction_id": take("interaction_id"), "element": take("element"),
         "points": pc.fill_null(pc.cast(points, pa.string()), ""),  # 2.0 → "2", 0.5 → "0.5", empty = not applicable
-        **{c: pa.array(out[c].astype(str).to_numpy(dtype=object), type=pa.string()) for c in ("scorer", "version")},
-        "crossfit": pa.array(np.where(flag, "true", "false"), type=pa.string()),
-        "frozen_at": pa.array(out["frozen_at"].astype(str).to_numpy(dtype=object), type=pa.string()),
+        "scorer": take("scorer"), "version": take("version"),
+        "crossfit": pa.array(np.where(flag, "true", "false"), type=pa.string()), "frozen_at": take("frozen_at"),
     })
-    return write_arrow_csv(table, path)
+    # Quoting is decided on the distinct values (a million ids, not fifteen million cells).
+    return write_arrow_csv(table, path, plain=not any(needs_quotes(v) for v in distinct.values()))
 
 
 def read_autoscores(path: str | Path) -> pd.DataFrame:
