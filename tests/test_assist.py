@@ -57,6 +57,11 @@ def test_turns_read_clock_times_across_midnight_and_email_bodies():
     assert "Case facts" not in "".join(text)
 
 
+def test_a_transcript_with_a_date_that_is_no_date_is_read_not_refused():
+    tr = assist.turns(pd.Series(["[2026-13-45 09:00] Customer: hi\n[2026-13-45 09:01] Agent (A): hello", None, ""]))
+    assert tr["seconds"].tolist() == [0, 60]
+
+
 def test_rules_scorer_decides_timing_and_phrases_by_the_rubric_arithmetic():
     rubric = starter_rubric()
     frame = pd.DataFrame({"interaction_id": ["c", "e"], "touchpoint": ["chat", "email"], "transcript": [CHAT, EMAIL]})
@@ -240,6 +245,9 @@ def test_assisted_qci_refuses_what_it_cannot_estimate(northwind):
         metrics.qci_estimate(eng, "2026-Q3", assisted="rules")
     with pytest.raises(MetricsError, match="measure 'smile' is neither"):
         metrics.qci_estimate(eng, "2026-Q3", measure="smile")
+    eng.sample = None
+    with pytest.raises(MetricsError, match="there is no sample.csv"):
+        metrics.qci_estimate(eng, "2026-Q3", assisted="rules")
 
 
 def test_machine_agreement_is_alpha_with_bias(northwind):

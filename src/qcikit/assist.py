@@ -164,7 +164,9 @@ def read_lines(transcripts) -> Lines:
     clock = number("h") * 3600 + number("m") * 60 + number("s")
     date = pc.struct_field(st, "date")
     date = pc.if_else(pc.equal(pc.fill_null(date, ""), ""), pa.scalar(None, pa.large_string()), date)
-    days = pc.cast(pc.cast(date, pa.date32()), pa.int32()).to_numpy(zero_copy_only=False).astype(float)
+    # A date that is no date (2026-13-45, typed by hand) reads as a clock-only time, never as an error.
+    stamp = pc.strptime(date, format="%Y-%m-%d", unit="s", error_is_null=True)
+    days = (pc.cast(stamp, pa.int64()).to_numpy(zero_copy_only=False).astype(float)) / 86400
     who = pc.fill_null(pc.struct_field(st, "who"), "")
     speaker = np.where(pc.equal(who, "Agent").to_numpy(zero_copy_only=False), AGENT,
                        np.where(pc.equal(who, "Customer").to_numpy(zero_copy_only=False), CUSTOMER, 0)).astype(np.int8)

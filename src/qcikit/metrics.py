@@ -701,6 +701,9 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
         return pd.DataFrame([{**row, **r, "N": N}])
     from . import assist
 
+    if eng.sample is None:
+        raise MetricsError(f"{eng.path}: the assisted estimate corrects the machine by a random sample of human scores, "
+                           "and there is no sample.csv. Fix: draw it with `qcikit sample`, then score it.")
     machine = assist.machine_table(eng, assisted, wave)
     frozen = machine.attrs["frozen"]
     assist.check_frozen(eng, frozen, wave)
