@@ -441,18 +441,26 @@ def _frozen_at(eng, scorer: str, version: str) -> str:
     return str(old["frozen_at"].iloc[int(times.reset_index(drop=True).idxmin())])  # the earliest, NaT skipped
 
 
+def _store(eng):
+    """The engagement's score store, or None when it has none (scores then live in scores.csv)."""
+    from .engagement import STORE
+
+    path = Path(eng.path) / STORE
+    if not path.is_file():
+        return None
+    from .store import Store
+
+    return Store(path)
+
+
 def save_autoscores(eng, rows: pd.DataFrame) -> str:
     """Keep a run: in the score store when the engagement has one (append-only, a later run wins), else in
     autoscores.csv (atomically; this scorer's rows for the same interactions are replaced, others kept).
     Returns where they went."""
-    from .engagement import STORE
-
-    store_path = Path(eng.path) / STORE
-    if store_path.is_file():
-        from .store import Store
-
-        Store(store_path).save_autoscores(rows)
-        return str(store_path)
+    store = _store(eng)
+    if store is not None:
+        store.save_autoscores(rows)
+        return str(store.path)
     path = Path(eng.path) / AUTOSCORES
     rows = rows[COLUMNS]
     if path.is_file():
@@ -566,15 +574,11 @@ def import_autoscores(eng, path: str | Path) -> tuple[int, str]:
 def load_autoscores(eng, scorer: str | None = None) -> pd.DataFrame:
     """The engagement's machine scores (``scorer`` only, when given): the store's latest run per scorer, and
     autoscores.csv's scorers the store does not hold."""
-    from .engagement import STORE
-
     parts = []
     held: set[str] = set()
-    store_path = Path(eng.path) / STORE
-    if store_path.is_file():
-        from .store import Store
-
-        got = Store(store_path).autoscores(scorer)
+    store = _store(eng)
+    if store is not None:
+        got = store.autoscores(scorer)
         held = set(got["scorer"])
         parts.append(got)
     csv = Path(eng.path) / AUTOSCORES
@@ -591,16 +595,12 @@ def load_autoscores(eng, scorer: str | None = None) -> pd.DataFrame:
 def check_frozen(eng, rows: pd.DataFrame, wave: str) -> None:
     """Refuse a scorer that may have been tuned on the scores that judge it: one that is not cross-fitted and
     whose version first ran after the wave's human scoring began (the store's first save of the wave)."""
-    from .engagement import STORE
-
     if rows.empty or rows["crossfit"].all():
         return
-    store_path = Path(eng.path) / STORE
-    if not store_path.is_file():
+    store = _store(eng)
+    if store is None:
         return  # scores.csv carries no times: nothing to check against
-    from .store import Store
-
-    hist = Store(store_path).history()
+    hist = store.history()
     if "wave" in hist:
         hist = hist[hist["wave"].astype(str) == wave]
     if hist.empty:

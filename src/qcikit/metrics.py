@@ -303,9 +303,7 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
         var, groups = _design_variance(w * (r1 - ratio * r2) / t2, h, n_h, fpc_h, labels)
         if not fpc:  # the machine's population mean is itself an estimate (see fpc above)
             u = p1 - ratio * p2
-            cnt = np.maximum(N_h, 1)
-            mean_u = np.bincount(hp, weights=u, minlength=H) / cnt
-            s2 = np.bincount(hp, weights=(u - mean_u[hp]) ** 2, minlength=H) / np.maximum(N_h - 1, 1)
+            s2 = np.nan_to_num(_within_cov(u, u, hp, H))  # a stratum of one machine score adds nothing
             var += float(np.sum(lam_h**2 * N_h * s2)) / t2**2
         df = max(len(y) - groups - tuned, 1)
         se = float(np.sqrt(var))
@@ -325,8 +323,9 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
     r = [_corr(y[both & (h == k)], yh[both & (h == k)]) for k in range(H)]
     # Per stratum, what the machine is worth: n_h × the residuals' variance without it ÷ with it.
     ratio0, ratio1 = human["estimate"], est["estimate"]
-    v0 = _within_variance(z1 - ratio0 * z2, h, H)
-    v1 = _within_variance((z1 - lam_h[h] * m1) - ratio1 * (z2 - lam_h[h] * m2), h, H)
+    r0 = z1 - ratio0 * z2
+    r1 = (z1 - lam_h[h] * m1) - ratio1 * (z2 - lam_h[h] * m2)
+    v0, v1 = _within_cov(r0, r0, h, H), _within_cov(r1, r1, h, H)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff_h = np.where(v1 > 0, n_h * v0 / v1, np.nan)
     table = pd.DataFrame({"stratum": labels, "N": N_h.astype(int), "n": n_h.astype(int), "lam": lam_h,
@@ -344,11 +343,13 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
             "n_effective": float(n * ratio), "n_equivalent": float(equivalent), "strata": table}
 
 
-def _within_variance(x: np.ndarray, h: np.ndarray, H: int) -> np.ndarray:
-    """The sample variance (ddof 1) of ``x`` within each stratum code 0..H-1 (NaN below two values)."""
+def _within_cov(x: np.ndarray, y: np.ndarray, h: np.ndarray, H: int) -> np.ndarray:
+    """The sample covariance (ddof 1) of ``x`` and ``y`` within each stratum code 0..H-1 (their variance when
+    ``y`` is ``x``); NaN in a stratum with fewer than two values."""
     n = np.bincount(h, minlength=H).astype(float)
-    mean = np.bincount(h, weights=x, minlength=H) / np.maximum(n, 1)
-    ss = np.bincount(h, weights=(x - mean[h]) ** 2, minlength=H)
+    mx = np.bincount(h, weights=x, minlength=H) / np.maximum(n, 1)
+    my = np.bincount(h, weights=y, minlength=H) / np.maximum(n, 1)
+    ss = np.bincount(h, weights=(x - mx[h]) * (y - my[h]), minlength=H)
     return np.where(n > 1, ss / np.maximum(n - 1, 1), np.nan)
 
 
@@ -371,11 +372,7 @@ def _tuned_lambda(ratio, z1, z2, m1, m2, h, n_h, N_h, fpc_h, fpc, tune_min):
     e, eh = z1 - ratio * z2, m1 - ratio * m2
     if not np.isfinite(ratio):
         return np.zeros(H), np.zeros(H, dtype=bool), False
-    cnt = np.maximum(n_h, 1)
-    me, meh = np.bincount(h, weights=e, minlength=H) / cnt, np.bincount(h, weights=eh, minlength=H) / cnt
-    denom = np.maximum(n_h - 1, 1)
-    C = np.bincount(h, weights=(e - me[h]) * (eh - meh[h]), minlength=H) / denom
-    V = np.bincount(h, weights=(eh - meh[h]) ** 2, minlength=H) / denom
+    C, V = _within_cov(e, eh, h, H), _within_cov(eh, eh, h, H)
     k = 1 + n_h / np.maximum(N_h, 1) if not fpc else np.ones(H)
     own = (n_h >= tune_min) & (V > 0)
     lam = np.zeros(H)
@@ -573,13 +570,18 @@ def trend(eng, confidence: float | None = None) -> pd.DataFrame:
     return out
 
 
+def scored_waves(eng) -> list[str]:
+    """engagement.yaml's waves that have scores, in its order."""
+    inter = interaction_table(eng)
+    return [w for w in eng.config.waves if (inter["wave"] == w).any()]
+
+
 def previous_wave(eng, wave: str | None = None) -> tuple[str, str]:
     """(the wave before ``wave``, ``wave``) among the waves that have scores; ``wave`` defaults to the latest.
 
     Raises :class:`MetricsError` when ``wave`` is the first scored wave (there is nothing to compare with).
     """
-    inter = interaction_table(eng)
-    present = [w for w in eng.config.waves if (inter["wave"] == w).any()]
+    present = scored_waves(eng)
     if wave is None:
         if len(present) < 2:
             raise MetricsError(f"{eng.path}: scores cover {len(present)} wave(s); a change needs two. "
@@ -674,7 +676,7 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
     conf = confidence or eng.config.confidence
     inter = interaction_table(eng)
     if wave is None:
-        present = [w for w in eng.config.waves if (inter["wave"] == w).any()]
+        present = scored_waves(eng)
         if not present:
             raise MetricsError(f"{eng.path}: no wave has scores yet. Fix: score the sample first.")
         wave = present[-1]

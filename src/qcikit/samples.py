@@ -327,21 +327,20 @@ def generate_client(spec: ClientSpec, out_dir: str | Path) -> Path:
     }
     atomic_write_text(folder / "answers.yaml", yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, width=120))
     if spec.assisted == "rules":
-        _autoscores(folder, interactions, rubric, spec)
+        _autoscores(folder)
     return folder
 
 
-def _autoscores(folder: Path, interactions: pd.DataFrame, rubric, spec: ClientSpec) -> None:
+def _autoscores(folder: Path) -> None:
     """The rules scorer's run on the whole population, frozen the day before the first wave began (as a
     consultant freezes a scorer before the raters start, so it cannot be tuned on their scores)."""
     from . import assist
-    from .engagement import BrandVoice
+    from .engagement import Engagement
 
-    brand = BrandVoice(**spec.brand_voice)
-    rows = assist.score_rules(interactions[["interaction_id", "touchpoint", "transcript"]], rubric, brand)
     first = min(start for start, _ in WAVES.values())
     frozen = (pd.Timestamp(first, tz="UTC") - pd.Timedelta(days=1)).isoformat()
-    rows = rows.assign(scorer="rules", version=assist.rules_version(rubric, brand), crossfit=False, frozen_at=frozen)
+    (folder / assist.AUTOSCORES).unlink(missing_ok=True)  # an earlier generation's run is not this one's
+    rows = assist.autoscore(Engagement.load(folder), "rules").assign(frozen_at=frozen)
     assist.write_autoscores_csv(rows, folder / assist.AUTOSCORES)
 
 
