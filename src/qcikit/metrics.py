@@ -699,7 +699,7 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
     row = {"wave": wave, "measure": measure}
     if assisted is None:
         r = weighted_mean_ci(table["value"], table["weight"], conf, table["stratum"], domain, table["fpc"])
-        N = int(round(table.groupby("stratum")["weight"].first().mul(table.groupby("stratum").size()).sum()))
+        N = int(round(table["weight"].sum()))  # each scored interaction stands for N_h / m_h of its stratum
         return pd.DataFrame([{**row, **r, "N": N}])
     from . import assist
 
