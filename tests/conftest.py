@@ -133,3 +133,28 @@ def pdf_page_fill(path) -> list[float]:
         page.extract_text(visitor_text=on_text, visitor_operand_before=on_op)
         fills.append(min((max(ys) - min(ys)) / usable, 1.0) if ys else 0.0)
     return fills
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the session (tests/pgcluster.py). In CI it must run; elsewhere a machine
+    without Debian's postgresql skips the server's tests."""
+    import os
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import pgcluster
+
+    if pgcluster.bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs PostgreSQL: `make test` installs Debian's postgresql; it is missing.")
+        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql)")
+    with pgcluster.cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh database on the session's server, its URL with the password."""
+    import pgcluster
+
+    return pgcluster.new_database(pg_server)

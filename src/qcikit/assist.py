@@ -443,14 +443,7 @@ def _frozen_at(eng, scorer: str, version: str) -> str:
 
 def _store(eng):
     """The engagement's score store, or None when it has none (scores then live in scores.csv)."""
-    from .engagement import STORE
-
-    path = Path(eng.path) / STORE
-    if not path.is_file():
-        return None
-    from .store import Store
-
-    return Store(path)
+    return eng.open_store() if eng.has_store() else None
 
 
 def save_autoscores(eng, rows: pd.DataFrame) -> str:
@@ -460,7 +453,7 @@ def save_autoscores(eng, rows: pd.DataFrame) -> str:
     store = _store(eng)
     if store is not None:
         store.save_autoscores(rows)
-        return str(store.path)
+        return store.location
     path = Path(eng.path) / AUTOSCORES
     rows = rows[COLUMNS]
     if path.is_file():

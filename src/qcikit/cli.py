@@ -209,23 +209,25 @@ def cmd_export(args) -> int:
 
 
 def cmd_scores_import(args) -> int:
-    from .engagement import STORE, read_scores_csv
-    from .store import Store
+    from .engagement import read_scores_csv
+    from .store import Store, locate
 
     folder = Path(args.dir)
     default = folder / "scores.csv"
     src = Path(args.file) if args.file else default
     if not src.is_file():
         raise QcikitError(f"{src}: there is no such file to import. Fix: pass the CSV's path as FILE.")
+    location, key = locate(folder)
+    new = key is None and not Path(location).exists()
     # A store created now also takes in scores.csv (as the scoring form does), so no CSV row is left behind.
-    sources = [default, src] if not (folder / STORE).exists() and default.is_file() and default.resolve() != src.resolve() else [src]
+    sources = [default, src] if new and default.is_file() and default.resolve() != src.resolve() else [src]
     tables = [(f, read_scores_csv(f)) for f in sources]  # every file is checked before anything is written
-    store = Store(folder / STORE)
+    store = Store(location, key=key, create=key is None)  # a server's schema is made by `qcikit store init`
     before = store.n_rows
     for f, rows in tables:
         added = store.import_scores(rows, by=f"import:{f.name}")
         print(f"Imported {added} new row(s) from {f} ({len(rows) - added} already there).")
-    print(f"The store {folder / STORE} now holds {store.n_rows} row(s), {before} before.")
+    print(f"The store {store.location} now holds {store.n_rows} row(s), {before} before.")
     try:
         _engagement(folder)
     except QcikitError as exc:
@@ -236,15 +238,15 @@ def cmd_scores_import(args) -> int:
 
 def cmd_scores_export(args) -> int:
     from .engagement import read_scores_csv
-    from .store import Store
+    from .store import Store, locate
 
     folder = Path(args.dir)
-    path = folder / "scores.sqlite"
-    if not path.is_file():
-        raise QcikitError(f"{path}: there is no score store yet, so nothing to export. "
+    location, key = locate(folder)
+    if key is None and not Path(location).is_file():
+        raise QcikitError(f"{location}: there is no score store yet, so nothing to export. "
                           f"Fix: score in notebook 03's form, or run `qcikit scores import {folder}`.")
     target = Path(args.out) if args.out else folder / "scores.csv"
-    store = Store(path)
+    store = Store(location, key=key, create=False)
     if target.exists():
         old = read_scores_csv(target)
         pending = store.holds(old)
@@ -274,13 +276,74 @@ def _declared_raters(folder: Path) -> list[str]:
 
 
 def _store_of(folder: Path):
-    from .engagement import STORE
-    from .store import Store
+    from .store import Store, locate
 
-    if not (folder / STORE).is_file():
-        raise QcikitError(f"{folder / STORE}: there is no score store, so nothing to correct. "
+    location, key = locate(folder)
+    if key is None and not Path(location).is_file():
+        raise QcikitError(f"{location}: there is no score store, so nothing to correct. "
                           "Fix: check the engagement folder.")
-    return Store(folder / STORE)
+    return Store(location, key=key, create=False)
+
+
+def cmd_store_init(args) -> int:
+    from .engagement import read_scores_csv
+    from .store import Store, locate
+
+    folder = Path(args.dir)
+    location, key = locate(folder)
+    if key is None:
+        raise QcikitError(f"{folder / 'engagement.yaml'}: no server is named, so the store is {location}, made at the "
+                          "first save. Fix: add `store: postgresql://host/database` to engagement.yaml (or set "
+                          "QCIKIT_STORE) to share the store with a team.")
+    store = Store(location, key=key, create=True)
+    print(f"The store {store.location} is ready ({store.n_rows} score row(s)).")
+    csv = folder / "scores.csv"
+    if csv.is_file() and not store.n_rows:
+        added = store.import_scores(read_scores_csv(csv), by="import:scores.csv")
+        print(f"Imported {added} row(s) from {csv}.")
+    return 0
+
+
+def cmd_store_migrate(args) -> int:
+    from .store import DEFAULT, Store, locate, migrate
+
+    folder = Path(args.dir)
+    to = args.to.strip()
+    if to == "sqlite":
+        location, key = locate(folder)
+        if key is None:
+            raise QcikitError(f"{folder / 'engagement.yaml'}: no server is named, so the store already is {location}. "
+                              "Fix: name the server in `store:` or QCIKIT_STORE to move its scores into a file.")
+        source = Store(location, key=key, create=False)
+        target_path = Path(args.file) if args.file else folder / DEFAULT
+        target = Store(target_path)
+    else:
+        from ._backends import is_url, safe_url
+        from .store import _engagement_yaml
+
+        if not is_url(to):
+            raise QcikitError(f"--to '{safe_url(to)}' is neither a PostgreSQL URL nor 'sqlite'. "
+                              "Fix: --to postgresql://host/database, or --to sqlite to archive into a file.")
+        path = Path(args.file) if args.file else folder / DEFAULT
+        if not path.is_file():
+            raise QcikitError(f"{path}: there is no score store to migrate. Fix: check the engagement folder, or pass "
+                              "--file with the SQLite store's path.")
+        key = _engagement_yaml(folder)[1]
+        if not key:
+            raise QcikitError(f"{folder / 'engagement.yaml'}: the engagement has no slug, which names its rows on the "
+                              "server. Fix: add `slug:` to engagement.yaml.")
+        source = Store(path, create=False)
+        target = Store(to, key=key, create=True)
+    counts = migrate(source, target)
+    print(counts.to_string(index=False))
+    print(f"Copied {int(counts['copied'].sum())} row(s) from {source.location} to {target.location}; every table now "
+          "holds every row of the source.")
+    if to != "sqlite":
+        from ._backends import safe_url
+
+        print(f"Next: put `store: {safe_url(to)}` in {folder / 'engagement.yaml'} (the password goes in ~/.pgpass or "
+              f"PGPASSWORD, never in the file). {source.location} is left as it was.")
+    return 0
 
 
 def cmd_scores_correct(args) -> int:
@@ -491,6 +554,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--reason", required=True, help="why it is withdrawn")
     t.add_argument("--by", default=None, help="who withdraws it (default: your login)")
     t.set_defaults(func=cmd_scores_retract)
+    s = sub.add_parser("store", help="set up or move the score store (a team's PostgreSQL, or a file)",
+                       description="The score store is scores.sqlite in the folder, or, for a rater team, a schema on "
+                                   "PostgreSQL named in engagement.yaml (`store: postgresql://host/db`) or QCIKIT_STORE.")
+    ssub = s.add_subparsers(dest="action", metavar="ACTION", required=True)
+    t = ssub.add_parser("init", help="create the engagement's schema on the configured server",
+                        description="Create the engagement's tables on the server named by engagement.yaml's store "
+                                    "(or QCIKIT_STORE), and take in scores.csv when the store is empty.")
+    t.add_argument("dir", metavar="DIR", help="the engagement folder")
+    t.set_defaults(func=cmd_store_init)
+    t = ssub.add_parser("migrate", help="copy every row of the store to a server, or back to a file",
+                        description="Copy every score, event, draft and timestamp, verify the counts; re-running adds "
+                                    "nothing twice. --to postgresql://host/db moves scores.sqlite to the server; "
+                                    "--to sqlite archives the server's rows into scores.sqlite.")
+    t.add_argument("dir", metavar="DIR", help="the engagement folder")
+    t.add_argument("--to", required=True, metavar="URL|sqlite", help="postgresql://host/database, or sqlite")
+    t.add_argument("--file", default=None, metavar="FILE",
+                   help="the SQLite file to read (to a server) or write (to sqlite); default DIR/scores.sqlite")
+    t.set_defaults(func=cmd_store_migrate)
     s = sub.add_parser("reliability", help="print the per-element agreement table and calibration",
                        description="Agreement between raters per element (with intervals) and calibration against gold.")
     s.add_argument("dir", metavar="DIR", help="the engagement folder")

@@ -139,9 +139,25 @@ class EngagementConfig(BaseModel):
     redact: Redaction = Redaction()
     # The auto-scorer whose machine scores, corrected by the human sample, give the report's headline QCI.
     assisted: str | None = None
+    # A rater team's shared store: postgresql://host/database (QCIKIT_STORE overrides); default scores.sqlite.
+    store: str | None = None
     # Seconds within which a first response meets the channel's standard, per touchpoint level (the rules
     # scorer's timing rules); merged over the starter rubric's email 4 h, chat 60 s, phone 90 s, in person 3 min.
     response_standards: dict[str, float] = {}
+
+    @field_validator("store")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return value
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("store must be a PostgreSQL URL, postgresql://host/database (or absent: scores.sqlite)")
+        if urlsplit(value).password is not None:
+            raise ValueError("store must not hold a password: put it in ~/.pgpass or PGPASSWORD, and write "
+                             "postgresql://user@host/database")
+        return value
 
     @field_validator("response_standards")
     @classmethod
@@ -228,19 +244,28 @@ class Engagement:
         return self.ratings if self.ratings is not None else self.scores
 
     def open_store(self):
-        """The engagement's score store (``scores.sqlite``), created on first use.
+        """The engagement's score store (``scores.sqlite``, created on first use, or the configured server).
 
         A new store first takes in the rows of scores.csv, so the scores typed
         in the form join those already scored and none is left behind.
         """
-        from .store import Store
+        from .store import Store, locate
 
-        path = self.path / STORE
-        new = not path.exists()
-        store = Store(path)
+        location, key = locate(self.path, self.config.store, self.config.slug)
+        if key is not None:  # a team's server: made by `qcikit store init`, which takes in scores.csv
+            return Store(location, key=key, create=False)
+        new = not Path(location).exists()
+        store = Store(location)
         if new and self.scores is not None and self.scores_source == "scores.csv":
             store.import_scores(self.scores)
         return store
+
+    def has_store(self) -> bool:
+        """Whether the scores live in a store (a file in the folder, or a configured server) rather than scores.csv."""
+        from .store import locate
+
+        location, key = locate(self.path, self.config.store, self.config.slug)
+        return key is not None or Path(location).is_file()
 
     def scored(self, scores: pd.DataFrame | None = None) -> pd.DataFrame:
         """QCI per interaction and rater, with scenario weights from the inventory.
@@ -329,6 +354,8 @@ class _Loader:
         self.dialect: dict[str, str] = {}
         # The population's file, named in messages about ids (interactions.parquet for large populations).
         self.population = "interactions.csv"
+        # The score store as messages name it: the file, or a server's URL (without password) and engagement key.
+        self.store_name = STORE
 
     # -- helpers ---------------------------------------------------------
     def add(self, file: str, where: str, message: str, fix: str) -> None:
@@ -722,7 +749,7 @@ class _Loader:
         self.data["inventory"] = df
 
     def load_scores(self, name: str, required: bool) -> None:
-        if name == "scores.csv" and (self.folder / STORE).is_file():
+        if name == "scores.csv" and self._store_location() is not None:
             self.load_store()
             return
         df = self.csv(name, required)
@@ -810,32 +837,59 @@ class _Loader:
                             f"interaction {df['interaction_id'].iloc[i]}'s transcript.",
                   "Copy the words from the transcript exactly (paste, do not retype or paraphrase).")
 
+    def _store_location(self):
+        """Where the scores are kept, when in a store: (path or URL, engagement key), else None (scores.csv).
+        A configured server is always read, never swapped for a file; a broken setting is a problem."""
+        from ._backends import StoreError, safe_url
+        from .store import locate
+
+        if "store_location" in self.data:
+            return self.data["store_location"]
+        cfg = self.data.get("config")
+        try:
+            location, key = locate(self.folder, cfg.store if cfg else None, cfg.slug if cfg else None)
+        except StoreError as exc:
+            message, _, fix = str(exc).partition(" Fix: ")
+            self.add("engagement.yaml", "key store", message.split(": ", 1)[-1], fix)
+            location, key = None, None
+        if key is not None:
+            self.store_name = f"{safe_url(str(location))} (engagement '{key}')"
+        found = (location, key) if key is not None or (location is not None and Path(location).is_file()) else None
+        self.data["store_location"] = found
+        return found
+
     def load_store(self) -> None:
         """The store is the source of truth: its latest (settled) scores are the engagement's scores,
         each rater's own latest ratings are kept apart for agreement, and a scores.csv beside it must
         hold nothing the store lacks (else an edit to the CSV would be silently ignored)."""
+        from ._backends import StoreError
         from .store import Store
 
+        location, key = self._store_location()
         try:
-            store = Store(self.folder / STORE)
+            store = Store(location, key=key, create=False)
             settled, own = store.latest(settled=True), store.latest(settled=False)
+        except StoreError as exc:  # a server that refuses: its message names the URL and the fix
+            message, _, fix = str(exc).partition(" Fix: ")
+            self.add(self.store_name, "", message.split(": ", 1)[-1], fix)
+            return
         except Exception as exc:  # noqa: BLE001 - a damaged or locked database is the user's to fix
-            self.add(STORE, "", f"the score store cannot be read ({exc}).",
+            self.add(self.store_name, "", f"the score store cannot be read ({exc}).",
                      "Restore scores.sqlite from a backup, or close the program that holds it open.")
             return
         if settled.empty:
-            self.data["scores_source"] = f"{STORE} (empty)"
+            self.data["scores_source"] = f"{self.store_name} (empty)"
         else:
             df = _as_text(settled)
-            self._score_checks(STORE, df, where=_store_where(df))
+            self._score_checks(self.store_name, df, where=_store_where(df))
             ids, where = self._sample_ids()
-            self._known_ids(STORE, df, ids, where, _store_where(df))
-            self._waves(STORE, df, _store_where(df))
+            self._known_ids(self.store_name, df, ids, where, _store_where(df))
+            self._waves(self.store_name, df, _store_where(df))
             self.data["scores"] = df
             own = _as_text(own)
             own["points"] = pd.to_numeric(own["points"], errors="coerce")
             self.data["ratings"] = own
-            self.data["scores_source"] = f"{STORE} ({len(df)} current scores)"
+            self.data["scores_source"] = f"{self.store_name} ({len(df)} current scores)"
         csv = self.csv("scores.csv", required=False) if (self.folder / "scores.csv").is_file() else None
         if csv is not None:
             if "rater" not in csv.columns or "points" not in csv.columns:
@@ -844,7 +898,7 @@ class _Loader:
             if len(pending):
                 first = int(pending.index[0])
                 self.add("scores.csv", f"row {first + 2}",
-                         f"{len(pending)} row(s) are not in the score store {STORE}, which the kit reads instead of "
+                         f"{len(pending)} row(s) are not in the score store {self.store_name}, which the kit reads instead of "
                          "scores.csv; they would be ignored.",
                          f"Run `qcikit scores import {self.folder}` to add them to the store, or delete scores.csv "
                          f"if it is an old export (`qcikit scores export {self.folder}` writes a fresh one).")
@@ -918,7 +972,7 @@ class _Loader:
             df = self.data.get(key)
             if df is None or (key == "gold" and not self.data.get("gold_has_rater")):
                 continue
-            file = file or ("scores.csv" if self.data.get("scores_source") == "scores.csv" else STORE)
+            file = file or ("scores.csv" if self.data.get("scores_source") == "scores.csv" else self.store_name)
             names = sorted(df["rater"].dropna().unique())
             if not declared:
                 self.add("engagement.yaml", "key raters", f"no raters are declared, so the {len(names)} name(s) in {file} "
@@ -931,8 +985,8 @@ class _Loader:
                 rows = np.flatnonzero((df["rater"] == name).to_numpy())
                 close = difflib.get_close_matches(name, declared, n=1, cutoff=0.5)
                 hint = f"did you mean {close[0]}? " if close else ""
-                where = _store_where(df)(rows[0]) if file == STORE else f"row {rows[0] + 2}"
-                if file == STORE:
+                where = _store_where(df)(rows[0]) if file == self.store_name else f"row {rows[0] + 2}"
+                if file == self.store_name:
                     # The store is append-only: the fix is a correction event, never an edit.
                     fix = (f"Run `qcikit scores correct {self.folder} --rater {name} --to {close[0] if close else '<name>'}`"
                            f" (an append-only correction), or add '{name}' to 'raters' in engagement.yaml.")
@@ -995,7 +1049,7 @@ class _Loader:
         df, rubric = self.data.get(key), self.data.get("rubric")
         if df is None or rubric is None or df.empty:
             return
-        file = "gold.csv" if key == "gold" else ("scores.csv" if self.data.get("scores_source") == "scores.csv" else STORE)
+        file = "gold.csv" if key == "gold" else ("scores.csv" if self.data.get("scores_source") == "scores.csv" else self.store_name)
         inv, schema, cfg = self.data.get("inventory"), self.data.get("schema"), self.data.get("config")
         elements = list(rubric.element_ids)
         pair_key = df["interaction_id"].astype(str) + "\x1f" + df["rater"].astype(str)
@@ -1071,7 +1125,7 @@ class _Loader:
         for (element, rule), ps in sorted(groups.items()):
             p = ps[0]
             fix = ("Delete those rows (they are not counted), or correct the interaction's classification in "
-                   "inventory.csv if its scenario is wrong." if file != STORE else
+                   "inventory.csv if its scenario is wrong." if file != self.store_name else
                    f"They are not counted: correct the classification in inventory.csv if the scenario is wrong, or "
                    f"withdraw the form with `qcikit scores retract {self.folder} --interaction {pair_iid[p]} "
                    f"--rater {pair_rater[p]} --reason ...`.")

@@ -1,4 +1,4 @@
-"""The score store: one SQLite file per engagement, append-only.
+"""The score store: append-only, one SQLite file per engagement or one schema on a team's PostgreSQL.
 
 Every save is a new row with who saved it and when; a correction is simply a
 later row for the same interaction, rater and element, and the latest wins.
@@ -9,12 +9,17 @@ The database runs in WAL mode with a busy timeout, so two consultants can
 score at once; each save of a form is one ``BEGIN IMMEDIATE`` transaction, so
 a process killed mid-save leaves either the whole form or none of it.
 ``export_csv`` writes scores.csv atomically from the latest rows.
+
+A rater team on several machines shares a PostgreSQL server instead: engagement.yaml's
+``store: postgresql://host/db`` (or the environment's ``QCIKIT_STORE``) puts the same tables in
+a schema named by the engagement's slug, guarded by the same append-only triggers, behind the
+same methods (:func:`open_store` chooses; :mod:`qcikit._backends` holds what differs).
 """
 from __future__ import annotations
 
 import getpass
-import sqlite3
-from contextlib import contextmanager
+import os
+import socket
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -22,8 +27,12 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ._backends import TABLES, PostgresBackend, SqliteBackend, StoreError, frame, is_url, safe_url
 from ._io import write_csv
 from .errors import QcikitError
+
+DEFAULT = "scores.sqlite"
+ENV = "QCIKIT_STORE"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -59,7 +68,8 @@ CREATE TABLE IF NOT EXISTS drafts (
     interaction_id TEXT NOT NULL,
     rater TEXT NOT NULL,
     payload TEXT NOT NULL,
-    at TEXT NOT NULL
+    at TEXT NOT NULL,
+    session TEXT
 );
 CREATE TABLE IF NOT EXISTS certifications (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -150,6 +160,66 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
+def this_session() -> str:
+    """Who is at the keyboard, as a draft records it: user, machine and process."""
+    return f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _engagement_yaml(folder: Path) -> tuple[str | None, str | None]:
+    """engagement.yaml's ``store`` and ``slug``, read alone: the store must open while other keys are wrong."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((Path(folder) / "engagement.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    store, slug = data.get("store"), data.get("slug")
+    return (str(store) if store else None), (str(slug) if slug else None)
+
+
+def locate(folder: str | Path, configured: str | None = None, key: str | None = None) -> tuple[str | Path, str | None]:
+    """Where an engagement's store is: ``QCIKIT_STORE`` first, then engagement.yaml's ``store``, else
+    ``scores.sqlite`` in the folder. Returns the path or URL and, for a server, the engagement's key (its slug).
+
+    A configured server is never swapped for the SQLite file: when it cannot be reached, that is an error.
+    """
+    folder = Path(folder)
+    if configured is None or key is None:
+        yaml_store, slug = _engagement_yaml(folder)
+        configured = configured if configured is not None else yaml_store
+        key = key if key is not None else slug
+    url = os.environ.get(ENV) or configured
+    if not url:
+        return folder / DEFAULT, None
+    if not is_url(url):
+        source = ENV if os.environ.get(ENV) else f"{folder / 'engagement.yaml'}: store"
+        raise StoreError(f"{source}: '{safe_url(url)}' is not a PostgreSQL URL. Fix: write postgresql://host/database "
+                         f"(or remove it to keep the scores in {DEFAULT} in the folder).")
+    if not key:
+        raise StoreError(f"{folder / 'engagement.yaml'}: the engagement has no slug, which names its rows on "
+                         f"{safe_url(url)}. Fix: add `slug:` to engagement.yaml.")
+    return url, key
+
+
+def open_store(folder: str | Path, configured: str | None = None, key: str | None = None, create: bool = True) -> "Store":
+    """The engagement's store, wherever it lives (see :func:`locate`).
+
+    ``create`` makes a missing SQLite file. A schema on a server is never made here, only by
+    ``qcikit store init`` or ``migrate``: a mistyped slug must not quietly start an empty store.
+    """
+    location, key = locate(folder, configured, key)
+    return Store(location, key=key, create=create)
+
+
+def store_exists(folder: str | Path, configured: str | None = None, key: str | None = None) -> bool:
+    location, key = locate(folder, configured, key)
+    if key is None:
+        return Path(location).is_file()
+    return PostgresBackend(str(location), key, 10.0).exists()
+
+
 class Store:
     """The append-only score store of one engagement (``scores.sqlite``).
 
@@ -165,43 +235,39 @@ class Store:
     [['greeting', 1.0], ['tone', nan]]
     """
 
-    def __init__(self, path: str | Path, timeout: float = 30.0):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, timeout: float = 30.0, key: str | None = None, create: bool = True):
         self.timeout = timeout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect()
-        try:
-            con.executescript(SCHEMA)
-            cols = {r[1] for r in con.execute("PRAGMA table_info(scores)")}
-            # A store made by an earlier qcikit: add the columns, keep every row.
-            if "source" not in cols:
-                con.execute("ALTER TABLE scores ADD COLUMN source TEXT NOT NULL DEFAULT 'form'")
-            for col in ("rules", "evidence"):
-                if col not in cols:
-                    con.execute(f"ALTER TABLE scores ADD COLUMN {col} TEXT")
-        finally:
-            con.close()
+        if is_url(str(path)):
+            self._db = PostgresBackend(str(path), key, timeout)
+            self.path = None
+            if create:
+                self._db.create(SCHEMA)
+            elif not self._db.exists():
+                raise self._db.missing()
+        else:
+            self.path = Path(path)
+            self._db = SqliteBackend(self.path, timeout)
+            if create or self.path.is_file():
+                self._db.create(SCHEMA)
+            else:
+                raise StoreError(f"{self.path}: there is no score store yet. Fix: score in notebook 03's form, or run "
+                                 f"`qcikit scores import {self.path.parent}`.")
 
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")  # a saved form survives a power cut, not only a crash
-        con.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-        return con
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.name
 
-    @contextmanager
-    def _transaction(self):
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            yield con
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
+    @property
+    def location(self) -> str:
+        """Where the store is, fit to print: the file, or the URL without its password and the engagement's key."""
+        return str(self._db)
+
+    def __repr__(self) -> str:
+        return f"Store({self.location!r})"
+
+    def _transaction(self, write: bool = True):
+        return self._db.transaction(write)
 
     # -- writing ---------------------------------------------------------------------
     def save(self, interaction_id: str, rater: str, points: Mapping[str, float | None], wave: str | None = None,
@@ -219,9 +285,9 @@ class Store:
         rows = [(str(interaction_id), str(rater), str(e), None if p is None or (isinstance(p, float) and np.isnan(p)) else float(p),
                  None if wave is None else str(wave), rubric_version, by, at, note, rules.get(e) or None,
                  evidence.get(e) or None) for e, p in points.items()]
-        with self._transaction() as con:  # one form, one transaction: all of it or nothing
-            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, note,"
-                            " rules, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        with self._transaction() as tx:  # one form, one transaction: all of it or nothing
+            tx.insert_many("scores", ["interaction_id", "rater", "element", "points", "wave", "rubric_version", "saved_by",
+                                      "saved_at", "note", "rules", "evidence"], rows)
         return len(rows)
 
     def import_scores(self, scores: pd.DataFrame, by: str = "import") -> int:
@@ -245,9 +311,9 @@ class Store:
                  text(ru), text(ev))
                 for i, r, e, p, w, v, ru, ev in zip(new["interaction_id"], new["rater"], new["element"], new["points"],
                                                     opt("wave"), opt("rubric_version"), opt("rules"), opt("evidence"))]
-        with self._transaction() as con:
-            con.executemany("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, "
-                            "note, source, rules, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        with self._transaction() as tx:
+            tx.insert_many("scores", ["interaction_id", "rater", "element", "points", "wave", "rubric_version", "saved_by",
+                                      "saved_at", "note", "source", "rules", "evidence"], rows)
         return len(rows)
 
     def _not_held(self, scores: pd.DataFrame) -> pd.DataFrame:
@@ -265,30 +331,47 @@ class Store:
             return k
         return scores[~key(scores).isin(set(key(held)))] if len(held) else scores
 
-    def save_draft(self, interaction_id: str, rater: str, values: Mapping[str, str]) -> None:
+    def save_draft(self, interaction_id: str, rater: str, values: Mapping[str, str], session: str | None = None) -> None:
         """Keep what the form holds right now (called on every change), so nothing typed is lost
-        if the kernel dies before Save."""
+        if the kernel dies before Save. ``session`` tells one open form from another (default: this process)."""
         import json
 
-        with self._transaction() as con:
-            con.execute("INSERT INTO drafts (interaction_id, rater, payload, at) VALUES (?, ?, ?, ?)",
-                        (str(interaction_id), str(rater), json.dumps(dict(values), sort_keys=True), _now()))
+        with self._transaction() as tx:
+            tx.execute("INSERT INTO drafts (interaction_id, rater, payload, at, session) VALUES (?, ?, ?, ?, ?)",
+                       (str(interaction_id), str(rater), json.dumps(dict(values), sort_keys=True), _now(),
+                        session or this_session()))
 
     def draft(self, interaction_id: str, rater: str) -> dict | None:
         """The latest draft of this form if it is newer than the last save of it, else None."""
         import json
 
-        con = self._connect()
-        try:
-            d = con.execute("SELECT payload, at FROM drafts WHERE interaction_id = ? AND rater = ? ORDER BY id DESC LIMIT 1",
-                            (interaction_id, rater)).fetchone()
-            saved = con.execute("SELECT MAX(saved_at) FROM scores WHERE interaction_id = ? AND rater = ?",
-                                (interaction_id, rater)).fetchone()[0]
-        finally:
-            con.close()
+        with self._transaction(write=False) as tx:
+            d = tx.one("SELECT payload, at FROM drafts WHERE interaction_id = ? AND rater = ? ORDER BY id DESC LIMIT 1",
+                       (interaction_id, rater))
+            saved = tx.one("SELECT MAX(saved_at) FROM scores WHERE interaction_id = ? AND rater = ?",
+                           (interaction_id, rater))[0]
         if d is None or (saved is not None and saved >= d[1]):
             return None
         return json.loads(d[0])
+
+    def scoring_now(self, interaction_id: str, minutes: float = 10.0, session: str | None = None) -> pd.DataFrame:
+        """Who else has a form of this interaction open: drafts from other sessions in the last ``minutes``
+        that were not saved since, one row per rater and session (``rater``, ``session``, ``at``), newest first.
+
+        The scoring form shows them, so two raters on different machines know of each other, and one rater
+        name open in two places is seen before one save silently replaces the other.
+        """
+        since = (datetime.now(timezone.utc) - pd.Timedelta(minutes=minutes).to_pytimedelta()).isoformat(timespec="microseconds")
+        session = session or this_session()
+        out = self._query("SELECT d.rater, d.session, MAX(d.at) AS at FROM drafts d WHERE d.interaction_id = ? AND d.at >= ? "
+                          "AND COALESCE(d.session, '') <> ? GROUP BY d.rater, d.session ORDER BY MAX(d.at) DESC",
+                          (str(interaction_id), since, session))
+        if out.empty:
+            return out
+        saved = self._query("SELECT rater, MAX(saved_at) AS saved_at FROM scores WHERE interaction_id = ? GROUP BY rater",
+                            (str(interaction_id),))
+        out = out.merge(saved, on="rater", how="left")
+        return out[out["saved_at"].isna() | (out["saved_at"] < out["at"])][["rater", "session", "at"]].reset_index(drop=True)
 
     def dispute(self, interaction_id: str, rater: str, element: str, by: str, comment: str) -> int:
         """Raise a dispute on one score; returns the dispute's id."""
@@ -296,35 +379,35 @@ class Store:
             raise QcikitError("a dispute needs a comment. Fix: say what you think is wrong and why.")
         if self.latest_score(interaction_id, rater, element) is None:
             raise QcikitError(f"there is no score for {interaction_id}, {rater}, {element} to dispute. Fix: check the ids.")
-        with self._transaction() as con:
-            cur = con.execute("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment) VALUES ('dispute', ?, ?, ?, ?, ?, ?)",
-                              (interaction_id, rater, element, by, _now(), comment))
-            return int(cur.lastrowid)
+        with self._transaction() as tx:
+            return tx.insert("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment) VALUES "
+                             "('dispute', ?, ?, ?, ?, ?, ?)", (interaction_id, rater, element, by, _now(), comment))
 
     def settle(self, dispute_id: int, by: str, points: float | None, comment: str = "") -> None:
         """Settle a dispute: a second rater's decision becomes the latest score; the history stays."""
-        with self._transaction() as con:
-            row = con.execute("SELECT interaction_id, rater, element, by FROM events WHERE id = ? AND kind = 'dispute'",
-                              (dispute_id,)).fetchone()
+        with self._transaction() as tx:
+            row = tx.one("SELECT interaction_id, rater, element, by FROM events WHERE id = ? AND kind = 'dispute'",
+                         (int(dispute_id),))
             if row is None:
                 raise QcikitError(f"there is no dispute #{dispute_id}. Fix: pick one from store.disputes().")
-            done = con.execute("SELECT 1 FROM events WHERE kind = 'settle' AND dispute_id = ?", (dispute_id,)).fetchone()
+            done = tx.one("SELECT 1 FROM events WHERE kind = 'settle' AND dispute_id = ?", (int(dispute_id),))
             if done:
                 raise QcikitError(f"dispute #{dispute_id} is already settled. Fix: raise a new dispute to reopen it.")
             interaction_id, rater, element, raised_by = row
             if by in (raised_by, rater):
                 raise QcikitError(f"dispute #{dispute_id} must be settled by a second rater, not {by}. "
                                   "Fix: ask a rater who neither scored nor disputed it.")
-            prev = con.execute("SELECT wave, rubric_version FROM scores WHERE interaction_id = ? AND rater = ? AND element = ? "
-                               "ORDER BY id DESC LIMIT 1", (interaction_id, rater, element)).fetchone()
+            prev = tx.one("SELECT wave, rubric_version FROM scores WHERE interaction_id = ? AND rater = ? AND element = ? "
+                          "ORDER BY id DESC LIMIT 1", (interaction_id, rater, element))
             at = _now()
-            con.execute("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, "
+            tx.execute("INSERT INTO scores (interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, "
                         "note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'settlement')",
                         (interaction_id, rater, element, None if points is None else float(points), prev[0], prev[1], by, at,
                          f"settles dispute #{dispute_id}"))
-            con.execute("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment, points, dispute_id)"
-                        " VALUES ('settle', ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (interaction_id, rater, element, by, at, comment, points, dispute_id))
+            tx.execute("INSERT INTO events (kind, interaction_id, rater, element, by, at, comment, points, dispute_id)"
+                       " VALUES ('settle', ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (interaction_id, rater, element, by, at, comment, None if points is None else float(points),
+                        int(dispute_id)))
 
     def rename_rater(self, rater: str, to: str, by: str, reason: str = "") -> int:
         """Correct a rater name typed wrong: every row saved so far under ``rater`` reads as ``to`` from now on.
@@ -334,13 +417,13 @@ class Store:
         """
         if not str(to).strip() or to == rater:
             raise QcikitError(f"rename '{rater}' to what? Fix: give the declared name, e.g. --to {rater[:-1] or 'ana'}.")
-        with self._transaction() as con:
-            n = con.execute("SELECT COUNT(*) FROM scores WHERE rater = ?", (rater,)).fetchone()[0]
+        with self._transaction() as tx:
+            n = tx.one("SELECT COUNT(*) FROM scores WHERE rater = ?", (rater,))[0]
             if not n:
-                known = [r[0] for r in con.execute("SELECT DISTINCT rater FROM scores ORDER BY rater")]
+                known = [r[0] for r in tx.execute("SELECT DISTINCT rater FROM scores ORDER BY rater").fetchall()]
                 raise QcikitError(f"the store has no score by rater '{rater}'. Fix: use one of {', '.join(known) or '(none)'}.")
-            upto = con.execute("SELECT MAX(id) FROM scores").fetchone()[0]
-            con.execute("INSERT INTO corrections (kind, rater, to_rater, upto_id, by, at, reason) VALUES "
+            upto = tx.one("SELECT MAX(id) FROM scores")[0]
+            tx.execute("INSERT INTO corrections (kind, rater, to_rater, upto_id, by, at, reason) VALUES "
                         "('rename_rater', ?, ?, ?, ?, ?, ?)", (rater, to, upto, by, _now(), reason))
         return int(n)
 
@@ -349,14 +432,13 @@ class Store:
         count (an append-only event; the history keeps them). Returns the number of rows withdrawn."""
         if not reason.strip():
             raise QcikitError("a retraction needs a reason. Fix: say why the form is withdrawn (--reason).")
-        with self._transaction() as con:
-            n = con.execute("SELECT COUNT(*) FROM scores WHERE interaction_id = ? AND rater = ?",
-                            (interaction_id, rater)).fetchone()[0]
+        with self._transaction() as tx:
+            n = tx.one("SELECT COUNT(*) FROM scores WHERE interaction_id = ? AND rater = ?", (interaction_id, rater))[0]
             if not n:
                 raise QcikitError(f"the store has no form by '{rater}' for interaction '{interaction_id}'. "
                                   "Fix: check the interaction id and the rater name.")
-            upto = con.execute("SELECT MAX(id) FROM scores").fetchone()[0]
-            con.execute("INSERT INTO corrections (kind, rater, interaction_id, upto_id, by, at, reason) VALUES "
+            upto = tx.one("SELECT MAX(id) FROM scores")[0]
+            tx.execute("INSERT INTO corrections (kind, rater, interaction_id, upto_id, by, at, reason) VALUES "
                         "('retract', ?, ?, ?, ?, ?, ?)", (rater, interaction_id, upto, by, _now(), reason))
         return int(n)
 
@@ -366,10 +448,9 @@ class Store:
             raise QcikitError("a note on a rule needs words. Fix: say which two readings the rule allows.")
         if not str(by).strip():
             raise QcikitError("a note on a rule needs who wrote it. Fix: give the lead's name.")
-        with self._transaction() as con:
-            cur = con.execute("INSERT INTO rule_notes (element, rule, interaction_id, by, at, note) VALUES (?, ?, ?, ?, ?, ?)",
-                              (element, rule, interaction_id, by, _now(), note.strip()))
-            return int(cur.lastrowid)
+        with self._transaction() as tx:
+            return tx.insert("INSERT INTO rule_notes (element, rule, interaction_id, by, at, note) VALUES (?, ?, ?, ?, ?, ?)",
+                             (element, rule, interaction_id, by, _now(), note.strip()))
 
     def rule_notes(self) -> pd.DataFrame:
         """Every note on an unclear rule, oldest first."""
@@ -383,12 +464,11 @@ class Store:
     def record_certification(self, trainee: str, rubric_version: str, n_interactions: int, alpha: float,
                              ci_low: float, ci_high: float, passed: bool) -> int:
         """Append one certification check (the trainee's agreement with gold); never touches the scores."""
-        with self._transaction() as con:
-            cur = con.execute("INSERT INTO certifications (trainee, rubric_version, at, n_interactions, alpha, ci_low, "
+        with self._transaction() as tx:
+            return tx.insert("INSERT INTO certifications (trainee, rubric_version, at, n_interactions, alpha, ci_low, "
                               "ci_high, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                               (trainee, rubric_version, _now(), int(n_interactions), float(alpha), float(ci_low),
                                float(ci_high), int(bool(passed))))
-            return int(cur.lastrowid)
 
     def certifications(self) -> pd.DataFrame:
         """Every certification check, oldest first."""
@@ -398,11 +478,8 @@ class Store:
         return out
 
     def _query(self, sql: str, params: Iterable = ()) -> pd.DataFrame:
-        con = self._connect()
-        try:
-            return pd.read_sql_query(sql, con, params=tuple(params))
-        finally:
-            con.close()
+        with self._transaction(write=False) as tx:
+            return tx.frame(sql, tuple(params))
 
     def history(self, interaction_id: str | None = None) -> pd.DataFrame:
         """Every row ever saved (optionally for one interaction), oldest first."""
@@ -457,9 +534,9 @@ class Store:
         now = _now()
         data = [(str(r.interaction_id), str(r.element), None if pd.isna(r.points) else float(r.points), str(r.scorer),
                  str(r.version), int(bool(r.crossfit)), str(r.frozen_at), now) for r in rows.itertuples(index=False)]
-        with self._transaction() as con:
-            con.executemany("INSERT INTO autoscores (interaction_id, element, points, scorer, version, crossfit, frozen_at, "
-                            "saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
+        with self._transaction() as tx:
+            tx.insert_many("autoscores", ["interaction_id", "element", "points", "scorer", "version", "crossfit", "frozen_at",
+                                          "saved_at"], data)
         return len(data)
 
     def autoscores(self, scorer: str | None = None) -> pd.DataFrame:
@@ -474,8 +551,57 @@ class Store:
 
     @property
     def n_rows(self) -> int:
-        con = self._connect()
-        try:
-            return int(con.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
-        finally:
-            con.close()
+        with self._transaction(write=False) as tx:
+            return int(tx.one("SELECT COUNT(*) FROM scores")[0])
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Every row of one of the store's tables, in id order (what a migration copies and verifies)."""
+        if name not in TABLES:
+            raise StoreError(f"{self.location}: there is no table '{name}'. Fix: use one of {', '.join(TABLES)}.")
+        return self._query(f"SELECT * FROM {name} ORDER BY id")
+
+
+def migrate(source: Store, target: Store) -> pd.DataFrame:
+    """Copy every row of every table from ``source`` into ``target`` with its id and timestamps, in one
+    transaction, and verify the counts. Returns per table: rows in the source, in the target before, copied, after.
+
+    Re-running copies nothing twice: rows whose ids the target holds are skipped, after checking they are the
+    same rows. A target that holds rows the source lacks (scores saved there since) is refused, because the two
+    histories can no longer be laid end to end.
+    """
+    if source.location == target.location:
+        raise StoreError(f"{source.location}: the source and the target are the same store. Fix: name another target.")
+    plan = []
+    for name in TABLES:
+        src, old = source.table(name), target.table(name)
+        common = [c for c in src.columns if c in old.columns] if len(old.columns) else list(src.columns)
+        extra = sorted(set(old["id"]) - set(src["id"])) if len(old) else []
+        if extra:
+            raise StoreError(f"{target.location}: table {name} holds {len(extra)} row(s) the source {source.location} lacks "
+                             f"(first id {extra[0]}); nothing was copied. Fix: migrate into an empty store, or from the "
+                             "store that is ahead.")
+        held = src["id"].isin(old["id"]) if len(old) else pd.Series(False, index=src.index)
+        if held.any():
+            a = src.loc[held, common].sort_values("id").reset_index(drop=True)
+            b = old[old["id"].isin(src["id"])][common].sort_values("id").reset_index(drop=True)
+            differ = ~((a == b) | (a.isna() & b.isna())).all(axis=1)
+            if differ.any():
+                raise StoreError(f"{target.location}: table {name} row id {a.loc[differ.idxmax(), 'id']} differs from the "
+                                 f"source's; nothing was copied. Fix: migrate into an empty store.")
+        plan.append((name, src, len(old), src[~held]))
+    with target._transaction() as tx:
+        for name, src, _, new in plan:
+            if len(new):
+                cols = list(new.columns)
+                rows = (tuple(None if (v is None or (isinstance(v, float) and np.isnan(v))) else
+                              (int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v)
+                              for v in row) for row in new.itertuples(index=False, name=None))
+                tx.insert_many(name, cols, rows)
+                target._db.reset_ids(tx, name)
+    out = pd.DataFrame([{"table": name, "source": len(src), "target_before": before, "copied": len(new),
+                         "target_after": int(target.table(name).shape[0])} for name, src, before, new in plan])
+    short = out[out["target_after"] < out["source"]]
+    if len(short):
+        raise StoreError(f"{target.location}: table {short['table'].iloc[0]} holds {short['target_after'].iloc[0]} rows after "
+                         f"the copy, the source {short['source'].iloc[0]}. Fix: re-run the migration.")
+    return out

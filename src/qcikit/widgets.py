@@ -154,7 +154,7 @@ class ScoringForm(_StoreWidget):
                               self.comment, self.dispute])
 
     def _has_store(self) -> bool:
-        return self._store is not None or (self.eng.path / "scores.sqlite").exists()
+        return self._store is not None or self.eng.has_store()
 
     def _scenario(self) -> dict | None:
         inv = self.eng.inventory_facets()
