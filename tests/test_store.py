@@ -1,4 +1,8 @@
-"""The append-only SQLite score store: history, disputes, concurrency, crash safety."""
+"""The append-only score store, on both backends: history, disputes, concurrency, crash safety.
+
+Every test that takes ``where`` runs twice, against a SQLite file and against a real PostgreSQL
+server (a throwaway cluster, tests/pgcluster.py): the same API must behave the same on both.
+"""
 import multiprocessing as mp
 import os
 import signal
@@ -14,8 +18,31 @@ from qcikit.store import Store
 ELEMENTS = [f"e{i}" for i in range(16)]
 
 
-def test_latest_wins_and_history_stays(tmp_path):
-    s = Store(tmp_path / "s.sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request, tmp_path):
+    """Where a store lives, as picklable arguments of Store (a subprocess opens its own)."""
+    if request.param == "sqlite":
+        return (str(tmp_path / "s.sqlite"), None)
+    return (request.getfixturevalue("pg_url"), "acme")
+
+
+def _open(where, create=True) -> Store:
+    return Store(where[0], key=where[1], create=create)
+
+
+def _raw(where):
+    """A plain connection to the store's tables, as an intruder would open one, and the error it must meet."""
+    if where[1] is None:
+        return sqlite3.connect(where[0], isolation_level=None), sqlite3.DatabaseError
+    import psycopg
+
+    con = psycopg.connect(where[0], autocommit=True)
+    con.execute(f'SET search_path TO "{where[1]}"')
+    return con, psycopg.errors.IntegrityError
+
+
+def test_latest_wins_and_history_stays(where):
+    s = _open(where)
     s.save("I1", "ana", {"e0": 1, "e1": 2}, wave="w1", rubric_version="v1")
     s.save("I1", "ana", {"e0": 3}, note="correction")
     latest = s.latest().set_index("element")["points"]
@@ -24,20 +51,30 @@ def test_latest_wins_and_history_stays(tmp_path):
     assert list(hist["points"]) == [1, 2, 3] and hist["note"].iloc[-1] == "correction"
 
 
-def test_store_refuses_update_and_delete(tmp_path):
-    s = Store(tmp_path / "s.sqlite")
+def test_store_refuses_update_and_delete(where):
+    s = _open(where)
     s.save("I1", "ana", {"e0": 1})
-    con = sqlite3.connect(s.path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        con.execute("UPDATE scores SET points = 4")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        con.execute("DELETE FROM scores")
+    did = s.dispute("I1", "ana", "e0", "ben", "why 1?")
+    s.record_certification("tia", "v1", 20, .8, .7, .9, True)
+    s.rename_rater("ana", "anna", by="lead")
+    s.note_rule("e0", "r", by="lead", note="two readings")
+    s.save_autoscores(pd.DataFrame({"interaction_id": ["I1"], "element": ["e0"], "points": [1.0], "scorer": ["rules"],
+                                    "version": ["1"], "crossfit": [False], "frozen_at": ["2026-01-01T00:00:00+00:00"]}))
+    con, refused = _raw(where)
+    for table in ("scores", "events", "certifications", "corrections", "rule_notes", "autoscores"):
+        with pytest.raises(refused, match="append-only"):
+            con.execute(f"UPDATE {table} SET id = id + 100")
+        with pytest.raises(refused, match="append-only"):
+            con.execute(f"DELETE FROM {table}")
+    if where[1] is not None:  # PostgreSQL's TRUNCATE skips row triggers; a statement trigger refuses it
+        with pytest.raises(refused, match="append-only"):
+            con.execute("TRUNCATE scores")
     con.close()
-    assert s.latest()["points"].tolist() == [1]
+    assert s.latest()["points"].tolist() == [1] and s.disputes()["id"].tolist() == [did]
 
 
-def test_dispute_and_settlement_by_a_second_rater(tmp_path):
-    s = Store(tmp_path / "s.sqlite")
+def test_dispute_and_settlement_by_a_second_rater(where):
+    s = _open(where)
     s.save("I1", "ana", {"e0": 1, "e1": None})
     with pytest.raises(QcikitError, match="needs a comment"):
         s.dispute("I1", "ana", "e0", "ben", " ")
@@ -54,8 +91,8 @@ def test_dispute_and_settlement_by_a_second_rater(tmp_path):
     assert s.disputes(open_only=True).empty
 
 
-def test_export_csv_is_the_latest_table(tmp_path):
-    s = Store(tmp_path / "s.sqlite")
+def test_export_csv_is_the_latest_table(where, tmp_path):
+    s = _open(where)
     s.save("I1", "ana", {"e0": 1, "e1": None}, wave="w1", rubric_version="v1")
     s.save("I1", "ana", {"e0": 2}, wave="w1", rubric_version="v1")
     path = s.export_csv(tmp_path / "scores.csv")
@@ -66,54 +103,84 @@ def test_export_csv_is_the_latest_table(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def _writer(path, rater, n):
-    s = Store(path)
+def _writer(where, rater, n, start=None):
+    """Save n forms of 16 elements; forms k and k + 1 of every writer share interactions with the others',
+    so the latest row of a key is decided by which save came last. Points encode (writer, form)."""
+    s = _open(where, create=False)
+    if start is not None:
+        start.wait(60)
     for k in range(n):
-        s.save(f"I{k}", rater, {e: k % 5 for e in ELEMENTS}, by=rater)
+        s.save(f"I{k % 40}", "shared" if k % 2 else rater, {e: (k * 7 + len(rater)) % 50 for e in ELEMENTS}, by=rater,
+               note=f"{rater}:{k}")
 
 
-def test_two_processes_scoring_at_once(tmp_path):
-    path = tmp_path / "s.sqlite"
-    Store(path)
+RATERS = ["ana", "ben", "chloe", "dev", "eva", "finn", "gus", "hana"]
+
+
+def test_eight_raters_saving_at_once(where):
+    """Issue 22: 8 processes each save 200 forms of 16 elements into one engagement at once. Every row arrives,
+    every form is whole, and latest() is what the last save of each key said."""
+    _open(where)
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(path, r, 150)) for r in ("ana", "ben")]
+    start = ctx.Event()
+    procs = [ctx.Process(target=_writer, args=(where, r, 200, start)) for r in RATERS]
     for p in procs:
         p.start()
+    start.set()
     for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0]
-    latest = Store(path).latest()
-    assert len(latest) == 2 * 150 * len(ELEMENTS)
-    assert latest.groupby("rater").size().tolist() == [150 * len(ELEMENTS)] * 2
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0] * len(RATERS)
+    s = _open(where, create=False)
+    hist = s.history()
+    assert len(hist) == len(RATERS) * 200 * len(ELEMENTS)
+    forms = hist.groupby("note")
+    assert forms.size().eq(len(ELEMENTS)).all() and forms.ngroups == len(RATERS) * 200
+    assert forms["saved_at"].nunique().eq(1).all() and forms["id"].agg(lambda i: i.max() - i.min()).eq(15).all()
+    # The last save of each key, in commit order (= id order on both backends), is what latest() holds.
+    last = hist.sort_values("id").groupby(["interaction_id", "rater", "element"]).tail(1)
+    expect = last.set_index(["interaction_id", "rater", "element"])["points"].sort_index()
+    got = s.latest().set_index(["interaction_id", "rater", "element"])["points"].sort_index()
+    pd.testing.assert_series_equal(got, expect, check_names=False)
+    # Commit order: a later id is never saved earlier, so no save is hidden behind one that finished before it.
+    ordered = hist.sort_values("id")
+    assert ordered["saved_at"].is_monotonic_increasing
+    assert (got.index.get_level_values("rater") == "shared").sum() == 40 * len(ELEMENTS) // 2
 
 
-def _big_saver(path, ready):
-    s = Store(path)
+def _big_saver(where, ready):
+    s = _open(where, create=False)
     s.save("before", "ana", {e: 1 for e in ELEMENTS})
     ready.set()
     while True:  # keep saving large forms until killed
         s.save("victim", "ana", {f"x{i}": 1 for i in range(20000)})
 
 
-def test_process_killed_mid_save_loses_nothing_committed(tmp_path):
-    path = tmp_path / "s.sqlite"
-    Store(path)
+def test_process_killed_mid_save_loses_nothing_committed(where):
+    _open(where)
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
-    p = ctx.Process(target=_big_saver, args=(path, ready))
+    others = [ctx.Process(target=_writer, args=(where, r, 60)) for r in ("ben", "chloe")]
+    p = ctx.Process(target=_big_saver, args=(where, ready))
     p.start()
     assert ready.wait(60)
-    time.sleep(0.4)
+    for o in others:
+        o.start()
+    time.sleep(0.6)
     os.kill(p.pid, signal.SIGKILL)
     p.join(30)
-    con = sqlite3.connect(path)
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    con.close()
-    s = Store(path)
+    for o in others:
+        o.join(120)
+    assert [o.exitcode for o in others] == [0, 0]  # the others are unaffected
+    if where[1] is None:
+        con = sqlite3.connect(where[0])
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+    s = _open(where, create=False)
     hist = s.history()
     assert (hist["interaction_id"] == "before").sum() == len(ELEMENTS)
     # Every form is whole or absent: the victim's rows come in complete forms of 20,000.
     assert (hist["interaction_id"] == "victim").sum() % 20000 == 0
+    assert hist["note"].str.startswith(("ben:", "chloe:")).sum() == 2 * 60 * len(ELEMENTS)
     s.save("after", "ana", {"e0": 2})  # the store still works
     assert s.latest_score("after", "ana", "e0") == 2
 
@@ -154,8 +221,8 @@ def test_a_mistyped_rater_is_corrected_by_an_event_not_an_edit(tmp_path, capsys)
     assert "Imported 0 new row(s)" in capsys.readouterr().out
 
 
-def test_a_form_saved_by_mistake_is_retracted(tmp_path):
-    s = Store(tmp_path / "s.sqlite")
+def test_a_form_saved_by_mistake_is_retracted(where):
+    s = _open(where)
     s.save("I1", "ana", {"e0": 1, "e1": 2}, wave="w1")
     s.save("I2", "ana", {"e0": 4}, wave="w1")
     with pytest.raises(QcikitError, match="a retraction needs a reason"):

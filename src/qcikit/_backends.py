@@ -12,8 +12,11 @@ optional extra (``qcikit[postgres]``), imported only when a PostgreSQL URL is us
 """
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -187,6 +190,7 @@ class PostgresBackend:
             raise StoreError(f"{safe_url(url)}: the engagement key '{key}' is not a valid name. "
                              "Fix: use the engagement's slug (lower-case letters, digits, '-' and '_').")
         self.url, self.key, self.timeout = url, key, timeout
+        self._local = threading.local()
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -240,6 +244,45 @@ class PostgresBackend:
 
         con.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.key)))
 
+    def _session(self):
+        """This thread's open connection, set to the engagement's schema: a form save then costs one round of
+        statements, not a new login. A forked child, or a connection the server dropped, gets a new one."""
+        import psycopg
+
+        con = getattr(self._local, "con", None)
+        if con is not None and time.monotonic() - self._local.used > 30:
+            # A kernel left open over lunch: the server or a firewall may have dropped the line meanwhile.
+            try:
+                con.execute("SELECT 1")
+            except psycopg.Error:
+                con.close()
+        if con is None or con.closed or con.broken or self._local.pid != os.getpid():
+            con = self.connect()
+            con.autocommit = True  # transactions are explicit (con.transaction()), one per store call
+            try:
+                self._use_schema(con)
+            except Exception:
+                con.close()
+                raise
+            self._local.con, self._local.pid = con, os.getpid()
+        self._local.used = time.monotonic()
+        return con
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None and self._local.pid == os.getpid():
+            con.close()
+        self._local = threading.local()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_local")
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
+
     def exists(self) -> bool:
         con = self.connect()
         try:
@@ -278,10 +321,12 @@ class PostgresBackend:
     def transaction(self, write: bool = True):
         import psycopg
 
-        con = self.connect()
+        try:
+            con = self._session()
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
         try:
             with con.transaction():
-                self._use_schema(con)
                 if write:
                     con.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
                 yield _Tx(con, self)
@@ -290,9 +335,12 @@ class PostgresBackend:
         except psycopg.errors.IntegrityError:
             raise  # the append-only guard and constraints: the caller's to see, as with SQLite
         except psycopg.Error as exc:
+            self.close()  # a connection in an unknown state is not reused
             raise self._error(exc) from None
-        finally:
-            con.close()
+        except BaseException:
+            if con.broken:
+                self.close()
+            raise
 
     def insert_id(self, con, sql: str, params: tuple) -> int:
         return int(con.execute(self.sql(sql) + " RETURNING id", params).fetchone()[0])

@@ -849,8 +849,14 @@ class _Loader:
         try:
             location, key = locate(self.folder, cfg.store if cfg else None, cfg.slug if cfg else None)
         except StoreError as exc:
-            message, _, fix = str(exc).partition(" Fix: ")
-            self.add("engagement.yaml", "key store", message.split(": ", 1)[-1], fix)
+            # Unless engagement.yaml's own check already named the key (the environment's setting is not in it).
+            if not any(p.file == "engagement.yaml" and p.where == "key store" for p in self.problems):
+                message, _, fix = str(exc).partition(" Fix: ")
+                source, _, message = message.partition(": ")
+                if source == "QCIKIT_STORE":
+                    self.add("QCIKIT_STORE (environment)", "", message, fix)
+                else:
+                    self.add("engagement.yaml", "key store", message, fix)
             location, key = None, None
         if key is not None:
             self.store_name = f"{safe_url(str(location))} (engagement '{key}')"

@@ -280,12 +280,14 @@ class Store:
         if not str(interaction_id).strip() or not str(rater).strip():
             raise QcikitError("a score needs an interaction and a rater. Fix: choose both before saving.")
         by = by or rater or getpass.getuser()
-        at = _now()
         rules, evidence = rules or {}, evidence or {}
-        rows = [(str(interaction_id), str(rater), str(e), None if p is None or (isinstance(p, float) and np.isnan(p)) else float(p),
-                 None if wave is None else str(wave), rubric_version, by, at, note, rules.get(e) or None,
-                 evidence.get(e) or None) for e, p in points.items()]
         with self._transaction() as tx:  # one form, one transaction: all of it or nothing
+            # Stamped once the writers' lock is held, so a later saved_at is always a later id (commit order).
+            at = _now()
+            rows = [(str(interaction_id), str(rater), str(e),
+                     None if p is None or (isinstance(p, float) and np.isnan(p)) else float(p),
+                     None if wave is None else str(wave), rubric_version, by, at, note, rules.get(e) or None,
+                     evidence.get(e) or None) for e, p in points.items()]
             tx.insert_many("scores", ["interaction_id", "rater", "element", "points", "wave", "rubric_version", "saved_by",
                                       "saved_at", "note", "rules", "evidence"], rows)
         return len(rows)
@@ -304,14 +306,14 @@ class Store:
         new = self._not_held(scores)
         if new.empty:
             return 0
-        at = _now()
         opt = lambda col: new[col] if col in new else pd.Series([None] * len(new), index=new.index)  # noqa: E731
         text = lambda v: None if pd.isna(v) or str(v) == "" else str(v)  # noqa: E731
-        rows = [(str(i), str(r), str(e), None if pd.isna(p) else float(p), text(w), text(v), by, at, "", "import",
-                 text(ru), text(ev))
-                for i, r, e, p, w, v, ru, ev in zip(new["interaction_id"], new["rater"], new["element"], new["points"],
-                                                    opt("wave"), opt("rubric_version"), opt("rules"), opt("evidence"))]
         with self._transaction() as tx:
+            at = _now()
+            rows = [(str(i), str(r), str(e), None if pd.isna(p) else float(p), text(w), text(v), by, at, "", "import",
+                     text(ru), text(ev))
+                    for i, r, e, p, w, v, ru, ev in zip(new["interaction_id"], new["rater"], new["element"], new["points"],
+                                                        opt("wave"), opt("rubric_version"), opt("rules"), opt("evidence"))]
             tx.insert_many("scores", ["interaction_id", "rater", "element", "points", "wave", "rubric_version", "saved_by",
                                       "saved_at", "note", "source", "rules", "evidence"], rows)
         return len(rows)
@@ -554,6 +556,14 @@ class Store:
         with self._transaction(write=False) as tx:
             return int(tx.one("SELECT COUNT(*) FROM scores")[0])
 
+    def _rows(self, name: str) -> tuple[list[str], list[tuple]]:
+        """One table's column names and rows as the engine returns them (ids and integers stay integers)."""
+        if name not in TABLES:
+            raise StoreError(f"{self.location}: there is no table '{name}'. Fix: use one of {', '.join(TABLES)}.")
+        with self._transaction(write=False) as tx:
+            cur = tx.execute(f"SELECT * FROM {name} ORDER BY id")
+            return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
+
     def table(self, name: str) -> pd.DataFrame:
         """Every row of one of the store's tables, in id order (what a migration copies and verifies)."""
         if name not in TABLES:
@@ -573,34 +583,34 @@ def migrate(source: Store, target: Store) -> pd.DataFrame:
         raise StoreError(f"{source.location}: the source and the target are the same store. Fix: name another target.")
     plan = []
     for name in TABLES:
-        src, old = source.table(name), target.table(name)
-        common = [c for c in src.columns if c in old.columns] if len(old.columns) else list(src.columns)
-        extra = sorted(set(old["id"]) - set(src["id"])) if len(old) else []
+        cols, rows = source._rows(name)
+        target_cols, held = target._rows(name)
+        common = [c for c in cols if c in target_cols]
+        take = [cols.index(c) for c in common]
+        have = {r[target_cols.index("id")]: tuple(r[target_cols.index(c)] for c in common) for r in held}
+        ids = {r[0] for r in rows}
+        extra = sorted(set(have) - ids)
         if extra:
             raise StoreError(f"{target.location}: table {name} holds {len(extra)} row(s) the source {source.location} lacks "
                              f"(first id {extra[0]}); nothing was copied. Fix: migrate into an empty store, or from the "
                              "store that is ahead.")
-        held = src["id"].isin(old["id"]) if len(old) else pd.Series(False, index=src.index)
-        if held.any():
-            a = src.loc[held, common].sort_values("id").reset_index(drop=True)
-            b = old[old["id"].isin(src["id"])][common].sort_values("id").reset_index(drop=True)
-            differ = ~((a == b) | (a.isna() & b.isna())).all(axis=1)
-            if differ.any():
-                raise StoreError(f"{target.location}: table {name} row id {a.loc[differ.idxmax(), 'id']} differs from the "
-                                 f"source's; nothing was copied. Fix: migrate into an empty store.")
-        plan.append((name, src, len(old), src[~held]))
+        new = []
+        for r in rows:
+            row = tuple(r[i] for i in take)
+            if r[0] not in have:
+                new.append(row)
+            elif have[r[0]] != row:  # the same id with other content: two different histories
+                raise StoreError(f"{target.location}: table {name} row id {r[0]} differs from the source's; nothing "
+                                 "was copied. Fix: migrate into an empty store.")
+        plan.append((name, common, len(rows), len(held), new))
     with target._transaction() as tx:
-        for name, src, _, new in plan:
-            if len(new):
-                cols = list(new.columns)
-                rows = (tuple(None if (v is None or (isinstance(v, float) and np.isnan(v))) else
-                              (int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v)
-                              for v in row) for row in new.itertuples(index=False, name=None))
-                tx.insert_many(name, cols, rows)
+        for name, common, _, _, new in plan:
+            if new:
+                tx.insert_many(name, common, new)
                 target._db.reset_ids(tx, name)
-    out = pd.DataFrame([{"table": name, "source": len(src), "target_before": before, "copied": len(new),
-                         "target_after": int(target.table(name).shape[0])} for name, src, before, new in plan])
-    short = out[out["target_after"] < out["source"]]
+    out = pd.DataFrame([{"table": name, "source": n, "target_before": before, "copied": len(new),
+                         "target_after": len(target._rows(name)[1])} for name, _, n, before, new in plan])
+    short = out[out["target_after"] != out["source"]]
     if len(short):
         raise StoreError(f"{target.location}: table {short['table'].iloc[0]} holds {short['target_after'].iloc[0]} rows after "
                          f"the copy, the source {short['source'].iloc[0]}. Fix: re-run the migration.")

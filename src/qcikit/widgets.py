@@ -134,6 +134,9 @@ class ScoringForm(_StoreWidget):
         self.save = w.Button(description="Save", button_style="primary")
         self.save.add_class("qcikit-save")
         self.status = w.HTML()
+        # Who else has this interaction open (a team's shared store): drafts of the last minutes, not saved since.
+        self.others = w.HTML()
+        self.others.add_class("qcikit-others")
         self.dispute_element = w.Dropdown(options=eng.rubric.element_ids, description="Element")
         self.dispute_rater = w.Dropdown(options=["", *known], value="", description="Scored by")
         self.comment = w.Textarea(description="Comment", placeholder="what is wrong, and why")
@@ -148,7 +151,7 @@ class ScoringForm(_StoreWidget):
         self._on_interaction()
         self.status.add_class("qcikit-status")
         self.arithmetic = w.HTML(ARITHMETIC_HTML)
-        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.voice, self.arithmetic, self.transcript, *rows,
+        self.widget = w.VBox([w.HBox([self.rater, self.interaction]), self.others, self.voice, self.arithmetic, self.transcript, *rows,
                               self.save, self.status,
                               w.HTML("<b>Dispute a score</b>"), w.HBox([self.dispute_element, self.dispute_rater]),
                               self.comment, self.dispute])
@@ -182,6 +185,20 @@ class ScoringForm(_StoreWidget):
         self.status.value = ""
         self._restore_draft()
 
+    def _show_others(self) -> None:
+        """Name the raters with an unsaved form of this interaction open elsewhere, so two people scoring the
+        same interaction know of each other before either saves."""
+        if not self._has_store() or not self.interaction.value:
+            self.others.value = ""
+            return
+        now = self.store.scoring_now(self.interaction.value)
+        me = self.rater.value.strip()
+        said = [f"<b>{html.escape(r.rater)}</b> in another window (draft at {str(r.at)[11:16]} UTC): saving here makes "
+                "this form the latest" if r.rater == me else f"{html.escape(r.rater)} (draft at {str(r.at)[11:16]} UTC)"
+                for r in now.itertuples(index=False)]
+        self.others.value = ("<span style='color:#8a5300'>Also scoring this interaction now: " + "; ".join(said)
+                             + ".</span>") if said else ""
+
     def _keep_draft(self, *_):
         """Every change is written to the store's drafts at once: a dead kernel loses nothing typed."""
         rater = self.rater.value.strip()
@@ -193,6 +210,7 @@ class ScoringForm(_StoreWidget):
         self.store.save_draft(self.interaction.value, rater, draft)
 
     def _restore_draft(self, *_):
+        self._show_others()
         rater = self.rater.value.strip()
         draft = self.store.draft(self.interaction.value, rater) if rater and self._has_store() else None
         if not draft:
