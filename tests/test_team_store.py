@@ -202,10 +202,13 @@ def test_the_report_from_the_server_is_the_report_from_the_file(team, tmp_path):
     local = Store(a / "scores.sqlite")
     eng = qcikit.Engagement.load(a)
     sc = eng.scores[eng.scores["wave"] == eng.config.waves[-1]]
+    decided = []
     for k in range(3):
         iid, rater, element = sc[["interaction_id", "rater", "element"]].iloc[k * 40]
+        first = sc.set_index(["interaction_id", "rater", "element"])["points"][(iid, rater, element)]
+        decided.append(((iid, rater, element), 0.0 if first > 0 else 1.0))  # always a change
         did = local.dispute(iid, rater, element, "lead", "check against the rule")
-        local.settle(did, "gold", 0 if k % 2 else 1, "calibration")
+        local.settle(did, "gold", decided[-1][1], "calibration")
     b = tmp_path / "server"
     shutil.copytree(a, b)
     assert main(["store", "migrate", str(b), "--to", team]) == 0
@@ -227,4 +230,7 @@ def test_the_report_from_the_server_is_the_report_from_the_file(team, tmp_path):
     server = f"{team} (engagement &#39;brightwave&#39;)"
     assert f"scores read from: {server} (" in qa_b and "qcikit-test-secret" not in qa_b
     assert clean(qa_a).replace("scores read from: scores.sqlite (", f"scores read from: {server} (") == clean(qa_b).replace(str(b), str(a))
-    assert "settled" in qa_b.lower()
+    # Both read the settled points (the three disputes' decisions), not the points first scored.
+    pd.testing.assert_frame_equal(qcikit.Engagement.load(a).scores, qcikit.Engagement.load(b).scores)
+    settled = qcikit.Engagement.load(b).scores.set_index(["interaction_id", "rater", "element"])["points"]
+    assert [settled[k] for k, _ in decided] == [v for _, v in decided]
