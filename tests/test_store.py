@@ -121,6 +121,11 @@ def test_eight_raters_saving_at_once(where):
     """Issue 22: 8 processes each save 200 forms of 16 elements into one engagement at once. Every row arrives,
     every form is whole, and latest() is what the last save of each key said."""
     _open(where)
+    # Another engagement in the same database (PostgreSQL: another schema) must come out untouched.
+    other = Store(where[0], key="globex") if where[1] else None
+    if other is not None:
+        other.save("G1", "ana", {e: 1 for e in ELEMENTS}, by="ana")
+        other_before = other.history()
     ctx = mp.get_context("spawn")
     start = ctx.Event()
     procs = [ctx.Process(target=_writer, args=(where, r, 200, start)) for r in RATERS]
@@ -145,6 +150,9 @@ def test_eight_raters_saving_at_once(where):
     ordered = hist.sort_values("id")
     assert ordered["saved_at"].is_monotonic_increasing
     assert (got.index.get_level_values("rater") == "shared").sum() == 40 * len(ELEMENTS) // 2
+    if other is not None:
+        pd.testing.assert_frame_equal(other.history(), other_before)
+        assert not hist["interaction_id"].eq("G1").any()
 
 
 def _big_saver(where, ready):
