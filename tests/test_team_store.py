@@ -17,7 +17,7 @@ import yaml
 import qcikit
 from qcikit import QcikitError
 from qcikit.cli import main
-from qcikit.store import Store, locate, migrate, open_store
+from qcikit.store import Store, locate
 
 from conftest import SAMPLES
 
@@ -234,3 +234,37 @@ def test_the_report_from_the_server_is_the_report_from_the_file(team, tmp_path):
     pd.testing.assert_frame_equal(qcikit.Engagement.load(a).scores, qcikit.Engagement.load(b).scores)
     settled = qcikit.Engagement.load(b).scores.set_index(["interaction_id", "rater", "element"])["points"]
     assert [settled[k] for k, _ in decided] == [v for _, v in decided]
+
+
+def test_the_grants_of_docs_store_md_let_a_rater_append_and_nothing_else(team, tmp_path, monkeypatch):
+    """docs/store.md's roles: the owner makes the schema, a rater's login saves and reads, and is refused
+    every change; a login without the grants gets the permission message, not a traceback."""
+    import psycopg
+
+    folder = _engagement(tmp_path, store=team)
+    assert main(["store", "init", str(folder)]) == 0
+    admin = team.replace("qcikit@", f"qcikit:{os.environ['PGPASSWORD']}@")
+    with psycopg.connect(admin, autocommit=True) as con:
+        for sql in ("CREATE ROLE qcikit_rater NOLOGIN", "CREATE ROLE ana_r LOGIN PASSWORD 'ana-pw' IN ROLE qcikit_rater",
+                    "CREATE ROLE nobody_r LOGIN PASSWORD 'nobody-pw'",
+                    "GRANT USAGE ON SCHEMA brightwave TO qcikit_rater",
+                    "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA brightwave TO qcikit_rater",
+                    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA brightwave TO qcikit_rater"):
+            con.execute(sql)
+    eng = qcikit.Engagement.load(folder)
+    rater_url = team.replace("qcikit@", "ana_r@")
+    monkeypatch.setenv("PGPASSWORD", "ana-pw")
+    s = Store(rater_url, key="brightwave", create=False)
+    iid = eng.sample["interaction_id"].iloc[0]
+    s.save(iid, "ana", {eng.rubric.element_ids[0]: 1}, by="ana")
+    assert s.latest_score(iid, "ana", eng.rubric.element_ids[0]) == 1
+    did = s.dispute(iid, "ana", eng.rubric.element_ids[0], "bo", "check")
+    s.settle(did, "cy", 0)
+    with psycopg.connect(rater_url.replace("ana_r@", "ana_r:ana-pw@"), autocommit=True) as con:
+        con.execute("SET search_path TO brightwave")
+        for sql in ("UPDATE scores SET points = 4", "DELETE FROM events", "TRUNCATE drafts"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                con.execute(sql)
+    monkeypatch.setenv("PGPASSWORD", "nobody-pw")
+    with pytest.raises(QcikitError, match=r"the database role lacks a permission .*Fix: ask the consultancy's IT"):
+        Store(team.replace("qcikit@", "nobody_r@"), key="brightwave", create=False).latest()

@@ -238,15 +238,11 @@ def cmd_scores_import(args) -> int:
 
 def cmd_scores_export(args) -> int:
     from .engagement import read_scores_csv
-    from .store import Store, locate
+    from .store import open_store
 
     folder = Path(args.dir)
-    location, key = locate(folder)
-    if key is None and not Path(location).is_file():
-        raise QcikitError(f"{location}: there is no score store yet, so nothing to export. "
-                          f"Fix: score in notebook 03's form, or run `qcikit scores import {folder}`.")
+    store = open_store(folder, create=False)
     target = Path(args.out) if args.out else folder / "scores.csv"
-    store = Store(location, key=key, create=False)
     if target.exists():
         old = read_scores_csv(target)
         pending = store.holds(old)
@@ -276,13 +272,9 @@ def _declared_raters(folder: Path) -> list[str]:
 
 
 def _store_of(folder: Path):
-    from .store import Store, locate
+    from .store import open_store
 
-    location, key = locate(folder)
-    if key is None and not Path(location).is_file():
-        raise QcikitError(f"{location}: there is no score store, so nothing to correct. "
-                          "Fix: check the engagement folder.")
-    return Store(location, key=key, create=False)
+    return open_store(folder, create=False)
 
 
 def cmd_store_init(args) -> int:

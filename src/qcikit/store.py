@@ -27,7 +27,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ._backends import TABLES, PostgresBackend, SqliteBackend, StoreError, frame, is_url, safe_url
+from ._backends import TABLES, PostgresBackend, SqliteBackend, StoreError, is_url, safe_url
 from ._io import write_csv
 from .errors import QcikitError
 
@@ -213,13 +213,6 @@ def open_store(folder: str | Path, configured: str | None = None, key: str | Non
     return Store(location, key=key, create=create)
 
 
-def store_exists(folder: str | Path, configured: str | None = None, key: str | None = None) -> bool:
-    location, key = locate(folder, configured, key)
-    if key is None:
-        return Path(location).is_file()
-    return PostgresBackend(str(location), key, 10.0).exists()
-
-
 class Store:
     """The append-only score store of one engagement (``scores.sqlite``).
 
@@ -250,8 +243,8 @@ class Store:
             if create or self.path.is_file():
                 self._db.create(SCHEMA)
             else:
-                raise StoreError(f"{self.path}: there is no score store yet. Fix: score in notebook 03's form, or run "
-                                 f"`qcikit scores import {self.path.parent}`.")
+                raise StoreError(f"{self.path}: there is no score store yet, so nothing to read or correct. Fix: score "
+                                 f"in notebook 03's form, or run `qcikit scores import {self.path.parent}`.")
 
     @property
     def backend(self) -> str:
