@@ -139,6 +139,12 @@ class SqliteBackend:
             con.close()
 
     @staticmethod
+    def latest_sql(columns: Sequence[str], source: str, key: Sequence[str], where: str = "") -> str:
+        """The latest row (largest id) of every key. SQLite answers this fastest with a grouped MAX(id)."""
+        return (f"SELECT {', '.join(columns)} FROM {source} WHERE id IN "
+                f"(SELECT MAX(id) FROM {source} {where} GROUP BY {', '.join(key)})")
+
+    @staticmethod
     def insert_id(con, sql: str, params: tuple) -> int:
         return int(con.execute(sql, params).lastrowid)
 
@@ -341,6 +347,14 @@ class PostgresBackend:
             if con.broken:
                 self.close()
             raise
+
+    @staticmethod
+    def latest_sql(columns: Sequence[str], source: str, key: Sequence[str], where: str = "") -> str:
+        """The latest row (largest id) of every key. PostgreSQL answers this in one pass with a window (the
+        grouped MAX(id) form spills to disk there: 2.4 s against 4.2 s on 500,000 rows, bench/store.py)."""
+        cols = ", ".join(columns)
+        return (f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {', '.join(key)} ORDER BY id DESC) "
+                f"AS latest FROM {source} {where}) ranked WHERE latest = 1")
 
     def insert_id(self, con, sql: str, params: tuple) -> int:
         return int(con.execute(self.sql(sql) + " RETURNING id", params).fetchone()[0])

@@ -146,11 +146,9 @@ WITH eff AS (
                     AND c.interaction_id = s.interaction_id AND s.id <= c.upto_id)
 )
 """
-LATEST = EFFECTIVE + """
-SELECT interaction_id, rater, element, points, wave, rubric_version, saved_by, saved_at, source, rules, evidence
-FROM eff WHERE id IN (SELECT MAX(id) FROM eff {where} GROUP BY interaction_id, rater, element)
-ORDER BY interaction_id, rater, element
-"""
+LATEST_COLUMNS = ["interaction_id", "rater", "element", "points", "wave", "rubric_version", "saved_by", "saved_at", "source",
+                  "rules", "evidence"]
+KEY = ["interaction_id", "rater", "element"]
 COLUMNS = ["interaction_id", "rater", "element", "points", "wave", "rubric_version"]
 # What a rater may attach to a score: the rule ids they applied (space-separated) and a verbatim quote.
 EVIDENCE_COLUMNS = ["rules", "evidence"]
@@ -493,7 +491,16 @@ class Store:
             rater's own latest rating, before adjudication — settlement rows are left out,
             so adjudication cannot inflate agreement.
         """
-        out = self._query(LATEST.format(where="" if settled else f"WHERE NOT {SETTLEMENT}"))
+        where = "" if settled else f"WHERE NOT {SETTLEMENT}"
+        with self._transaction(write=False) as tx:
+            # Without corrections (the usual store) the rows are the scores themselves: no per-row lookup.
+            corrected = bool(tx.one("SELECT EXISTS (SELECT 1 FROM corrections)")[0])
+            sql = (EFFECTIVE if corrected else "") + self._db.latest_sql(LATEST_COLUMNS, "eff" if corrected else "scores",
+                                                                         KEY, where)
+            out = tx.frame(sql)
+        # Sorted here, not by the database: a server's collation (en_US, say) orders text otherwise than
+        # SQLite, and the report must not depend on where the scores were kept.
+        out = out.sort_values(KEY, ignore_index=True, kind="stable")
         out["points"] = out["points"].astype(float)
         return out
 
