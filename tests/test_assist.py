@@ -328,3 +328,43 @@ def test_response_standards_name_the_clients_own_touchpoints():
     assert assist.rules_version(rubric, Brand(), {"webchat": 30}) != assist.rules_version(rubric, Brand())
     with pytest.raises(Exception, match="response standards must be seconds greater than 0"):
         qcikit.engagement.EngagementConfig(client="a", slug="a", waves=["w"], response_standards={"chat": 0})
+
+
+def test_the_reports_detail_tables_are_model_assisted_like_the_headline(tmp_path):
+    """Issue 21: with `assisted:`, the dimension, element and team tables give the machine-corrected estimate
+    (what qci_estimate gives for that measure) with the raters' figure beside it; a measure the machine never
+    decides, and a team too small to correct, stay on raters' scores and say so."""
+    import shutil
+
+    from conftest import SAMPLES
+    from qcikit.sections import ReportContext
+
+    folder = tmp_path / "bw"
+    shutil.copytree(SAMPLES / "brightwave", folder)
+    ctx = ReportContext.load(folder)
+    eng, wave = ctx.eng, ctx.wave
+    dims = ctx.dimensions().set_index("dimension")
+    for d in eng.rubric.dimensions:
+        r = metrics.qci_estimate(eng, wave, assisted="rules", measure=d).iloc[0]
+        assert dims.loc[d, "estimate"] == pytest.approx(r["estimate"], abs=1e-12)
+        assert dims.loc[d, "human_estimate"] == pytest.approx(r["human_estimate"], abs=1e-6)
+    el = ctx.elements().set_index("element")
+    undecided = [e for e in eng.rubric.element_ids if not el.loc[e, "assisted"]]
+    assert undecided  # the starter rubric's rules leave at least one element to the raters
+    for e in undecided:
+        with pytest.raises(qcikit.QcikitError, match="scores no"):
+            metrics.qci_estimate(eng, wave, assisted="rules", measure=e)
+        assert el.loc[e, "estimate"] == el.loc[e, "human_estimate"]
+    html = str(ctx.detail_html())
+    assert html.count("<th scope=\"col\">Raters alone</th>") == 2 and "same (not machine-scored)" in html
+    teams = ctx.current["team"].value_counts()
+    big, small = teams.index[0], teams.index[-1]
+    t = metrics.qci_estimate(eng, wave, assisted="rules", team=big).iloc[0]
+    table = str(ctx.group_table("team", "Teams", "Team"))
+    assert f"<td>{big}</td><td>{t['estimate']:.1f}</td>" in table and f"raters alone: {t['human_estimate']:.1f}" in table
+    ctx.min_cell = int(teams[small]) + 1  # the smaller team now has too few rated interactions to correct
+    table = str(ctx.group_table("team", "Teams", "Team"))
+    assert "raters&#39; scores only" in table and f"<td>{big}</td><td>{t['estimate']:.1f}</td>" in table
+    # Without `assisted:`, nothing of the machine appears.
+    plain = ReportContext.load(SAMPLES / "northwind")
+    assert "Raters alone" not in str(plain.detail_html()) and not plain.elements()["assisted"].any()

@@ -249,6 +249,38 @@ class ReportContext:
                 pass  # the machine did not score the earlier wave: the change stays on human scores, and says so
         return out
 
+    @functools.cached_property
+    def assisted_measures(self) -> pd.DataFrame | None:
+        """The machine-corrected estimate of every dimension and element the scorer decides, one row each
+        (``metrics.qci_estimate`` with ``measure=``); None when the report is on human scores only. A measure
+        the machine never decides is left out: its row in the report stays on raters' scores and says so."""
+        if self.assisted is None:
+            return None
+        scorer = self.eng.config.assisted
+        rows = []
+        for m in [*self.eng.rubric.dimensions, *self.eng.rubric.element_ids]:
+            try:
+                rows.append(metrics.qci_estimate(self.eng, self.wave, assisted=scorer, measure=m).iloc[0])
+            except QcikitError:
+                continue
+        cols = ["measure", "estimate", "ci_low", "ci_high", "human_estimate", "n", "N", "n_equivalent"]
+        return pd.DataFrame(rows, columns=None if rows else cols)[cols] if rows else pd.DataFrame(columns=cols)
+
+    def _with_machine(self, table: pd.DataFrame, key: str) -> pd.DataFrame:
+        """``table`` (raters' estimates per ``key``) with the machine-corrected estimate and interval in their
+        place where the scorer decides the measure; ``human_estimate`` keeps the raters' own figure and
+        ``assisted`` says which rows were corrected."""
+        a = self.assisted_measures
+        out = table.assign(human_estimate=table["estimate"], assisted=False)
+        if a is None or a.empty:
+            return out
+        m = a.set_index("measure")
+        hit = out[key].isin(m.index)
+        for col in ("estimate", "ci_low", "ci_high"):
+            out.loc[hit, col] = out.loc[hit, key].map(m[col]).clip(0.0, 100.0)
+        out.loc[hit, "assisted"] = True
+        return out
+
     # -- page one, for executives ------------------------------------------------------------
     def headline(self) -> dict:
         cur = self.current
@@ -442,14 +474,16 @@ class ReportContext:
     def dimensions(self) -> pd.DataFrame:
         cur = self.current
         rows = [metrics.summarize(cur, d, confidence=self.eng.config.confidence).assign(dimension=d) for d in self.eng.rubric.dimensions]
-        return pd.concat(rows, ignore_index=True)[["dimension", "n", "estimate", "ci_low", "ci_high", "small"]]
+        table = pd.concat(rows, ignore_index=True)[["dimension", "n", "estimate", "ci_low", "ci_high", "small"]]
+        return self._with_machine(table, "dimension")
 
     def elements(self) -> pd.DataFrame:
+        """This wave's score per element; machine-corrected where the engagement opts in and the scorer decides it."""
         el = metrics.element_table(self.eng)
         el = el[el["wave"] == self.wave]
         s = metrics.summarize(el, "score", confidence=self.eng.config.confidence, measure="element")
         s["name"] = s["element"].map(self.eng.rubric.elements["name"])
-        return s
+        return self._with_machine(s, "element")
 
     def by(self, column: str, pool: bool = False) -> pd.DataFrame:
         """This wave's QCI per level of ``column``. With ``pool`` (scenarios: many tiny combinations), levels
@@ -475,17 +509,40 @@ class ReportContext:
         seen = set(self.current[column].dropna()) if column in self.current else set()
         return [v for v in levels if v not in seen]
 
+    def team_machine(self, team: str) -> dict | None:
+        """A team's machine-corrected QCI, when the engagement opts in and the team has enough rated interactions
+        (``min_cell``) for its own correction to be trusted; else None (its row stays on raters' scores)."""
+        if self.assisted is None:
+            return None
+        n = int((self.current["team"] == team).sum())
+        if n < self.min_cell:
+            return None
+        try:
+            return metrics.qci_estimate(self.eng, self.wave, assisted=self.eng.config.assisted, team=team).iloc[0].to_dict()
+        except QcikitError:
+            return None
+
     def group_table(self, column: str, title: str, first: str) -> str:
-        """One table of this wave's QCI by ``column``, its first column headed ``first``: every level with its n."""
+        """One table of this wave's QCI by ``column``, its first column headed ``first``: every level with its n.
+        With a machine (``assisted``), a team with enough rated interactions shows its machine-corrected QCI."""
         t = self.by(column)
-        rows = [[g, _one(e), interval(lo, hi), f"{int(n):d}",
-                 "one interaction: no interval" if n < 2 else "few interactions: wide interval" if small else ""]
-                for g, e, lo, hi, n, small in zip(t["group"], t["estimate"], t["ci_low"], t["ci_high"], t["n"], t["small"])]
+        rows, corrected = [], 0
+        for g, e, lo, hi, n, small in zip(t["group"], t["estimate"], t["ci_low"], t["ci_high"], t["n"], t["small"]):
+            note = "one interaction: no interval" if n < 2 else "few interactions: wide interval" if small else ""
+            machine = self.team_machine(g) if column == "team" else None
+            if machine is not None:
+                e, lo, hi = machine["estimate"], max(machine["ci_low"], 0.0), min(machine["ci_high"], 100.0)
+                note, corrected = f"raters alone: {_one(machine['human_estimate'])}", corrected + 1
+            elif column == "team" and self.assisted is not None:
+                note = (note + "; " if note else "") + "raters' scores only"
+            rows.append([g, _one(e), interval(lo, hi), f"{int(n):d}", note])
         inter = self.eng.interactions
         wave = inter[inter["wave"] == self.wave]
         missing = [{"label": self.label(v), "in_wave": int((wave[column] == v).sum()) if column in wave else 0}
                    for v in self.unscored_levels(column)]
-        return self._render("group_table.html.j2", title=title, first=first, rows=rows, missing=missing)
+        return self._render("group_table.html.j2", title=title, first=first, rows=rows, missing=missing,
+                            corrected=corrected, min_cell=self.min_cell,
+                            scorer=self.eng.config.assisted if corrected else None)
 
     def detail_html(self) -> Fragment:
         from . import plots
@@ -493,17 +550,19 @@ class ReportContext:
         conf = self.eng.config.confidence
         dims = self.dimensions()
         weights = {d.name: d.weight for d in self.eng.rubric.model.dimensions}
-        dim_rows = [[d, pct(weights[d]), _one(e), interval(lo, hi), f"{int(n):d}"]
-                    for d, e, lo, hi, n in zip(dims["dimension"], dims["estimate"], dims["ci_low"], dims["ci_high"], dims["n"])]
+        machine = self.assisted is not None
+        # With a machine, the raters' own figure stands beside the corrected one, as on the method page.
+        human = lambda r: (_one(r.human_estimate) if r.assisted else "same (not machine-scored)") if machine else None  # noqa: E731
+        dim_rows = [[r.dimension, pct(weights[r.dimension]), _one(r.estimate), interval(r.ci_low, r.ci_high),
+                     *([human(r)] if machine else []), f"{int(r.n):d}"] for r in dims.itertuples(index=False)]
         el = self.elements()
         a = self.agreement.set_index("element")["verdict"]
         words = {"reliable": "yes", "tentative": "tentatively", "unreliable": "not yet",
                  reliability.TOO_FEW: "too few to judge"}
         dim_of = self.eng.rubric.elements["dimension"]
         order = el.assign(d=el["element"].map(dim_of)).sort_values(["d", "estimate"])
-        el_rows = [[n, d, _one(e), interval(lo, hi), words.get(a.get(x), "not measured")]
-                   for n, d, e, lo, hi, x in zip(order["name"], order["d"], order["estimate"], order["ci_low"],
-                                                 order["ci_high"], order["element"])]
+        el_rows = [[r.name, r.d, _one(r.estimate), interval(r.ci_low, r.ci_high), *([human(r)] if machine else []),
+                    words.get(a.get(r.element), "not measured")] for r in order.itertuples(index=False)]
         low = el.sort_values("estimate").head(3)
         ax = plots.estimates_with_ci(el, "name", "", target=self.eng.config.target_qci, confidence=conf)
         alt = (f"Dot plot of the {len(el)} element scores with {self.level} intervals and the target "
@@ -516,6 +575,8 @@ class ReportContext:
         groups += [self.group_table(f, f"By {self.label(f).lower()}", self.label(f))
                    for f in self.eng.schema.names if f != "touchpoint" and f in self.current]
         return self._render("detail.html.j2", dimensions=dim_rows, elements=el_rows, element_figure=figure,
+                            machine=self.eng.config.assisted if machine else None,
+                            N=int(self.assisted["now"]["N"]) if machine else 0,
                             change=self.change_html() if self.change is not None else "",
                             edge=self.edge_detail_html(edge) if edge is not None else "",
                             min_cell=self.min_cell, groups=groups,
