@@ -68,7 +68,7 @@ def test_the_store_is_chosen_by_environment_then_file_then_default(tmp_path, mon
         locate(folder)
 
 
-def test_engagement_yaml_never_holds_a_password(tmp_path, monkeypatch):
+def teststore_setting_never_holds_a_password(tmp_path, monkeypatch):
     monkeypatch.delenv("QCIKIT_STORE", raising=False)
     folder = _engagement(tmp_path, store="postgresql://qa:hunter2@db.example/consultancy")
     problems = qcikit.Engagement.validate(folder)

@@ -297,7 +297,8 @@ def cmd_store_init(args) -> int:
 
 
 def cmd_store_migrate(args) -> int:
-    from .store import DEFAULT, Store, locate, migrate
+    from ._backends import is_url, safe_url
+    from .store import DEFAULT, Store, store_setting, locate, migrate
 
     folder = Path(args.dir)
     to = args.to.strip()
@@ -310,9 +311,6 @@ def cmd_store_migrate(args) -> int:
         target_path = Path(args.file) if args.file else folder / DEFAULT
         target = Store(target_path)
     else:
-        from ._backends import is_url, safe_url
-        from .store import _engagement_yaml
-
         if not is_url(to):
             raise QcikitError(f"--to '{safe_url(to)}' is neither a PostgreSQL URL nor 'sqlite'. "
                               "Fix: --to postgresql://host/database, or --to sqlite to archive into a file.")
@@ -320,7 +318,7 @@ def cmd_store_migrate(args) -> int:
         if not path.is_file():
             raise QcikitError(f"{path}: there is no score store to migrate. Fix: check the engagement folder, or pass "
                               "--file with the SQLite store's path.")
-        key = _engagement_yaml(folder)[1]
+        key = store_setting(folder)[1]
         if not key:
             raise QcikitError(f"{folder / 'engagement.yaml'}: the engagement has no slug, which names its rows on the "
                               "server. Fix: add `slug:` to engagement.yaml.")
@@ -331,8 +329,6 @@ def cmd_store_migrate(args) -> int:
     print(f"Copied {int(counts['copied'].sum())} row(s) from {source.location} to {target.location}; every table now "
           "holds every row of the source.")
     if to != "sqlite":
-        from ._backends import safe_url
-
         print(f"Next: put `store: {safe_url(to)}` in {folder / 'engagement.yaml'} (the password goes in ~/.pgpass or "
               f"PGPASSWORD, never in the file). {source.location} is left as it was.")
     return 0

@@ -163,7 +163,7 @@ def this_session() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}"
 
 
-def _engagement_yaml(folder: Path) -> tuple[str | None, str | None]:
+def store_setting(folder: Path) -> tuple[str | None, str | None]:
     """engagement.yaml's ``store`` and ``slug``, read alone: the store must open while other keys are wrong."""
     import yaml
 
@@ -185,7 +185,7 @@ def locate(folder: str | Path, configured: str | None = None, key: str | None = 
     """
     folder = Path(folder)
     if configured is None or key is None:
-        yaml_store, slug = _engagement_yaml(folder)
+        yaml_store, slug = store_setting(folder)
         configured = configured if configured is not None else yaml_store
         key = key if key is not None else slug
     url = os.environ.get(ENV) or configured
