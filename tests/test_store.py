@@ -242,3 +242,17 @@ def test_a_form_saved_by_mistake_is_retracted(where):
     s.save("I1", "ana", {"e0": 3}, wave="w1")  # a later save of the same form counts again
     assert s.latest().set_index("interaction_id").loc["I1", "points"] == 3
     assert len(s.history("I1")) == 3 and s.corrections()["kind"].tolist() == ["retract"]
+
+
+def test_machine_runs_are_kept_apart_and_the_later_run_wins(where):
+    s = _open(where)
+    run = lambda scorer, version, pts: pd.DataFrame({  # noqa: E731
+        "interaction_id": ["I1", "I1", "I2"], "element": ["e0", "e1", "e0"], "points": pts, "scorer": scorer,
+        "version": version, "crossfit": False, "frozen_at": "2026-01-01T00:00:00+00:00"})
+    assert s.save_autoscores(run("rules", "1", [1.0, None, 2.0])) == 3
+    s.save_autoscores(run("model", "a", [3.0, 3.0, 3.0]))
+    s.save_autoscores(run("rules", "2", [4.0, 0.0, None]))
+    got = s.autoscores("rules")
+    assert got["version"].tolist() == ["2"] * 3 and got["points"].tolist()[:2] == [4.0, 0.0] and pd.isna(got["points"].iloc[2])
+    assert s.autoscores()["scorer"].value_counts().to_dict() == {"model": 3, "rules": 3}
+    assert s.latest().empty  # machine scores never reach the human ones

@@ -544,9 +544,10 @@ class Store:
     def autoscores(self, scorer: str | None = None) -> pd.DataFrame:
         """The latest machine score of every interaction and element per scorer (a later run replaces an earlier)."""
         where, params = ("WHERE scorer = ?", (scorer,)) if scorer else ("", ())
-        out = self._query("SELECT interaction_id, element, points, scorer, version, crossfit, frozen_at FROM autoscores "
-                          f"WHERE id IN (SELECT MAX(id) FROM autoscores {where} GROUP BY scorer, interaction_id, element) "
-                          "ORDER BY scorer, interaction_id, element", params)
+        key = ["scorer", "interaction_id", "element"]
+        out = self._query(self._db.latest_sql(["interaction_id", "element", "points", "scorer", "version", "crossfit",
+                                               "frozen_at"], "autoscores", key, where), params)
+        out = out.sort_values(key, ignore_index=True, kind="stable")  # as latest(): the same order on every engine
         out["points"] = out["points"].astype(float)
         out["crossfit"] = out["crossfit"].astype(bool)
         return out
