@@ -268,3 +268,22 @@ def test_the_grants_of_docs_store_md_let_a_rater_append_and_nothing_else(team, t
     monkeypatch.setenv("PGPASSWORD", "nobody-pw")
     with pytest.raises(QcikitError, match=r"the database role lacks a permission .*Fix: ask the consultancy's IT"):
         Store(team.replace("qcikit@", "nobody_r@"), key="brightwave", create=False).latest()
+
+
+def test_a_hub_wide_qcikit_store_serves_every_engagement(pg_url, tmp_path, monkeypatch, capsys):
+    """On a JupyterHub the environment names the server once (password included, as an environment may);
+    engagement.yaml says nothing, each engagement gets its own schema, and no message shows the password."""
+    monkeypatch.setenv("QCIKIT_STORE", pg_url)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    a, b = _engagement(tmp_path, "a", "brightwave"), _engagement(tmp_path, "b", "voltania")
+    for folder in (a, b):
+        assert main(["store", "init", str(folder)]) == 0
+        assert main(["validate", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "qcikit-test-secret" not in out and f"{_no_password(pg_url)[0]} (engagement 'voltania')" in out
+    ea = qcikit.Engagement.load(a)
+    assert ea.scores_source.startswith(f"{_no_password(pg_url)[0]} (engagement 'brightwave')")
+    assert len(ea.scores) == len(pd.read_csv(a / "scores.csv"))
+    assert not (a / "scores.sqlite").exists() and not (b / "scores.sqlite").exists()
+    monkeypatch.delenv("QCIKIT_STORE")
+    assert qcikit.Engagement.load(a).scores_source == "scores.csv"  # without it, the folder's own files again
