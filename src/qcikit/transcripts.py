@@ -69,7 +69,7 @@ ANSWER = {  # the right answer, with {fact} the fact the case facts state
     "complaint": ("a credit of {fact} is on your {account} for the trouble", "£{price}"),
 }
 FACT = {"billing": "the duplicate {fee} is", "status": "the {thing} arrives on", "product_question": "it works from version",
-        "problem": "the reset takes (seconds)", "change_or_cancel": "the change takes effect on", "complaint": "the credit is"}
+        "problem": "the reset takes {fact} seconds", "change_or_cancel": "the change takes effect on", "complaint": "the credit is"}
 OTHER_ANSWER = "You can return any item within 30 days of delivery, and the returns page has the form."
 NON_ANSWER = "There can be several reasons for something like this."
 STEPS = {
@@ -88,6 +88,74 @@ POLICY = {  # the policy a case may involve, its bare statement and its reason i
     "change_or_cancel": ("Changes need a confirmation from your e-mail address", "so nobody else can change your account"),
     "complaint": ("Credits are applied to the account, not paid in cash", "so they reach you on your next bill automatically"),
 }
+# Each client's own words for the inquiries where the generic ones would not fit its trade (no firmware for
+# hiking boots, no power button on a dashboard): a table's entry here replaces the generic one above.
+WORDING = {
+    "northwind": {
+        "ASK": {"product_question": "Do the {item} on order {order} work with the crampons I already have?",
+                "problem": "The sole of my {item} from order {order} came loose after one walk."},
+        "TOPIC": {"problem": "the sole of your {item}"},
+        "ANSWER": {"product_question": ("yes, the crampon fitting works from size {fact} up", "{version}"),
+                   "problem": ("this is covered: a new pair has been sent and arrives within {fact} days", "{days}")},
+        "FACT": {"product_question": "the crampon fitting works from size",
+                 "problem": "the new pair arrives within {fact} days"},
+        "STEPS": {"product_question": ("tighten the crampon straps before each walk", "try the fit once on flat ground"),
+                  "problem": ("send the old pair back with the free label", "keep the receipt for the warranty")},
+        "POLICY": {"product_question": ("Fitting advice is only given for the exact model",
+                                        "so nobody sends you a part that does not fit"),
+                   "problem": ("Faulty boots are replaced, not repaired", "so you are back on the trail without a workshop wait")},
+        "JARGON": "Your RMA-{nn} is waiting for the WMS sync for your {item}.",
+    },
+    "brightwave": {
+        "ASK": {"billing": "Why was I charged the {fee} twice on invoice {order}?",
+                "status": "My new {thing} for reference {order} has not come through yet.",
+                "product_question": "Does the {item} work with the BI tool we already use (reference {order})?",
+                "problem": "My {item} (reference {order}) stopped refreshing this morning.",
+                "change_or_cancel": "I need to change the details on my {account} (reference {order}).",
+                "complaint": "This is the third time I am contacting you about my {account} (reference {order})."},
+        "ANSWER": {"status": ("your {thing} has been sent to the workspace owner and works from {fact}", "{day}"),
+                   "problem": ("a refresh fixes this: press the Reload button and wait {fact} seconds", "{seconds}")},
+        "FACT": {"status": "the API key works from", "problem": "the refresh takes {fact} seconds"},
+        "STEPS": {"status": ("copy the {thing} from the settings page", "store it in your password manager"),
+                  "product_question": ("update the {item} to the latest version", "reload it once after the update"),
+                  "problem": ("sign out and back in", "open the {item} page again after one minute")},
+        "POLICY": {"status": ("Keys are only shown once, to the workspace owner", "so nobody else can read your data"),
+                   "problem": ("Support sessions need the workspace owner's approval",
+                               "so nobody else can see your dashboards")},
+        "OTHER_ANSWER": "You can add seats at any time from the billing page of your workspace.",
+        "JARGON": "The log shows job ETL-{nn} failed on the SSO link for your {item}.",
+    },
+    "voltania": {
+        "ASK": {"billing": "Why was I charged the {fee} twice on my bill for account {order}?",
+                "status": "My {thing} for account {order} is not on my bill yet.",
+                "product_question": "Will the {item} on account {order} work with my solar panels?",
+                "problem": "My {item} on account {order} went blank this morning.",
+                "change_or_cancel": "I need to change the details on account {order}.",
+                "complaint": "This is the third time I am contacting you about account {order}."},
+        "ANSWER": {"status": ("your {thing} reached us yesterday and takes effect on your bill from {fact}", "{day}"),
+                   "product_question": ("yes, the {item} works with them from firmware {fact} on", "{version}"),
+                   "problem": ("a reset fixes this: hold the display button for {fact} seconds", "{seconds}")},
+        "FACT": {"status": "the reading takes effect on the bill from", "product_question": "it works from firmware"},
+        "STEPS": {"status": ("check the reading in your online account", "keep a photo of the meter display"),
+                  "product_question": ("let the {item} update overnight", "check the export reading the next day"),
+                  "problem": ("leave the {item} switched on after the reset", "check the display again after one minute")},
+        "POLICY": {"status": ("Estimated bills are only replaced by an actual reading", "so you only pay for what you used")},
+        "OTHER_ANSWER": "You can switch to paperless billing from your online account at any time.",
+    },
+}
+JARGON = "The log shows status E-{nn} on the HAN link for your {item}."
+
+
+def worded(table: str, slug: str, inquiry: str | None = None):
+    """The client's own wording for ``table`` (ASK, ANSWER … for ``inquiry``; OTHER_ANSWER, JARGON), else the
+    generic one."""
+    own = WORDING.get(slug, {}).get(table)
+    if inquiry is None:
+        return own if own is not None else {"OTHER_ANSWER": OTHER_ANSWER, "JARGON": JARGON}[table]
+    generic = {"ASK": ASK, "TOPIC": TOPIC, "ANSWER": ANSWER, "FACT": FACT, "STEPS": STEPS, "POLICY": POLICY}[table]
+    return (own or {}).get(inquiry, generic[inquiry])
+
+
 AVOID_SENTENCE = {"unfortunately": "Unfortunately, the first check took longer than planned.",
                   "per our policy": "Per our policy, the record is kept for a year.",
                   "as per my last email": "As per my last email, the details are below.",
@@ -195,6 +263,8 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
     on = lambda e, r: r in f.get(e, set())  # noqa: E731
     tp, inquiry, mood = ctx["touchpoint"], ctx["inquiry"], ctx["mood"]
     nouns, voice = ctx["nouns"], ctx["brand_voice"]
+    slug = ctx.get("slug", "")
+    ref = nouns.get("ref", "order")  # what the client's customers quote: an order, an account, a reference
     first = ctx["name"].split()[0]
     w = _Writer(rng)
     facts = {"order": f"{int(rng.integers(10000, 99999))}", "price": f"{rng.integers(3, 60)}.{rng.integers(0, 99):02d}",
@@ -203,7 +273,7 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
              "closes": int(rng.choice([18, 20, 22]))}
     fill = lambda s: s.format(**nouns, **facts, first=first)  # noqa: E731
     situation, situation_back = SITUATIONS[int(rng.integers(len(SITUATIONS)))]
-    answer, fact_t = ANSWER[inquiry]
+    answer, fact_t = worded("ANSWER", slug, inquiry)
     right = fact_t.format(**facts)
     if right.startswith("£"):
         wrong = f"£{float(facts['price']) + 5:.2f}"
@@ -213,10 +283,10 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
         wrong = f"{int(facts['version'].split('.')[0]) + 2}.0"
     else:
         wrong = str(int(right) * 3)
-    step1, step2 = (fill(x) for x in STEPS[inquiry])
+    step1, step2 = (fill(x) for x in worded("STEPS", slug, inquiry))
     policy = "policy_reason" not in na
-    policy_text, policy_why = POLICY[inquiry]
-    ask = fill(ASK[inquiry]) + f" I need it sorted {situation}." + MOOD[mood]
+    policy_text, policy_why = worded("POLICY", slug, inquiry)
+    ask = fill(worded("ASK", slug, inquiry)) + f" I need it sorted {situation}." + MOOD[mood]
     if ctx["objective"] == "be_heard":
         ask += " I mostly want someone to listen."
 
@@ -248,8 +318,8 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
                 w.add(w.pick(["I'm sorry you had to chase us about this.", "That should not have happened, and I'm sorry."]),
                       "apology_courtesy", "sincere_apology", implied=True)
             else:
-                w.add(fill(w.pick(["I'm sorry about the trouble with " + TOPIC[inquiry] + ".",
-                                   "I'm sorry that " + TOPIC[inquiry] + " has caused you this bother."])),
+                w.add(fill(w.pick(["I'm sorry about the trouble with " + worded("TOPIC", slug, inquiry) + ".",
+                                   "I'm sorry that " + worded("TOPIC", slug, inquiry) + " has caused you this bother."])),
                       "apology_courtesy", "sincere_apology")
         elif on("apology_courtesy", "conditional_apology"):
             w.add(w.pick(["Sorry if you feel let down.", "Apologies if this caused you any upset."]),
@@ -263,7 +333,7 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
         else:
             w.add(f"So you need it sorted {situation_back}.", "personalisation", "refers_to_situation")
     if on("clear_language", "jargon"):
-        w.add(fill(f"The log shows status E-{facts['order'][-2:]} on the HAN link for your {{item}}."), "clear_language", "jargon")
+        w.add(fill(worded("JARGON", slug).replace("{nn}", facts["order"][-2:])), "clear_language", "jargon")
 
     # -- the answer (buried in a block of text when the wall-of-text rule fires) --------------------
     more = []
@@ -275,7 +345,7 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
         if shown == wrong:
             more.append(("complete_accurate", "wrong_fact", text, False, False))
     elif on("actual_question", "answers_other_question"):
-        text, el, rule = OTHER_ANSWER, "actual_question", "answers_other_question"
+        text, el, rule = worded("OTHER_ANSWER", slug), "actual_question", "answers_other_question"
     else:
         text, el, rule = NON_ANSWER, "", ""
     if el:  # the answer's own words are its evidence, whatever else shares the paragraph
@@ -319,8 +389,8 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
     elif rng.random() < 0.8:
         w.add("We'll be in touch soon.", "setting_expectations", "next_step_and_time", near=True)  # no time given
     if on("setting_expectations", "customer_action"):
-        w.add(w.pick(["All you need to do is keep this message with your order number.",
-                      "Nothing else is needed from you apart from keeping your order number."]),
+        w.add(w.pick([f"All you need to do is keep this message with your {ref} number.",
+                      f"Nothing else is needed from you apart from keeping your {ref} number."]),
               "setting_expectations", "customer_action")
     if on("ownership", "i_will"):
         w.add(w.pick(["I will follow this up myself.", "I will see this through personally."]), "ownership", "i_will")
@@ -337,9 +407,10 @@ def compose(ctx: dict, fired: dict[str, tuple[str, ...]], na: set[str], rng) -> 
         w.add(fill(w.pick(["What will you be using the {item} for?", "What do you need the {item} for most?"])),
               "personalisation", "asks_open_question")
     if on("actual_question", "confirms_understanding"):
-        w.add(fill("Does that answer your question about " + TOPIC[inquiry] + "?"), "actual_question", "confirms_understanding")
+        w.add(fill("Does that answer your question about " + worded("TOPIC", slug, inquiry) + "?"), "actual_question",
+              "confirms_understanding")
     if on("tone", "blames_customer"):
-        w.add("You should have checked the details before ordering.", "tone", "blames_customer")
+        w.add("You should have checked the details first.", "tone", "blames_customer")
     if on("written_presentation", "errors"):
         w.add(w.pick(["Hope this is usefull, its a pleasure to assit.", "I hope this answers you're question, its all sorted."]),
               "written_presentation", "errors")
@@ -365,6 +436,7 @@ def _stamp(t: datetime, tp: str) -> str:
 
 def _assemble(ctx, w, ask, on, facts, right, step1, step2, policy, policy_text, na, rng) -> Composition:
     tp, agent = ctx["touchpoint"], ctx["agent"]
+    slug, inquiry, ref = ctx.get("slug", ""), ctx["inquiry"], ctx["nouns"].get("ref", "order")
     t0, std = ctx["start"], STANDARD[tp]
     if on("response_time", "within_standard"):
         delay = rng.uniform(0.15, 0.9) * std
@@ -373,7 +445,10 @@ def _assemble(ctx, w, ask, on, facts, right, step1, step2, policy, policy_text, 
     else:
         delay = rng.uniform(1.15, 1.85) * std
     delay = timedelta(seconds=int(delay // 60) * 60 if tp == "email" else int(delay))
-    case = [FACT[ctx["inquiry"]].format(**ctx["nouns"]) + f" {right}", f"the steps the customer needs: {step1}; {step2}",
+    fact = worded("FACT", slug, inquiry)
+    fact = fact.replace("{fact}", right) if "{fact}" in fact else f"{fact} {right}"
+    case = [fact.format(**ctx["nouns"]),
+            f"the steps the customer needs: {step1}; {step2}",
             f"the help line closes at {facts['closes']}:00"]
     if policy:
         case.append(f"the policy involved: {policy_text[0].lower() + policy_text[1:]}")
@@ -387,31 +462,32 @@ def _assemble(ctx, w, ask, on, facts, right, step1, step2, policy, policy_text, 
     t = t0 + delay
     parts = w.parts
     if tp == "email":
-        lines.append((t0, f"Customer (e-mail): {ask}"))
+        # The customer signs with their name, so a rater can check the greeting against it.
+        lines.append((t0, f"Customer (e-mail): {ask}\n{ctx['name']}"))
         if special:
             lines.append((t0, planted[special]))
         lines.append((t, f"Agent ({agent}) (e-mail):\n" + "\n".join(p[0] for p in parts)))
         if on("efficient_resolution", "asks_known_info"):
-            lines.append((t, f"Agent ({agent}) (e-mail): Could you also send me your order number?"))
+            lines.append((t, f"Agent ({agent}) (e-mail): Could you also send me your {ref} number?"))
             t = t + timedelta(minutes=40)
             lines.append((t, f"Customer (e-mail): It is {facts['order']}, as in my first message."))
         if on("ownership", "follows_through"):
             lines.append((t + timedelta(hours=3), f"Agent ({agent}) (e-mail): As promised, I followed this up: it is all confirmed."))
     else:
         if tp == "chat":
-            lines.append((t0, f"Customer: {ask}"))
+            lines.append((t0, f"Customer: Hi, this is {ctx['name']}. {ask}"))
             if special:
                 lines.append((t0, planted[special]))
         else:
             lines.append((t0, "Customer " + ("calls and waits in the queue." if tp == "phone" else "arrives at the desk and waits.")))
             lines.append((t, f"Agent ({agent}) " + ("picks up the call." if tp == "phone" else "calls the customer to the desk.")))
             t = t + timedelta(seconds=4)
-            lines.append((t, f"Customer: {ask}"))
+            lines.append((t, f"Customer: Hello, my name is {ctx['name']}. {ask}"))
             if special:
                 lines.append((t, planted[special]))
             t = t + timedelta(seconds=int(rng.integers(10, 20)))
         if on("efficient_resolution", "asks_known_info"):
-            lines.append((t, f"Agent ({agent}): Can you give me your order number?"))
+            lines.append((t, f"Agent ({agent}): Can you give me your {ref} number?"))
             t = t + timedelta(seconds=8)
             lines.append((t, f"Customer: It's {facts['order']}, I said it already."))
             t = t + timedelta(seconds=int(rng.integers(5, 15)))
@@ -448,7 +524,7 @@ def _assemble(ctx, w, ask, on, facts, right, step1, step2, policy, policy_text, 
         ln = text_lines[_gap_line(text_lines)]
         ev = ln[: ln.index("] ") + 1]
         hits.append(Hit("acknowledgement", "silent_gap", ev, False, _line_of(transcript, ev)))
-    for el, rule, ev in (("efficient_resolution", "asks_known_info", "your order number?"),
+    for el, rule, ev in (("efficient_resolution", "asks_known_info", f"your {ref} number?"),
                          ("ownership", "follows_through", "As promised, I followed this up: it is all confirmed.")):
         if on(el, rule):
             ev = next(ln for ln in text_lines if ev in ln and "] Agent (" in ln)
