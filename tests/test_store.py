@@ -256,3 +256,19 @@ def test_machine_runs_are_kept_apart_and_the_later_run_wins(where):
     assert got["version"].tolist() == ["2"] * 3 and got["points"].tolist()[:2] == [4.0, 0.0] and pd.isna(got["points"].iloc[2])
     assert s.autoscores()["scorer"].value_counts().to_dict() == {"model": 3, "rules": 3}
     assert s.latest().empty  # machine scores never reach the human ones
+
+
+def test_a_store_laid_out_by_a_newer_qcikit_is_refused(where):
+    """The layout is recorded in the store; an older qcikit refuses a newer one rather than misread it."""
+    s = _open(where)
+    s.save("I1", "ana", {"e0": 1})
+    con, _ = _raw(where)
+    if where[1] is None:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        con.execute("PRAGMA user_version = 7")
+    else:
+        assert con.execute("SELECT MAX(version) FROM qcikit_schema").fetchone()[0] == 1
+        con.execute("INSERT INTO qcikit_schema (version) VALUES (7)")
+    con.close()
+    with pytest.raises(QcikitError, match=r"made by a newer qcikit \(layout 7, this one reads up to 1\)\. Fix: upgrade"):
+        _open(where, create=False)

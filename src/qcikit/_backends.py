@@ -29,6 +29,14 @@ from .errors import QcikitError
 URL_SCHEMES = ("postgresql://", "postgres://")
 # The tables of a store, in the order a migration copies them; each has an integer ``id`` in save order.
 TABLES = ("scores", "events", "drafts", "certifications", "corrections", "rule_notes", "autoscores")
+# The store's layout, recorded in the store (SQLite's user_version; a table on PostgreSQL): a store made by a
+# newer qcikit is refused by an older one instead of being misread, and a later layout change knows what to upgrade.
+SCHEMA_VERSION = 1
+
+
+def _newer(where: str, found: int) -> "StoreError":
+    return StoreError(f"{where}: the store was made by a newer qcikit (layout {found}, this one reads up to "
+                      f"{SCHEMA_VERSION}). Fix: upgrade qcikit (pip install -U qcikit) on this machine.")
 
 
 class StoreError(QcikitError):
@@ -120,6 +128,11 @@ class SqliteBackend:
                     con.execute(f"ALTER TABLE scores ADD COLUMN {col} TEXT")
             if "session" not in {r[1] for r in con.execute("PRAGMA table_info(drafts)")}:
                 con.execute("ALTER TABLE drafts ADD COLUMN session TEXT")
+            found = con.execute("PRAGMA user_version").fetchone()[0]
+            if found > SCHEMA_VERSION:
+                raise _newer(str(self.path), found)
+            if found < SCHEMA_VERSION:  # made by an earlier qcikit, upgraded above
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         finally:
             con.close()
 
@@ -177,7 +190,9 @@ def postgres_schema(sqlite_schema: str) -> str:
     for table in sorted(set(re.findall(r"CREATE TRIGGER IF NOT EXISTS (\w+)_no_", sqlite_schema))):
         guards.append(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
                       "FOR EACH STATEMENT EXECUTE FUNCTION qcikit_append_only();")
-    return ddl + "\n" + "\n".join(guards)
+    version = ("CREATE TABLE qcikit_schema (version INTEGER NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now());\n"
+               f"INSERT INTO qcikit_schema (version) VALUES ({SCHEMA_VERSION});")
+    return ddl + "\n" + "\n".join(guards) + "\n" + version
 
 
 class PostgresBackend:
@@ -317,6 +332,13 @@ class PostgresBackend:
             raise self._error(exc) from None
         finally:
             con.close()
+
+    def check_version(self) -> None:
+        """Refuse a schema laid out by a newer qcikit (its ``qcikit_schema`` says which layout it has)."""
+        with self.transaction(write=False) as tx:
+            found = tx.one("SELECT MAX(version) FROM qcikit_schema")[0]
+        if found is not None and found > SCHEMA_VERSION:
+            raise _newer(str(self), found)
 
     def missing(self) -> StoreError:
         return StoreError(f"{self}: there is no store for this engagement in the database (no schema "

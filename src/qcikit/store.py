@@ -235,6 +235,7 @@ class Store:
                 self._db.create(SCHEMA)
             elif not self._db.exists():
                 raise self._db.missing()
+            self._db.check_version()
         else:
             self.path = Path(path)
             self._db = SqliteBackend(self.path, timeout)
