@@ -155,9 +155,14 @@ def test_migrate_keeps_every_row_and_can_be_rerun(team, tmp_path, capsys):
 def test_two_engagements_in_one_database_never_meet(team, tmp_path, capsys):
     a = _engagement(tmp_path, "a", "brightwave", store=team)
     b = _engagement(tmp_path, "b", "northwind", store=team)
+    from qcikit.store import open_store
+
+    with pytest.raises(QcikitError, match="there is no store for this engagement.*qcikit store init DIR"):
+        open_store(a)  # a server's schema is made by `store init` or `migrate` only, never on first use
     for folder in (a, b):
         assert main(["store", "init", str(folder)]) == 0
     capsys.readouterr()
+    assert open_store(a).n_rows == len(pd.read_csv(a / "scores.csv"))
     ea, eb = qcikit.Engagement.load(a), qcikit.Engagement.load(b)
     assert ea.scores_source.startswith(f"{team} (engagement 'brightwave')")
     assert set(ea.scores["interaction_id"]).isdisjoint(eb.scores["interaction_id"])

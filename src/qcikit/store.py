@@ -208,7 +208,7 @@ def open_store(folder: str | Path, configured: str | None = None, key: str | Non
     ``qcikit store init`` or ``migrate``: a mistyped slug must not quietly start an empty store.
     """
     location, key = locate(folder, configured, key)
-    return Store(location, key=key, create=create)
+    return Store(location, key=key, create=create and key is None)
 
 
 class Store:
