@@ -292,3 +292,24 @@ def test_a_hub_wide_qcikit_store_serves_every_engagement(pg_url, tmp_path, monke
     assert not (a / "scores.sqlite").exists() and not (b / "scores.sqlite").exists()
     monkeypatch.delenv("QCIKIT_STORE")
     assert qcikit.Engagement.load(a).scores_source == "scores.csv"  # without it, the folder's own files again
+
+
+def test_the_form_survives_a_server_that_goes_away(team, tmp_path, monkeypatch):
+    """A team's server out of reach mid-session: the form says so where it would show the others and the
+    draft, keeps what is typed, and Save refuses with the message instead of raising."""
+    from qcikit.widgets import ScoringForm
+
+    folder = _engagement(tmp_path, store=team)
+    assert main(["store", "init", str(folder)]) == 0
+    eng = qcikit.Engagement.load(folder)
+    form = ScoringForm(eng)
+    form.rater.value = "ana"
+    # From here on the server is out of reach (a port nothing listens on), and the form opens the store anew.
+    monkeypatch.setenv("QCIKIT_STORE", f"postgresql://qcikit@127.0.0.1:1/{urlsplit(team).path.lstrip('/')}")
+    form._store = None
+    form.interaction.value = eng.sample["interaction_id"].iloc[5]
+    assert "Cannot see who else is scoring" in form.others.value and "the server cannot be reached" in form.others.value
+    first = eng.rubric.element_ids[0]
+    form.points[first].value = form.points[first].options[1]
+    assert "Draft not kept" in form.status.value
+    assert form.points[first].value == form.points[first].options[1]  # what is typed stays

@@ -191,7 +191,11 @@ class ScoringForm(_StoreWidget):
         if not self._has_store() or not self.interaction.value:
             self.others.value = ""
             return
-        now = self.store.scoring_now(self.interaction.value)
+        try:
+            now = self.store.scoring_now(self.interaction.value)
+        except QcikitError as exc:  # a team's server out of reach: say so here, the form stays usable
+            self.others.value = f"<span style='color:#e76f51'>Cannot see who else is scoring: {html.escape(str(exc))}</span>"
+            return
         me = self.rater.value.strip()
         said = [f"<b>{html.escape(r.rater)}</b> in another window (draft at {str(r.at)[11:16]} UTC): saving here makes "
                 "this form the latest" if r.rater == me else f"{html.escape(r.rater)} (draft at {str(r.at)[11:16]} UTC)"
@@ -207,12 +211,19 @@ class ScoringForm(_StoreWidget):
         draft = {e: dd.value for e, dd in self.points.items() if dd.value != ""}
         draft.update({f"evidence:{e}": t.value for e, t in self.evidence.items() if t.value.strip()})
         draft.update({f"rules:{e}": " ".join(t.value) for e, t in self.rules.items() if t.value})
-        self.store.save_draft(self.interaction.value, rater, draft)
+        try:
+            self.store.save_draft(self.interaction.value, rater, draft)
+        except QcikitError as exc:  # the server is out of reach: what is typed stays in the form until Save
+            self.status.value = f"<span style='color:#e76f51'>Draft not kept: {html.escape(str(exc))}</span>"
 
     def _restore_draft(self, *_):
         self._show_others()
         rater = self.rater.value.strip()
-        draft = self.store.draft(self.interaction.value, rater) if rater and self._has_store() else None
+        try:
+            draft = self.store.draft(self.interaction.value, rater) if rater and self._has_store() else None
+        except QcikitError as exc:
+            self.status.value = f"<span style='color:#e76f51'>Cannot read drafts: {html.escape(str(exc))}</span>"
+            return
         if not draft:
             return
         self._restoring = True
