@@ -368,3 +368,34 @@ def test_the_reports_detail_tables_are_model_assisted_like_the_headline(tmp_path
     # Without `assisted:`, nothing of the machine appears.
     plain = ReportContext.load(SAMPLES / "northwind")
     assert "Raters alone" not in str(plain.detail_html()) and not plain.elements()["assisted"].any()
+
+
+def test_the_change_since_the_wave_before_is_model_assisted_where_the_machine_scored_both(tmp_path):
+    """Issue 21: with `assisted:` and machine scores in both waves, each change row compares the two waves'
+    assisted estimates (metrics.compare, Bonferroni within the same families), page one's headline change is
+    the table's QCI row, and "what changed" in words follows the same table."""
+    from conftest import SAMPLES
+    from qcikit.sections import ReportContext
+
+    ctx = ReportContext.load(SAMPLES / "brightwave")
+    eng, ch = ctx.eng, ctx.change_detail
+    before, conf = ch.attrs["before"], eng.config.confidence
+    assert ch["assisted"].sum() >= 10 and not ch.loc[ch["kind"] == "overall", "assisted"].eq(False).any()
+    for r in ch[ch["assisted"]].itertuples():
+        m = "qci" if r.kind == "overall" else r.measure
+        a = metrics.qci_estimate(eng, before, assisted="rules", measure=m).iloc[0].to_dict()
+        b = metrics.qci_estimate(eng, ctx.wave, assisted="rules", measure=m).iloc[0].to_dict()
+        c = metrics.compare(a, b, conf, r.comparisons)
+        assert (r.change, r.ci_low, r.ci_high, r.significant) == pytest.approx(
+            (c["change"], c["ci_low"], c["ci_high"], c["significant"]), abs=1e-9)
+    human = ctx.change.set_index("measure")
+    for r in ch[~ch["assisted"]].itertuples():  # undecided by the machine: the raters' comparison, untouched
+        assert r.change == human.loc[r.measure, "change"]
+    assert ctx.headline()["change"]["change"] == pytest.approx(ch.iloc[0]["change"], abs=1e-12)
+    words = str(ctx.what_changed())
+    for r in ch[(ch["kind"] == "element") & ch["significant"].astype(bool)].itertuples():
+        assert ctx.element_name(r.measure) in words
+    html = str(ctx.change_html())
+    assert "Estimated from" in html and "machine + raters" in html
+    plain = ReportContext.load(SAMPLES / "northwind")
+    assert "Estimated from" not in str(plain.change_html()) and not plain.change_detail["assisted"].any()

@@ -266,6 +266,38 @@ class ReportContext:
         cols = ["measure", "estimate", "ci_low", "ci_high", "human_estimate", "n", "N", "n_equivalent"]
         return pd.DataFrame(rows, columns=None if rows else cols)[cols] if rows else pd.DataFrame(columns=cols)
 
+    @functools.cached_property
+    def change_detail(self) -> pd.DataFrame | None:
+        """The change since the wave before, per measure, as the report words and tabulates it: ``self.change``
+        (raters' scores), with the machine-corrected comparison in place of a row wherever the engagement opts in
+        and the scorer decided that measure in both waves (``assisted`` says which rows). The multiplicity
+        adjustment and the families are the same; None when there is no earlier wave."""
+        if self.change is None:
+            return None
+        out = self.change.copy()
+        out["assisted"] = False
+        a = self.assisted
+        if a is None or a["before"] is None:
+            return out
+        scorer, before = self.eng.config.assisted, self.change.attrs["before"]
+        conf = self.eng.config.confidence
+        cols = ["change", "se", "df", "t", "p", "p_adj", "ci_low", "ci_high", "significant"]
+        for i, r in out.iterrows():
+            measure = "qci" if r["kind"] == "overall" else r["measure"]
+            try:
+                rb = metrics.qci_estimate(self.eng, before, assisted=scorer, measure=measure).iloc[0].to_dict()
+                ra = (a["now"] if measure == "qci" else
+                      metrics.qci_estimate(self.eng, self.wave, assisted=scorer, measure=measure).iloc[0].to_dict())
+            except QcikitError:
+                continue  # the machine does not decide this measure: the raters' comparison stands
+            c = metrics.compare(rb, ra, conf, int(r["comparisons"]))
+            out.loc[i, ["before", "after"]] = [rb["estimate"], ra["estimate"]]
+            for col in cols:
+                out.at[i, col] = c[col]
+            out.at[i, "assisted"] = True
+        out.attrs = dict(self.change.attrs)
+        return out
+
     def _with_machine(self, table: pd.DataFrame, key: str) -> pd.DataFrame:
         """``table`` (raters' estimates per ``key``) with the machine-corrected estimate and interval in their
         place where the scorer decides the measure; ``human_estimate`` keeps the raters' own figure and
@@ -365,7 +397,8 @@ class ReportContext:
 
     def what_changed(self) -> str:
         """The elements whose change interval excludes 0 (Bonferroni across the elements), in words."""
-        el = self.change[(self.change["kind"] == "element") & self.change["significant"]]
+        ch = self.change_detail
+        el = ch[(ch["kind"] == "element") & ch["significant"].astype(bool)]
         rows = lambda t: [{"name": self.element_name(r.measure), "change": r.change} for r in t.itertuples()]  # noqa: E731
         return self._render("what_changed.html.j2",
                             up=rows(el[el["change"] > 0].sort_values("change", ascending=False)),
@@ -596,19 +629,23 @@ class ReportContext:
     def change_html(self) -> str:
         from . import plots
 
-        ch = self.change[self.change["kind"] != "overall"]
+        full = self.change_detail
+        ch = full[full["kind"] != "overall"]
         m = int(ch.loc[ch["kind"] == "element", "comparisons"].max())
         names = [self.element_name(x) if k == "element" else x for x, k in zip(ch["measure"], ch["kind"])]
-        rows = [[n, _one(b), _one(a), signed_number(c), interval(lo, hi, signed=True), p_value(p), "yes" if sig else ""]
-                for n, b, a, c, lo, hi, p, sig in zip(names, ch["before"], ch["after"], ch["change"], ch["ci_low"],
-                                                      ch["ci_high"], ch["p_adj"], ch["significant"])]
-        ax = plots.wave_change(self.change.assign(name=[self.element_name(x) for x in self.change["measure"]]))
+        machine = bool(ch["assisted"].any())
+        rows = [[n, _one(b), _one(a), signed_number(c), interval(lo, hi, signed=True), p_value(p), "yes" if sig else "",
+                 *(["machine + raters" if x else "raters"] if machine else [])]
+                for n, b, a, c, lo, hi, p, sig, x in zip(names, ch["before"], ch["after"], ch["change"], ch["ci_low"],
+                                                         ch["ci_high"], ch["p_adj"], ch["significant"], ch["assisted"])]
+        ax = plots.wave_change(full.assign(name=[self.element_name(x) for x in full["measure"]],
+                                           significant=full["significant"].astype(bool)))
         moved = int((ch["significant"] & (ch["kind"] == "element")).sum())
         alt = (f"Dot plot of each element's change from {self.change.attrs['before']} to {self.change.attrs['after']} "
                f"with adjusted intervals; {moved} of {m} elements changed beyond noise (coloured).")
         figure = Markup(figure_html(ax, alt, "Change per element (coloured: beyond noise; grey: within noise)."))
         return self._render("change.html.j2", before=self.change.attrs["before"], after=self.change.attrs["after"],
-                            m=m, rows=rows, figure=figure)
+                            m=m, rows=rows, figure=figure, machine=self.eng.config.assisted if machine else None)
 
     def edge_detail_html(self, edge: pd.DataFrame) -> str:
         from . import plots
