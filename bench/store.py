@@ -26,8 +26,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import pgcluster  # noqa: E402
+from run import best  # noqa: E402  (bench/run.py: best of several timings)
 from qcikit.store import Store  # noqa: E402
 
 ELEMENTS = [f"e{i}" for i in range(16)]
@@ -102,14 +104,6 @@ def latest_ratio(where, rows: int) -> tuple[float, float]:
                 return pd.read_sql(plain, con)
         finally:
             con.close()
-
-    def best(fn, repeat=3):
-        out = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t)
-        return min(out)
 
     assert len(store.latest()) == rows  # every row is the latest of its key
     return best(store.latest), best(read_plain)
