@@ -399,3 +399,65 @@ def test_the_change_since_the_wave_before_is_model_assisted_where_the_machine_sc
     assert "Estimated from" in html and "machine + raters" in html
     plain = ReportContext.load(SAMPLES / "northwind")
     assert "Estimated from" not in str(plain.change_html()) and not plain.change_detail["assisted"].any()
+
+
+# Patterns chosen to take every path of the matcher: the one-pass set, a long counted repetition read line by
+# line (and only on long enough lines), a pattern that spans lines, a look-ahead RE2 refuses (Python's re),
+# a case-sensitive island, and line anchors.
+MATCHER_PATTERNS = [r"thank(s| you)\b", r"[^\n]{90,}", r"policy\s+reason", r"order(?= number)",
+                    r"(?-i:\bA[0-9]\b)", r"^(yes|no)\b", r"sorry if", r"\bcould you\b", r"^hello\.$"]
+MATCHER_TEXTS = [CHAT, EMAIL, None, "",
+                 "[10:00] Customer: hi\n[10:01] Agent (A9): Yes, this is a line that is long enough to be a wall of text, as one line of ninety characters or more (ref A7).",
+                 "[10:00] Agent (A1): policy\n[10:00] Agent (A1): reason: a1 a9 Thanks"]
+
+
+def test_rule_matcher_answers_as_one_pattern_at_a_time_on_every_path():
+    lines = assist.read_lines(pd.Series(MATCHER_TEXTS))
+    joined = lines.agent_joined()
+    matcher = assist.RuleMatcher(MATCHER_PATTERNS)
+    # the paths are what the patterns' shapes say: the set holds the plain ones
+    assert sorted(MATCHER_PATTERNS[k] for k in matcher.single) == sorted(
+        [r"[^\n]{90,}", r"order(?= number)"])
+    assert assist._shape(r"[^\n]{90,}").one_line and not assist._shape(r"policy\s+reason").one_line
+    got = matcher(lines)
+    for k, regex in enumerate(MATCHER_PATTERNS):
+        assert got[:, k].tolist() == assist._contains(joined, regex).tolist(), regex
+    assert got[4, 1] and not got[0, 1]  # the long line, and only it
+    assert got[4, 5] and got[5, 2] and got[5, 0]  # "Yes" opens a line once the stamp is gone; across two lines
+    assert got[4, 4] and not got[5, 4]  # "A7" counts, "a1" does not, nor the agent's "(A1)" stamp: case holds
+
+
+def test_rule_matcher_rematches_texts_the_set_gave_up_on(monkeypatch):
+    """RE2 answers nothing when its automaton runs out of memory: the sentinel shows it, and those texts are
+    matched one pattern at a time, so the answer does not change."""
+    lines = assist.read_lines(pd.Series(MATCHER_TEXTS))
+    matcher = assist.RuleMatcher(MATCHER_PATTERNS)
+    expected = matcher(lines)
+    real = matcher._set
+
+    class GivesUp:
+        calls = 0
+
+        def Match(self, text):
+            GivesUp.calls += 1
+            return [] if GivesUp.calls % 2 else real.Match(text)
+
+    matcher._set = GivesUp()
+    assert (matcher(lines) == expected).all()
+
+
+def test_rules_scorer_is_the_same_with_and_without_the_one_pass_set(monkeypatch):
+    eng = qcikit.Engagement.load(SAMPLES / "voltania")
+    pop = eng.interactions.iloc[:3000][["interaction_id", "touchpoint", "transcript"]]
+    cfg = eng.config
+    fast = assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=700, standards=cfg.response_standards)
+    monkeypatch.setattr(assist, "_SET_MAX_COUNT", -1)  # every pattern then stays out of the set
+    assist._shape.cache_clear()  # shapes are cached by pattern: read them again under the new limit
+    try:
+        assert not assist.RuleMatcher(MATCHER_PATTERNS).members
+        slow = assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=700, standards=cfg.response_standards)
+    finally:
+        monkeypatch.undo()
+        assist._shape.cache_clear()
+    assert fast["points"].notna().any()
+    pd.testing.assert_frame_equal(fast, slow)
