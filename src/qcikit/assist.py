@@ -628,7 +628,7 @@ def _now() -> str:
 
 def _frozen_at(eng, scorer: str, version: str) -> str:
     """When this scorer version first ran on the engagement (now, when it never did)."""
-    old = load_autoscores(eng, scorer)
+    old = load_autoscores(eng, scorer, columns=("scorer", "version", "frozen_at"))
     old = old[old["version"] == version]
     if not len(old):
         return _now()
@@ -700,9 +700,10 @@ def write_autoscores_csv(rows: pd.DataFrame, path: str | Path) -> Path:
     return write_arrow_csv(table, path, plain=not any(needs_quotes(v) for v in distinct.values()))
 
 
-def read_autoscores(path: str | Path) -> pd.DataFrame:
+def read_autoscores(path: str | Path, columns=COLUMNS) -> pd.DataFrame:
     """autoscores.csv as a table; ``version`` (default ``imported``), ``crossfit`` (default false) and
-    ``frozen_at`` (default: the file's modification time) are optional columns."""
+    ``frozen_at`` (default: the file's modification time) are optional columns. ``columns``: read only these
+    (their checks only): a run's scorer, version and time without its fifteen million points."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -714,14 +715,15 @@ def read_autoscores(path: str | Path) -> pd.DataFrame:
         with open(path, "rb") as fh:
             header = fh.readline().decode("utf-8-sig")
         names = next(csvlib.reader([header]), [])
+        wanted = [c for c in names if c.strip() in columns]
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.large_string() for c in names}, strings_can_be_null=False))
+            column_types={c: pa.large_string() for c in names}, strings_can_be_null=False, include_columns=wanted))
     except (OSError, pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
         raise QcikitError(f"{path}: cannot be read as CSV ({exc}). Fix: save it as UTF-8 CSV with a header row.") from None
     text = pd.StringDtype("pyarrow", na_value=np.nan)
     df = table.to_pandas(types_mapper=lambda t: text if pa.types.is_large_string(t) or pa.types.is_string(t) else None)
     df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in ("interaction_id", "element", "points", "scorer") if c not in df.columns]
+    missing = [c for c in ("interaction_id", "element", "points", "scorer") if c in columns and c not in df.columns]
     if missing:
         raise QcikitError(f"{path}: column(s) {', '.join(missing)} missing. Fix: give interaction_id, element, points, scorer "
                           "(empty points = not applicable).")
@@ -731,41 +733,50 @@ def read_autoscores(path: str | Path) -> pd.DataFrame:
         df["crossfit"] = "false"
     if "frozen_at" not in df:
         df["frozen_at"] = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
-    points = pa.array(df["points"].array)
-    points = pc.utf8_trim_whitespace(points.combine_chunks() if isinstance(points, pa.ChunkedArray) else points)
-    given = pc.not_equal(points, "").to_numpy(zero_copy_only=False)
-    number = pc.match_substring_regex(points, r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$").to_numpy(zero_copy_only=False)
-    bad = pd.Series(given & ~number)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise QcikitError(f"{path}, row {row}: points '{df['points'][bad].iloc[0]}' is not a number. Fix: write a number, "
-                          "or leave the cell empty for not applicable.")
-    empty = df["scorer"].str.strip().eq("") | df["interaction_id"].str.strip().eq("")
+    if "points" in columns:
+        points = pa.array(df["points"].array)
+        points = pc.utf8_trim_whitespace(points.combine_chunks() if isinstance(points, pa.ChunkedArray) else points)
+        given = pc.not_equal(points, "").to_numpy(zero_copy_only=False)
+        number = pc.match_substring_regex(points, r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$").to_numpy(zero_copy_only=False)
+        bad = given & ~number
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise QcikitError(f"{path}, row {row + 2}: points '{df['points'].iloc[row]}' is not a number. Fix: write a "
+                              "number, or leave the cell empty for not applicable.")
+        df["points"] = pc.cast(pc.if_else(pa.array(number), points, pa.scalar(None, points.type)),
+                               pa.float64()).to_numpy(zero_copy_only=False)
+    empty = np.zeros(len(df), dtype=bool)
+    for c in ("scorer", "interaction_id"):
+        if c in columns:
+            empty |= df[c].str.strip().eq("").to_numpy(dtype=bool)
     if empty.any():
-        row = int(np.flatnonzero(empty.to_numpy())[0]) + 2
+        row = int(np.flatnonzero(empty)[0]) + 2
         raise QcikitError(f"{path}, row {row}: interaction_id and scorer must not be empty. Fix: fill them in.")
-    df["points"] = pc.cast(pc.if_else(pa.array(number), points, pa.scalar(None, points.type)),
-                           pa.float64()).to_numpy(zero_copy_only=False)
     df["crossfit"] = isin(df["crossfit"].str.strip().str.lower(), ["true", "1", "yes"])
-    return df[COLUMNS]
+    return df[list(columns)]
 
 
 def autoscore_problems(eng, rows: pd.DataFrame) -> list[tuple[str, str]]:
     """Every problem of machine scores, as (message, fix): unknown interactions or elements, points outside 0–max."""
     out = []
-    ids = pd.Index(eng.interactions["interaction_id"].astype(str))
-    unknown = ~rows["interaction_id"].astype(str).isin(ids)
+    # Fifteen million rows for a million interactions: Arrow's is_in, and the elements looked up once each.
+    unknown = ~isin(rows["interaction_id"], eng.interactions["interaction_id"].astype(str).unique())
     if unknown.any():
-        first = rows.loc[unknown, "interaction_id"].iloc[0]
+        first = rows["interaction_id"].iloc[int(np.flatnonzero(unknown)[0])]
         out.append((f"{int(unknown.sum())} row(s) name interactions that are not in the population (first: '{first}').",
                     "Score only interactions of interactions.csv."))
     maxp = eng.rubric.max_points
-    el = rows["element"].astype(str)
-    bad_el = ~el.isin(maxp.index)
+    codes, elements = pd.factorize(rows["element"].astype(str) if not isinstance(rows["element"].dtype, pd.CategoricalDtype)
+                                   else rows["element"], use_na_sentinel=False)
+    elements = pd.Index(elements).astype(str)
+    known = elements.isin(maxp.index)
+    bad_el = ~known[codes]
     if bad_el.any():
-        out.append((f"{int(bad_el.sum())} row(s) name elements that are not in the rubric (first: '{el[bad_el].iloc[0]}').",
+        out.append((f"{int(bad_el.sum())} row(s) name elements that are not in the rubric (first: '{elements[codes[bad_el][0]]}').",
                     "Use the rubric's element ids."))
-    over = ~bad_el & ((rows["points"] < 0) | (rows["points"] > el.map(maxp).astype(float)))
+    top = maxp.reindex(elements).to_numpy(dtype=float)[codes]
+    points = rows["points"].to_numpy(dtype=float)
+    over = ~bad_el & ((points < 0) | (points > top))
     if over.any():
         r = rows[over].iloc[0]
         out.append((f"{int(over.sum())} row(s) give points outside the element's 0–max (first: {r['points']:g} for "
@@ -788,9 +799,9 @@ def import_autoscores(eng, path: str | Path) -> tuple[int, str]:
     return len(rows), save_autoscores(eng, rows)
 
 
-def load_autoscores(eng, scorer: str | None = None) -> pd.DataFrame:
+def load_autoscores(eng, scorer: str | None = None, columns=COLUMNS) -> pd.DataFrame:
     """The engagement's machine scores (``scorer`` only, when given): the store's latest run per scorer, and
-    autoscores.csv's scorers the store does not hold."""
+    autoscores.csv's scorers the store does not hold. ``columns``: a few of :data:`COLUMNS`, read alone."""
     parts = []
     held: set[str] = set()
     store = _store(eng)
@@ -800,13 +811,13 @@ def load_autoscores(eng, scorer: str | None = None) -> pd.DataFrame:
         parts.append(got)
     csv = Path(eng.path) / AUTOSCORES
     if csv.is_file():
-        got = read_autoscores(csv)
-        got = got[~got["scorer"].isin(held)]
-        parts.append(got[got["scorer"] == scorer] if scorer else got)
-    parts = [p for p in parts if len(p)]
+        got = read_autoscores(csv, columns)
+        got = got[~isin(got["scorer"], sorted(held))] if held else got
+        parts.append(got[(got["scorer"] == scorer).to_numpy(dtype=bool)] if scorer else got)
+    parts = [p[list(columns)] for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "points" else object) for c in COLUMNS})
-    return pd.concat(parts, ignore_index=True)[COLUMNS]
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "points" else object) for c in columns})
+    return pd.concat(parts, ignore_index=True)
 
 
 def check_frozen(eng, rows: pd.DataFrame, wave: str) -> None:
