@@ -419,6 +419,7 @@ def test_rule_matcher_answers_as_one_pattern_at_a_time_on_every_path():
     assert sorted(MATCHER_PATTERNS[k] for k in matcher.single) == sorted(
         [r"[^\n]{90,}", r"order(?= number)"])
     assert assist._shape(r"[^\n]{90,}").one_line and not assist._shape(r"policy\s+reason").one_line
+    assert not assist._shape(r"policy[[:space:]]{2,40}reason").one_line  # an RE2 class Python would misread
     got = matcher(lines)
     for k, regex in enumerate(MATCHER_PATTERNS):
         assert got[:, k].tolist() == assist._contains(joined, regex).tolist(), regex

@@ -313,7 +313,7 @@ def _shape(regex: str) -> _Shape:
         # class ([^x], \s, \W, ranges, negations).
         return compiler.compile(sre.SubPattern(tree.state, [(op, av)]), f).match("\n") is not None
 
-    big, one_line = False, True
+    big, one_line = False, "[:" not in regex  # RE2's POSIX classes ([[:space:]]): Python reads them as letters
 
     def walk(items, f):
         nonlocal big, one_line
