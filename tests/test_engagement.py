@@ -122,6 +122,34 @@ def test_samples_validate_clean_and_score(client):
     assert (w - n).abs().max() < 0.01
 
 
+def test_to_number_reads_text_cells_as_pandas_to_numeric_does():
+    """The Arrow path must give pandas' answer, cell for cell: the scores' checks and their messages rest on it."""
+    import numpy as np
+    import pandas as pd
+
+    from qcikit._frame import to_number
+
+    cells = [" 2 ", "", None, "x", "1e2", ".5", "2.", "inf", "-Infinity", "nan", "+3", "1,5", "0x1", "3.25", "-0"]
+    for dtype in ("str", object):
+        values = pd.Series(cells, dtype=dtype, index=range(10, 10 + len(cells)))
+        got = to_number(values)
+        want = pd.to_numeric(values, errors="coerce").astype(float)
+        assert np.array_equal(got.to_numpy(), want.to_numpy(), equal_nan=True) and got.index.equals(values.index)
+
+
+def test_lookup_is_map_with_each_value_looked_up_once():
+    import numpy as np
+    import pandas as pd
+
+    from qcikit._frame import lookup
+
+    table = pd.Series({"greeting": 2.0, "tone": 4.0})
+    values = pd.Series(["tone", "greeting", "nope", None, "tone"], dtype="str")
+    assert np.array_equal(lookup(values, table), values.map(table).to_numpy(dtype=float), equal_nan=True)
+    flags = pd.Series({"greeting": True, "tone": False})
+    assert lookup(pd.Series(["tone", "greeting"], dtype="str"), flags).tolist() == [False, True]
+
+
 def test_isin_hands_back_a_writable_array():
     """Callers combine its result in place (`keep &= …`); Arrow's is_in can return a read-only view, which made
     `qcikit demo` fail from a plain wheel install."""

@@ -29,3 +29,38 @@ def isin(values: pd.Series, allowed) -> np.ndarray:
         other = other.cast(arr.type)
     # A fresh, writable array: Arrow may hand back a read-only view, which callers combine in place.
     return np.array(pc.is_in(arr, value_set=other).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+# What pandas.to_numeric reads as a number in a text cell: decimals, exponents, signs, infinities.
+_NUMBER = r"^\s*[-+]?((\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|[iI][nN][fF]([iI][nN][iI][tT][yY])?)\s*$"
+
+
+def to_number(values: pd.Series) -> pd.Series:
+    """``pd.to_numeric(values, errors="coerce")`` as floats, fast on Arrow-backed strings.
+
+    pandas parses Arrow strings one Python object at a time (6 ms for 13,000 cells, 7 s for fifteen
+    million); Arrow checks the text with one regex pass and casts the numbers in C. Other dtypes use pandas.
+    """
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is None or not (str(arr.type) in ("string", "large_string")):
+        return pd.to_numeric(values, errors="coerce").astype(float)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    text = pc.utf8_trim_whitespace(arr)
+    number = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
+    out = pc.cast(pc.if_else(number, text, pa.scalar(None, text.type)), pa.float64())
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=values.index, name=values.name, dtype=float)
+
+
+def lookup(values: pd.Series, table: pd.Series) -> np.ndarray:
+    """``values.map(table)`` as an array, each distinct value looked up once: a score file repeats a few
+    element ids over thousands of rows (millions for a machine run), and pandas maps Arrow strings row by row."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    found = table.reindex(pd.Index(distinct)).to_numpy()
+    out = found[np.where(codes < 0, 0, codes)] if len(found) else np.full(len(values), np.nan, dtype=object)
+    if (codes < 0).any():
+        out = out.astype(object) if out.dtype.kind not in "fc" else out.copy()
+        out[codes < 0] = np.nan
+    return out

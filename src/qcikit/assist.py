@@ -44,7 +44,7 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._frame import isin
+from ._frame import isin, lookup, to_number
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -705,7 +705,6 @@ def read_autoscores(path: str | Path, columns=COLUMNS) -> pd.DataFrame:
     ``frozen_at`` (default: the file's modification time) are optional columns. ``columns``: read only these
     (their checks only): a run's scorer, version and time without its fifteen million points."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     path = Path(path)
@@ -734,17 +733,13 @@ def read_autoscores(path: str | Path, columns=COLUMNS) -> pd.DataFrame:
     if "frozen_at" not in df:
         df["frozen_at"] = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
     if "points" in columns:
-        points = pa.array(df["points"].array)
-        points = pc.utf8_trim_whitespace(points.combine_chunks() if isinstance(points, pa.ChunkedArray) else points)
-        given = pc.not_equal(points, "").to_numpy(zero_copy_only=False)
-        number = pc.match_substring_regex(points, r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$").to_numpy(zero_copy_only=False)
-        bad = given & ~number
+        values = to_number(df["points"])
+        bad = (values.isna() & df["points"].str.strip().ne("")).to_numpy(dtype=bool)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise QcikitError(f"{path}, row {row + 2}: points '{df['points'].iloc[row]}' is not a number. Fix: write a "
                               "number, or leave the cell empty for not applicable.")
-        df["points"] = pc.cast(pc.if_else(pa.array(number), points, pa.scalar(None, points.type)),
-                               pa.float64()).to_numpy(zero_copy_only=False)
+        df["points"] = values.to_numpy()
     empty = np.zeros(len(df), dtype=bool)
     for c in ("scorer", "interaction_id"):
         if c in columns:
@@ -766,15 +761,12 @@ def autoscore_problems(eng, rows: pd.DataFrame) -> list[tuple[str, str]]:
         out.append((f"{int(unknown.sum())} row(s) name interactions that are not in the population (first: '{first}').",
                     "Score only interactions of interactions.csv."))
     maxp = eng.rubric.max_points
-    codes, elements = pd.factorize(rows["element"].astype(str) if not isinstance(rows["element"].dtype, pd.CategoricalDtype)
-                                   else rows["element"], use_na_sentinel=False)
-    elements = pd.Index(elements).astype(str)
-    known = elements.isin(maxp.index)
-    bad_el = ~known[codes]
+    element = rows["element"] if isinstance(rows["element"].dtype, pd.CategoricalDtype) else rows["element"].astype(str)
+    top = lookup(element, maxp).astype(float)
+    bad_el = np.isnan(top)
     if bad_el.any():
-        out.append((f"{int(bad_el.sum())} row(s) name elements that are not in the rubric (first: '{elements[codes[bad_el][0]]}').",
-                    "Use the rubric's element ids."))
-    top = maxp.reindex(elements).to_numpy(dtype=float)[codes]
+        out.append((f"{int(bad_el.sum())} row(s) name elements that are not in the rubric (first: "
+                    f"'{element.iloc[int(np.flatnonzero(bad_el)[0])]}').", "Use the rubric's element ids."))
     points = rows["points"].to_numpy(dtype=float)
     over = ~bad_el & ((points < 0) | (points > top))
     if over.any():

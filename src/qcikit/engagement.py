@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, field_validator, model_validator
 
 from . import inventory as inv
-from ._frame import isin
+from ._frame import isin, lookup, to_number
 from .errors import Problem, QcikitError, ValidationError
 from .rubric import Rubric, RubricModel, check_positive, check_regex, validate_rubric_dict, _pydantic_problems
 from .scoring import score
@@ -504,7 +504,7 @@ class _Loader:
         if self.dialect.get(name) == ";":
             # Where ';' separates columns (Excel in most European locales), ',' is the decimal mark: 2,5 = 2.5.
             raw = raw.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
-        vals = pd.to_numeric(raw, errors="coerce")
+        vals = to_number(raw)
         bad = vals.isna() & df[col].notna()
         self.rows(name, bad.to_numpy(), lambda i: f"{col} '{df[col].iloc[i]}' is not a number.", fix, where)
         if not allow_empty:
@@ -925,12 +925,12 @@ class _Loader:
             return (f"Did you mean {close[0]}? " if close else "") + f"Use an element id of the rubric ({', '.join(rubric.element_ids)})."
 
         self.values(name, df, "element", (~known).to_numpy(), lambda v: f"element '{v}' is not in rubric.yaml", element_fix, where)
-        maxp = df["element"].map(rubric.max_points)
+        maxp = pd.Series(lookup(df["element"], rubric.max_points).astype(float), index=df.index)
         over = known & pts.notna() & ((pts < 0) | (pts > maxp))
         self.rows(name, over.to_numpy(),
                   lambda i: f"element '{df['element'].iloc[i]}' has {pts.iloc[i]:g} points, outside 0–{maxp.iloc[i]:g}.",
                   "Correct the points to lie between 0 and the element's maximum (see rubric.yaml).", where)
-        na_ok = df["element"].map(rubric.elements["na_allowed"]).fillna(True).astype(bool)
+        na_ok = pd.Series(lookup(df["element"], rubric.elements["na_allowed"]), index=df.index).fillna(True).astype(bool)
         bad_na = known & raw.isna() & ~na_ok
         self.rows(name, bad_na.to_numpy(), lambda i: f"element '{df['element'].iloc[i]}' is left empty (not applicable), which the rubric does not allow.",
                   "Score the element, or set na_allowed: true for it in rubric.yaml.", where)
