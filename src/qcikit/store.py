@@ -18,6 +18,7 @@ same methods (:func:`open_store` chooses; :mod:`qcikit._backends` holds what dif
 from __future__ import annotations
 
 import getpass
+import itertools
 import os
 import socket
 from datetime import datetime, timezone
@@ -535,8 +536,18 @@ class Store:
         """Append one auto-scorer run: ``interaction_id``, ``element``, ``points`` (NaN = not decided or not
         applicable), ``scorer``, ``version``, ``crossfit`` and ``frozen_at``, in one transaction. Returns rows written."""
         now = _now()
-        data = [(str(r.interaction_id), str(r.element), None if pd.isna(r.points) else float(r.points), str(r.scorer),
-                 str(r.version), int(bool(r.crossfit)), str(r.frozen_at), now) for r in rows.itertuples(index=False)]
+
+        def text(column: str) -> list[str]:  # a categorical hands its values over without a copy per row
+            values = rows[column]
+            return (values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype(str)).tolist()
+
+        points = rows["points"].to_numpy(dtype=float)
+        given = points.astype(object)
+        given[np.isnan(points)] = None  # not applicable is NULL, not NaN
+        # Column by column, then zipped: a machine run over a million interactions is fifteen million rows.
+        data = list(zip(text("interaction_id"), text("element"), given.tolist(), text("scorer"), text("version"),
+                        rows["crossfit"].astype(bool).astype(int).tolist(), text("frozen_at"),
+                        itertools.repeat(now, len(rows))))
         with self._transaction() as tx:
             tx.insert_many("autoscores", ["interaction_id", "element", "points", "scorer", "version", "crossfit", "frozen_at",
                                           "saved_at"], data)
