@@ -262,10 +262,9 @@ class Engagement:
 
     def has_store(self) -> bool:
         """Whether the scores live in a store (a file in the folder, or a configured server) rather than scores.csv."""
-        from .store import locate
+        from .store import in_use, locate
 
-        location, key = locate(self.path, self.config.store, self.config.slug)
-        return key is not None or Path(location).is_file()
+        return in_use(*locate(self.path, self.config.store, self.config.slug))
 
     def scored(self, scores: pd.DataFrame | None = None) -> pd.DataFrame:
         """QCI per interaction and rater, with scenario weights from the inventory.
@@ -841,7 +840,7 @@ class _Loader:
         """Where the scores are kept, when in a store: (path or URL, engagement key), else None (scores.csv).
         A configured server is always read, never swapped for a file; a broken setting is a problem."""
         from ._backends import StoreError, safe_url
-        from .store import locate
+        from .store import in_use, locate
 
         if "store_location" in self.data:
             return self.data["store_location"]
@@ -860,7 +859,7 @@ class _Loader:
             location, key = None, None
         if key is not None:
             self.store_name = f"{safe_url(str(location))} (engagement '{key}')"
-        found = (location, key) if key is not None or (location is not None and Path(location).is_file()) else None
+        found = (location, key) if in_use(location, key) else None
         self.data["store_location"] = found
         return found
 

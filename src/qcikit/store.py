@@ -202,6 +202,12 @@ def locate(folder: str | Path, configured: str | None = None, key: str | None = 
     return url, key
 
 
+def in_use(location: str | Path | None, key: str | None) -> bool:
+    """Whether a located store (:func:`locate`) holds the engagement's scores: a configured server always, the
+    folder's file once it exists. Otherwise the scores are in scores.csv."""
+    return key is not None or (location is not None and Path(location).is_file())
+
+
 def open_store(folder: str | Path, configured: str | None = None, key: str | None = None, create: bool = True) -> "Store":
     """The engagement's store, wherever it lives (see :func:`locate`).
 
