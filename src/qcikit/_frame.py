@@ -64,3 +64,14 @@ def lookup(values: pd.Series, table: pd.Series) -> np.ndarray:
         out = out.astype(object) if out.dtype.kind not in "fc" else out.copy()
         out[codes < 0] = np.nan
     return out
+
+
+def from_arrow(table) -> pd.DataFrame:
+    """An Arrow table as a DataFrame whose text columns stay Arrow strings (pandas' ``str`` dtype): no Python
+    object per cell, which is what keeps a million transcripts in bounded memory. The table is released as
+    it converts."""
+    import pyarrow as pa
+
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return table.to_pandas(types_mapper=lambda t: text if pa.types.is_large_string(t) or pa.types.is_string(t) else None,
+                           self_destruct=True)

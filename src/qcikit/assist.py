@@ -44,7 +44,7 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._frame import isin, lookup, to_number
+from ._frame import from_arrow, isin, lookup, to_number
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -719,8 +719,7 @@ def read_autoscores(path: str | Path, columns=COLUMNS) -> pd.DataFrame:
             column_types={c: pa.large_string() for c in names}, strings_can_be_null=False, include_columns=wanted))
     except (OSError, pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
         raise QcikitError(f"{path}: cannot be read as CSV ({exc}). Fix: save it as UTF-8 CSV with a header row.") from None
-    text = pd.StringDtype("pyarrow", na_value=np.nan)
-    df = table.to_pandas(types_mapper=lambda t: text if pa.types.is_large_string(t) or pa.types.is_string(t) else None)
+    df = from_arrow(table)
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in ("interaction_id", "element", "points", "scorer") if c in columns and c not in df.columns]
     if missing:

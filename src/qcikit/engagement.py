@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, field_validator, model_validator
 
 from . import inventory as inv
-from ._frame import isin, lookup, to_number
+from ._frame import from_arrow, isin, lookup, to_number
 from .errors import Problem, QcikitError, ValidationError
 from .rubric import Rubric, RubricModel, check_positive, check_regex, validate_rubric_dict, _pydantic_problems
 from .scoring import score
@@ -446,9 +446,7 @@ class _Loader:
                                                      quoted_strings_can_be_null=True))
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
             return None
-        string = pd.StringDtype("pyarrow", na_value=np.nan)
-        df = table.to_pandas(types_mapper=lambda t: string if pa.types.is_large_string(t) or pa.types.is_string(t)
-                             else None, self_destruct=True)
+        df = from_arrow(table)
         df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
         return df, sep, header_line
 
@@ -632,8 +630,7 @@ class _Loader:
             return None
         text = pa.table({f.name: (pc.cast(table[f.name], pa.large_string()) if not pa.types.is_large_string(f.type)
                                   else table[f.name]) for f in table.schema})
-        string = pd.StringDtype("pyarrow", na_value=np.nan)
-        df = text.to_pandas(types_mapper=lambda t: string, self_destruct=True)
+        df = from_arrow(text)  # every column is text here
         for col in (c for c in df.columns if c != "transcript"):  # an empty cell is missing, as in a CSV
             df[col] = df[col].mask(df[col] == "")
         return self._checked_frame(name, df, ",", "")
