@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,dask,parquet,postgres]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask,parquet,postgres,scale]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

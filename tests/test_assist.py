@@ -183,6 +183,54 @@ def test_autoscores_csv_then_store_keep_runs_apart_from_human_scores(northwind):
     assert set(qcikit.Engagement.load(northwind).scores["rater"]) == set(eng.scores["rater"])
 
 
+def test_a_run_longer_than_a_spreadsheet_is_kept_as_parquet(northwind, tmp_path, monkeypatch, capsys):
+    """Fifteen million rows are no CSV: past a spreadsheet's rows the run goes to autoscores.parquet, read back
+    as the same table, replaced (never doubled) on a re-run, and checked by validate like the CSV."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    as_csv = tmp_path / "as_csv"
+    shutil.copytree(northwind, as_csv)
+    eng = qcikit.Engagement.load(northwind)
+    rows = assist.autoscore(eng, "rules")
+    assert assist.save_autoscores(qcikit.Engagement.load(as_csv), rows).endswith("autoscores.csv")
+    monkeypatch.setattr(assist, "SPREADSHEET_ROWS", len(rows) - 1)
+    where = assist.save_autoscores(eng, rows)
+    assert where.endswith("autoscores.parquet") and not (northwind / "autoscores.csv").exists()
+    key = ["scorer", "interaction_id", "element"]
+    from_parquet = assist.load_autoscores(eng).sort_values(key, ignore_index=True)
+    from_csv = assist.load_autoscores(qcikit.Engagement.load(as_csv)).sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(from_parquet, from_csv)
+    table = pq.read_table(northwind / "autoscores.parquet")
+    assert table.schema.field("points").type == pa.float64() and table.schema.field("crossfit").type == pa.bool_()
+    monkeypatch.setattr(assist, "SPREADSHEET_ROWS", 10**9)  # the file already there decides, not the run's length
+    assert assist.save_autoscores(eng, assist.autoscore(eng, "rules")) == where
+    assert len(assist.load_autoscores(eng, "rules")) == len(rows)
+    assert set(assist.load_autoscores(eng, "rules")["frozen_at"]) == set(rows["frozen_at"])
+    assert main(["validate", str(northwind)]) == 0
+    capsys.readouterr()
+    # A client's own Parquet: typed points, integer ids of no interaction, an element of no rubric.
+    client = tmp_path / "acme.parquet"
+    pq.write_table(pa.table({"interaction_id": ["NO-000001", "NO-000002"], "element": ["greeting", "smile"],
+                             "points": [1.0, None], "scorer": ["acme", "acme"]}), client)
+    assert main(["autoscore", str(northwind), "--import", str(client)]) == 2
+    assert "not in the rubric (first: 'smile')" in capsys.readouterr().err
+    (northwind / "autoscores.parquet").unlink()
+    shutil.copy(client, northwind / "autoscores.parquet")
+    (northwind / "autoscores.csv").write_text("interaction_id,element,points,scorer\n")
+    assert main(["validate", str(northwind)]) == 2
+    assert "both autoscores.csv and autoscores.parquet hold machine scores" in capsys.readouterr().out
+    with pytest.raises(QcikitError, match="both autoscores.csv and autoscores.parquet"):
+        assist.load_autoscores(eng)
+    (northwind / "autoscores.csv").unlink()
+    assert main(["validate", str(northwind)]) == 2
+    out = capsys.readouterr().out
+    assert "autoscores.parquet" in out and "not in the rubric (first: 'smile')" in out
+    (northwind / "autoscores.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(QcikitError, match="cannot be read as Parquet"):
+        assist.read_autoscores(northwind / "autoscores.parquet")
+
+
 def test_a_scorer_frozen_after_human_scoring_began_is_refused(northwind):
     from qcikit.store import Store
 
@@ -405,7 +453,8 @@ def test_the_change_since_the_wave_before_is_model_assisted_where_the_machine_sc
 # line (and only on long enough lines), a pattern that spans lines, a look-ahead RE2 refuses (Python's re),
 # a case-sensitive island, and line anchors.
 MATCHER_PATTERNS = [r"thank(s| you)\b", r"[^\n]{90,}", r"policy\s+reason", r"order(?= number)",
-                    r"(?-i:\bA[0-9]\b)", r"^(yes|no)\b", r"sorry if", r"\bcould you\b", r"^hello\.$"]
+                    r"(?-i:\bA[0-9]\b)", r"^(yes|no)\b", r"sorry if", r"\bcould you\b", r"^hello\.$",
+                    r"y[^\n]{95,}", r"[^\r\n]{20,}?"]
 MATCHER_TEXTS = [CHAT, EMAIL, None, "",
                  "[10:00] Customer: hi\n[10:01] Agent (A9): Yes, this is a line that is long enough to be a wall of text, as one line of ninety characters or more (ref A7).",
                  "[10:00] Agent (A1): policy\n[10:00] Agent (A1): reason: a1 a9 Thanks"]
@@ -417,13 +466,18 @@ def test_rule_matcher_answers_as_one_pattern_at_a_time_on_every_path():
     matcher = assist.RuleMatcher(MATCHER_PATTERNS)
     # the paths are what the patterns' shapes say: the set holds the plain ones
     assert sorted(MATCHER_PATTERNS[k] for k in matcher.single) == sorted(
-        [r"[^\n]{90,}", r"order(?= number)"])
+        [r"[^\n]{90,}", r"order(?= number)", r"y[^\n]{95,}", r"[^\r\n]{20,}?"])
     assert assist._shape(r"[^\n]{90,}").one_line and not assist._shape(r"policy\s+reason").one_line
+    # a run of anything but "\n" is decided by the line's length; a letter before it, or "\r" refused, is not
+    assert assist._shape(r"[^\n]{90,}").length_only and assist._shape(r"(?:.{3,9})").length_only
+    assert not assist._shape(r"y[^\n]{95,}").length_only and not assist._shape(r"[^\r\n]{20,}?").length_only
+    assert not assist._shape(r"(?s).{90,}").length_only and not assist._shape(r"[^\n]{90,}|x").length_only
     assert not assist._shape(r"policy[[:space:]]{2,40}reason").one_line  # an RE2 class Python would misread
     got = matcher(lines)
     for k, regex in enumerate(MATCHER_PATTERNS):
         assert got[:, k].tolist() == assist._contains(joined, regex).tolist(), regex
     assert got[4, 1] and not got[0, 1]  # the long line, and only it
+    assert got[4, 9] and not got[5, 9]  # "Yes, this is a line ..." holds 95 characters after its "Y"
     assert got[4, 5] and got[5, 2] and got[5, 0]  # "Yes" opens a line once the stamp is gone; across two lines
     assert got[4, 4] and not got[5, 4]  # "A7" counts, "a1" does not, nor the agent's "(A1)" stamp: case holds
 
@@ -458,3 +512,78 @@ def test_rules_scorer_is_the_same_with_and_without_the_one_pass_set(monkeypatch)
     slow = assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=700, standards=cfg.response_standards)
     assert fast["points"].notna().any()
     pd.testing.assert_frame_equal(fast, slow)
+
+
+def _same_lines(a, b):
+    import numpy as np
+
+    assert a.n == b.n
+    for field in ("unit", "stamped", "speaker", "owner"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert np.array_equal(a.seconds, b.seconds, equal_nan=True)
+    (ta, ua), (tb, ub) = a.agent(), b.agent()
+    assert ta.to_pylist() == tb.to_pylist() and np.array_equal(ua, ub)
+    assert a.agent_joined().to_pylist() == b.agent_joined().to_pylist()
+    assert a.text.to_pylist() == b.text.to_pylist()
+
+
+# Lines that try each choice of the stamp and agent-name regexes: a date that is no date, a date without a
+# clock, one- and three-digit hours, "T" and space separators, seconds or none, RE2's whitespace (\t \f \r but
+# not \v), "Agents", a name in parentheses that never closes, two and three parentheses, non-ASCII letters,
+# "\r\n" line ends, empty and null transcripts, a trailing line break.
+ODD_TRANSCRIPTS = [
+    "[2026-13-45 10:00] Customer: x\n[10:01] Agent (A): y", "[23:59] Customer: hi\n[00:01] Agent (B) (chat): yo\n[foo] Agent (C): z",
+    "", None, "\n\n", "[10:00]Agent(x)  ( y ):  hi", "[10:00] Agent (x) (y: hi", "[10:00] Agent (x ( y) : hi\n[link] body",
+    "[1:05:07] Customer\n[12:5] Agent (a): no\n[123:45] Agent (a): no", "[2026-05-30T9:05] Agents (q): r",
+    "[2026-05-30] Agent (a): no stamp", "[ 9:05] Agent\t(a)\x0b: vt", "[T09:05:07]  CustomerX", "[09:05:07 ] Agent (a): x",
+    "é[10:00] Agent (a): x\n[10:00] Agent (ü) (é): ñ\r\n[10:01] Agent (a):\r", "[10:00] Agent (a", "[10:00] Agent", "[10:00]",
+    "[", "[2026-05-30 10:00:00] Agent (a) (b) (c): d", "[2024-02-29 10:00] Customer: leap\n[10:02]\x0cAgent\x0c(a)\x0c:\x0cok\n",
+]
+
+
+def _fuzzed_transcripts(n: int, seed: int = 7) -> list[str]:
+    """Transcripts built from the pieces of a stamped agent line: each piece is usually the well-formed one
+    (first in its list) and sometimes one of its variants (seeded)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    choices = [["[", ""], ["", "2026-05-30", "2026-5-30", "2026-13-01", "20260530"], ["", " ", "T", "  ", "t"],
+               ["12", "1", "123", "", "x"], [":", "", "::"], ["05", "5", "055", ""], ["", ":07", ":7", ":", ":077"],
+               ["]", "", "]]", " ]"], [" ", "", "\t", "\x0c", "\x0b", "  "], ["Agent", "Customer", "agent", "Agen", "Customers", ""],
+               [" ", "", "\t"], ["(A1)", "(A1", "A1)", "", "()", "(a(b)"], ["", " (e-mail)", "(x)", " (y", "  "],
+               [":", "", " : ", "::", " "], [" hello", "", "[x] y", " ]z", "é", "thanks for waiting"]]
+
+    def line():
+        return "".join(c[0] if rng.random() < .75 else str(rng.choice(c[1:])) for c in choices)
+
+    return ["\n".join(line() for _ in range(int(rng.integers(0, 8)))) for _ in range(n)]
+
+
+def test_the_compiled_scan_reads_every_line_as_arrow_does():
+    """qcikit._scan spells the stamp and agent-name regexes out as byte tests: on the three samples, on planted
+    oddities and on 5,000 fuzzed transcripts its lines equal Arrow's, field by field."""
+    pytest.importorskip("numba")
+    fuzzed = _fuzzed_transcripts(5000)
+    sets = [qcikit.Engagement.load(SAMPLES / name).interactions["transcript"] for name in ("northwind", "brightwave")]
+    sets += [qcikit.Engagement.load(SAMPLES / "voltania").interactions["transcript"].iloc[:4000], pd.Series(ODD_TRANSCRIPTS),
+             pd.Series(fuzzed)]
+    for transcripts in sets:
+        _same_lines(assist.read_lines(transcripts, compiled=True), assist.read_lines(transcripts, compiled=False))
+    fuzz = assist.read_lines(pd.Series(fuzzed), compiled=True)
+    assert fuzz.stamped.sum() > 2000 and (fuzz.owner == assist.AGENT).sum() > 1000  # the fuzz reaches both regexes
+    odd = assist.read_lines(pd.Series(ODD_TRANSCRIPTS), compiled=True)
+    assert "(y: hi" in odd.agent()[0].to_pylist() and "\x0b: vt" in odd.agent()[0].to_pylist()  # kept as RE2 keeps them
+
+
+def test_the_rules_scorer_gives_the_same_scores_with_the_compiled_scan(monkeypatch):
+    pytest.importorskip("numba")
+    eng = qcikit.Engagement.load(SAMPLES / "voltania")
+    pop = eng.interactions.iloc[:3000][["interaction_id", "touchpoint", "transcript"]]
+    cfg = eng.config
+    monkeypatch.setattr(assist, "COMPILED_FROM", 1)
+    compiled = assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=700, standards=cfg.response_standards)
+    monkeypatch.setattr(assist, "COMPILED_FROM", 10**12)
+    pd.testing.assert_frame_equal(compiled, assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=700,
+                                                               standards=cfg.response_standards))
+    assert isinstance(compiled["interaction_id"].dtype, pd.CategoricalDtype)  # codes into the population's ids
+    assert compiled["interaction_id"].astype(str).tolist()[:3] == pop["interaction_id"].astype(str).tolist()[:3]

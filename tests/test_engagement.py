@@ -161,3 +161,19 @@ def test_isin_hands_back_a_writable_array():
         got = isin(values, pd.Series(["a"], dtype="str"))
         assert got.tolist() == [True, False, False] and got.flags.writeable
         got &= False
+
+
+def test_isin_on_categoricals_is_pandas_isin():
+    """A machine run's ids are codes into the population (a categorical): decided per category, as pandas would."""
+    import numpy as np
+    import pandas as pd
+
+    from qcikit._frame import isin
+
+    values = pd.Series(pd.Categorical(["b", "a", None, "c", "b"], categories=["a", "b", "c", "d"]))
+    for allowed in (["b", "d"], pd.Series(["b", "x"], dtype="str"),
+                    pd.Series(pd.Categorical(["b", "b"], categories=["a", "b"]))):  # "a" unused: not allowed
+        plain = values.astype(object).isin(list(pd.Series(allowed).dropna().unique()) if not isinstance(allowed, list) else allowed)
+        got = isin(values, allowed)
+        assert np.array_equal(got, plain.to_numpy(dtype=bool)) and got.flags.writeable
+    assert isin(pd.Series(["a", "b"], dtype="str"), pd.Series(pd.Categorical(["b"], categories=["a", "b"]))).tolist() == [False, True]

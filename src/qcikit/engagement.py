@@ -532,23 +532,28 @@ class _Loader:
             self.check_complete(name)
 
     def load_autoscores(self) -> None:
-        """autoscores.csv (an AutoQA tool's machine scores): its ids, elements and points are checked like scores'."""
-        path = self.folder / "autoscores.csv"
+        """autoscores.csv or autoscores.parquet (machine scores): ids, elements and points are checked like scores'."""
         inter, rubric = self.data.get("interactions"), self.data.get("rubric")
-        if not path.is_file() or inter is None or rubric is None:
+        if inter is None or rubric is None:
             return
         from . import assist
 
         try:
+            path = assist.autoscores_file(self.folder)
+            if path is None:
+                return
             rows = assist.read_autoscores(path)
         except QcikitError as exc:
-            text = str(exc).removeprefix(f"{path}, ").removeprefix(f"{path}: ")
+            named = next((n for n in (assist.AUTOSCORES, assist.AUTOSCORES_PARQUET) if (self.folder / n).is_file()), "")
+            text = str(exc)
+            for prefix in (f"{self.folder / named}, ", f"{self.folder / named}: ", f"{self.folder}: "):
+                text = text.removeprefix(prefix)
             where, _, rest = text.partition(": ") if text.startswith("row ") else ("", "", text)
             message, _, fix = rest.partition(" Fix: ")
-            self.add("autoscores.csv", where, message, fix or "Correct the file (docs/formats.md, 'autoscores.csv').")
+            self.add(named, where, message, fix or "Correct the file (docs/formats.md, 'autoscores.csv').")
             return
         for message, fix in assist.autoscore_problems(SimpleNamespace(interactions=inter, rubric=rubric), rows):
-            self.add("autoscores.csv", "", message, fix)
+            self.add(path.name, "", message, fix)
 
     def load_import_settings(self) -> None:
         """import.yaml (how `qcikit import` maps channels and groups): checked here so a mistake shows before an import."""
