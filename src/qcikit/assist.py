@@ -130,6 +130,7 @@ class Lines:
     source: object  # the transcripts, one LargeStringArray
     _text: object = None
     _agent: tuple | None = None  # (agent lines, their transcripts), when the compiled scan made them
+    _joined: object = None  # agent_joined(), once asked for
 
     @property
     def text(self):
@@ -159,10 +160,16 @@ class Lines:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if text is None:
+        if text is None and self._joined is not None:
+            return self._joined
+        own = text is None
+        if own:
             text, unit = self.agent()
         offsets = np.searchsorted(unit, np.arange(self.n + 1)).astype(np.int64)  # lines come in transcript order
-        return pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), text), pa.scalar("\n", pa.large_string()))
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), text), pa.scalar("\n", pa.large_string()))
+        if own:
+            self._joined = joined
+        return joined
 
 
 def _transcripts(transcripts):
@@ -466,6 +473,11 @@ class RuleMatcher:
         joined = set(self.members)
         self.single = [k for k in range(len(self.regexes)) if k not in joined]
 
+    @property
+    def one_pass(self) -> bool:
+        """Whether the RE2 set holds any pattern (else every pattern is its own Arrow pass)."""
+        return self._set is not None
+
     def __call__(self, lines: Lines) -> np.ndarray:
         """A (transcripts x regexes) boolean matrix: which regexes match each transcript's agent text."""
         import pyarrow as pa
@@ -474,7 +486,7 @@ class RuleMatcher:
         n = lines.n
         out = np.zeros((n, len(self.regexes)), dtype=bool)
         agent, unit = lines.agent()
-        text = lines.agent_joined(agent, unit)
+        text = lines.agent_joined()
         length = None
         for k in self.single:
             shape = self.shapes[k]
@@ -551,12 +563,17 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         if compiled:
             read_lines(pd.Series(["[00:00] Agent (A): -"]), compiled=True)
 
-    def one(part: pd.DataFrame) -> pd.DataFrame:
+    def prepare(part: pd.DataFrame):
+        """What needs no regex set: lines, stamps, timing and the agent's joined words (kernels without the GIL)."""
         n = len(part)
         lines = read_lines(part["transcript"], compiled=compiled)
+        lines.agent_joined()  # kept on the lines for the matcher
         tp = part["touchpoint"].astype(str).to_numpy() if "touchpoint" in part else np.full(n, "")
-        timing = _timing(lines, tp)
-        std = pd.Series(tp).map(std_of).to_numpy(dtype=float)
+        return lines, _timing(lines, tp), pd.Series(tp).map(std_of).to_numpy(dtype=float)
+
+    def finish(prepared) -> np.ndarray:
+        lines, timing, std = prepared
+        n = lines.n
         points = {e: np.full(n, el[e].start, dtype=float) for e in decided}
         said = matcher(lines)
         for (e, rule), (delta, regex, measure) in fired_rules.items():
@@ -572,16 +589,32 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         # Element-major, as a melt of the chunk would be: one row per interaction within each element.
         return np.concatenate([np.clip(points[e], 0, el[e].max_points) for e in decided]) if decided else np.zeros(0)
 
-    # Arrow's kernels release the GIL: chunks run on every core in threads, in order, memory bounded by the
-    # chunks in flight.
     chunks = [interactions.iloc[lo:lo + chunk] for lo in range(0, len(interactions), chunk)]
-    if len(chunks) > 1:
+    workers = max(1, (os.cpu_count() or 1) - 1)
+    if len(chunks) == 1:
+        parts = [finish(prepare(chunks[0]))]
+    elif matcher.one_pass:
+        # RE2's set takes and gives back the GIL on every transcript: two threads matching at once spend their
+        # time handing it over (no faster than one, twice the CPU). So the main thread matches, chunk after
+        # chunk, while the other cores prepare the next chunks (compiled scan and Arrow, without the GIL).
+        # Memory stays bounded by the chunks in flight.
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        parts = []
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            ahead = deque(pool.submit(prepare, c) for c in chunks[:workers + 1])
+            for k in range(len(chunks)):
+                prepared = ahead.popleft().result()
+                if k + workers + 1 < len(chunks):
+                    ahead.append(pool.submit(prepare, chunks[k + workers + 1]))
+                parts.append(finish(prepared))
+    else:
+        # Without the set every pattern is an Arrow pass, which releases the GIL: whole chunks on every core.
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
-            parts = list(pool.map(one, chunks))
-    else:
-        parts = [one(c) for c in chunks]
+            parts = list(pool.map(lambda c: finish(prepare(c)), chunks))
     if not parts or not decided:
         return pd.DataFrame(columns=["interaction_id", "element", "points"])
     # The long table is put together once, from integer positions: no Python string per row (fifteen million
