@@ -177,3 +177,16 @@ def test_isin_on_categoricals_is_pandas_isin():
         got = isin(values, allowed)
         assert np.array_equal(got, plain.to_numpy(dtype=bool)) and got.flags.writeable
     assert isin(pd.Series(["a", "b"], dtype="str"), pd.Series(pd.Categorical(["b"], categories=["a", "b"]))).tolist() == [False, True]
+
+
+def test_decode_turns_a_categorical_into_arrow_text_row_by_row():
+    import pandas as pd
+
+    from qcikit._frame import decode
+
+    values = pd.Series(pd.Categorical(["b", None, "a", "b"], categories=["a", "b", "c"]), index=[3, 4, 5, 6], name="x")
+    got = decode(values)
+    assert isinstance(got.dtype, pd.StringDtype) and got.index.tolist() == [3, 4, 5, 6] and got.name == "x"
+    assert got.tolist()[0] == "b" and pd.isna(got.iloc[1]) and got.tolist()[2:] == ["a", "b"]
+    plain = pd.Series(["a"], dtype="str")
+    assert decode(plain) is plain

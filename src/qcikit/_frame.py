@@ -83,3 +83,16 @@ def from_arrow(table) -> pd.DataFrame:
     text = pd.StringDtype("pyarrow", na_value=np.nan)
     return table.to_pandas(types_mapper=lambda t: text if pa.types.is_large_string(t) or pa.types.is_string(t) else None,
                            self_destruct=True)
+
+
+def decode(values: pd.Series) -> pd.Series:
+    """A categorical as text (pandas' ``str`` dtype, Arrow-backed), each row taken from its category in Arrow:
+    fifteen million rows of a machine run become text without a Python string per row. Other Series as given."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values
+    import pyarrow as pa
+
+    codes = values.cat.codes.to_numpy()
+    categories = pa.array(np.asarray(values.cat.categories.astype(str), dtype=object), type=pa.large_string())
+    taken = categories.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=values.index, name=values.name)
