@@ -229,10 +229,11 @@ def bench_startup():
     pandas_import, start = np.inf, np.inf
     for _ in range(15):
         pandas_import = min(pandas_import, _wall([py, "-c", "import pandas"], repeat=1))
-        start = min(start, _wall([py, "-c", "import qcikit.engagement, qcikit.cli"], repeat=1))
+        # In the order a command imports them: the console script loads qcikit.cli, which loads the engagement.
+        start = min(start, _wall([py, "-c", "import qcikit.cli, qcikit.engagement"], repeat=1))
     print(f"{'qcikit --help':<46} {help_time:7.3f}s  (target <= 0.3 s: {'meets' if help_time <= 0.3 else 'MISSES'})")
     print(f"{'qcikit validate --help':<46} {validate_help:7.3f}s  (target <= 0.3 s: {'meets' if validate_help <= 0.3 else 'MISSES'})")
-    return report("command start (engagement + cli imported)", start, pandas_import, 1.2, "import pandas")
+    return report("command start (cli + engagement imported)", start, pandas_import, 1.2, "import pandas")
 
 
 if __name__ == "__main__":

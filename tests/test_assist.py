@@ -589,3 +589,21 @@ def test_the_rules_scorer_gives_the_same_scores_with_the_compiled_scan(monkeypat
                                                                standards=cfg.response_standards))
     assert isinstance(compiled["interaction_id"].dtype, pd.CategoricalDtype)  # codes into the population's ids
     assert compiled["interaction_id"].astype(str).tolist()[:3] == pop["interaction_id"].astype(str).tolist()[:3]
+
+
+def test_a_scan_numba_cannot_build_falls_back_to_arrow(monkeypatch):
+    pytest.importorskip("numba")
+    from qcikit import _scan, _scan_kernel
+
+    def broken(*args):
+        raise RuntimeError("no compiler here")
+
+    _scan.kernel.cache_clear()
+    monkeypatch.setattr(_scan_kernel, "scan", broken)
+    try:
+        with pytest.warns(RuntimeWarning, match="compiled transcript scan could not be built"):
+            assert _scan.kernel() is None
+        lines = assist.read_lines(pd.Series(ODD_TRANSCRIPTS), compiled=True)  # asked for, not there: Arrow reads
+        _same_lines(lines, assist.read_lines(pd.Series(ODD_TRANSCRIPTS), compiled=False))
+    finally:
+        _scan.kernel.cache_clear()

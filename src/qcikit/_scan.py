@@ -22,10 +22,21 @@ import numpy as np
 
 @functools.lru_cache(maxsize=1)
 def kernel():
-    """The compiled scanner, or None without numba."""
+    """The compiled scanner, or None without numba (or where numba cannot compile it). Compiled, or loaded from
+    numba's cache, here and once: the threads that call it later find it ready."""
     try:
         from ._scan_kernel import scan
     except ImportError:
+        return None
+    try:
+        one = np.frombuffer(b"[00:00] Agent (A): -", np.uint8)
+        scan(one, np.array([0, len(one)], np.int64), np.zeros(0, np.int64), np.frombuffer(b"Customer", np.uint8),
+             np.frombuffer(b"Agent", np.uint8))
+    except Exception as exc:  # numba's own errors (no compiler for this platform, a cache it cannot read)
+        import warnings
+
+        warnings.warn(f"the compiled transcript scan could not be built ({type(exc).__name__}: {exc}); transcripts "
+                      "are read by Arrow's kernels instead, with the same answers.", RuntimeWarning, stacklevel=2)
         return None
     return scan
 

@@ -107,6 +107,8 @@ def scorers() -> list[str]:
 # -- reading transcripts ------------------------------------------------------------------
 # Arrow's compute functions (RE2, in C, without the GIL) read every line of a chunk at once: no Python loop
 # over transcripts or lines, so a million transcripts cost a few passes over their bytes.
+# qcikit._scan spells these two regexes out as byte tests for its compiled pass: a change here is a change
+# there (tests/test_assist.py reads every line both ways and compares).
 _STAMP_RE2 = (r"^\[(?P<date>\d{4}-\d{2}-\d{2})?[ T]?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\]\s*"
               r"(?P<who>Customer|Agent)?")
 _AGENT_PREFIX = r"^\[[^\]]*\]\s*Agent\s*\([^)]*\)(?:\s*\([^)]*\))?\s*:?\s*"
@@ -560,8 +562,6 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         from ._scan import kernel
 
         compiled = kernel() is not None
-        if compiled:
-            read_lines(pd.Series(["[00:00] Agent (A): -"]), compiled=True)
 
     def prepare(part: pd.DataFrame):
         """What needs no regex set: lines, stamps, timing and the agent's joined words (kernels without the GIL)."""

@@ -56,6 +56,17 @@ def good(folder: Path) -> None:
     (folder / "mystery_shops.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def autoscores(folder: Path, element: str = "greeting", csv_too: bool = False) -> None:
+    """Machine scores as autoscores.parquet (a contact centre's run), one of them naming ``element``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"interaction_id": IDS[:2], "element": ["greeting", element], "points": [1.0, None],
+                             "scorer": ["acme", "acme"]}), folder / "autoscores.parquet")
+    if csv_too:
+        (folder / "autoscores.csv").write_text("interaction_id,element,points,scorer\nT-001,greeting,1,acme\n", encoding="utf-8")
+
+
 def applies(touchpoint: str) -> list[str]:
     """The elements that apply in a touchpoint under the starter rubric's scenario rules."""
     return STARTER.active_elements({"touchpoint": touchpoint})
@@ -183,12 +194,17 @@ BAD = {
     "element_typo_many_rows": (lambda f: edit(f, "scores.csv", ",greeting,", ",greetng,", 24),
                                "element 'greetng' is not in rubric.yaml (24 rows)"),
     "gold_rater_typo": (lambda f: gold_rater_typo(f), "rater 'gld' (1 row(s)) is not declared in engagement.yaml"),
+    "autoscores_parquet_unknown_element": (lambda f: autoscores(f, "smile"),
+                                           "autoscores.parquet: 1 row(s) name elements that are not in the rubric (first: 'smile')"),
+    "autoscores_in_two_files": (lambda f: autoscores(f, csv_too=True),
+                                "both autoscores.csv and autoscores.parquet hold machine scores"),
 }
 
 # One mistake, one message: these folders must give exactly one problem (no consequence reported again).
 ONE_MESSAGE = ["unknown_element", "element_typo_many_rows", "rater_typo", "gold_rater_typo", "score_not_in_sample",
                "excluded_element_scored", "rule_above_max", "gold_evidence_not_verbatim", "gold_rules_without_evidence",
-               "unknown_wave", "unknown_competitor", "interactions_header_only"]
+               "unknown_wave", "unknown_competitor", "interactions_header_only", "autoscores_parquet_unknown_element",
+               "autoscores_in_two_files"]
 
 
 def main() -> None:
