@@ -119,7 +119,7 @@ def scan(data, offsets, breaks, customer_word, agent_word):
     date_at = np.full(n_lines, -1, np.int64)
     speaker = np.zeros(n_lines, np.int8)
     owner = np.zeros(n_lines, np.int8)
-    agent_data = np.empty(max(len(data), 1), np.uint8)
+    agent_data = np.empty(max(offsets[n] - offsets[0], 1), np.uint8)  # a slice of a column: its own bytes only
     agent_offsets = np.zeros(n_lines + 1, np.int64)
     agent_unit = np.empty(n_lines, np.int64)
     line = 0
