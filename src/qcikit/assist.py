@@ -436,9 +436,9 @@ class RuleMatcher:
     rubric several times faster than one Arrow pass per rule. A pattern the set should not hold (a syntax
     RE2 refuses, a long counted repetition) is matched on its own: on the agent's lines when no match can
     span two lines, and then only on the lines long enough for it ("[^\n]{500,}" reads a few lines, not
-    every transcript); otherwise with :func:`_contains` on the joined text. A sentinel that matches every
-    text tells whether RE2 ran out of automaton memory on a transcript; those transcripts are matched one
-    pattern at a time, so the answer never depends on the path taken.
+    every transcript); otherwise with :func:`_contains` on the joined text. A sentinel that matches at the
+    end of every text tells whether RE2 ran out of automaton memory on a transcript; those transcripts are
+    matched one pattern at a time, so the answer never depends on the path taken.
     """
 
     def __init__(self, regexes: list[str]):
@@ -455,7 +455,10 @@ class RuleMatcher:
             options.max_mem = 256 << 20
             options.log_errors = False
             matcher = re2.Set.SearchSet(options)
-            matcher.Add("")  # the sentinel: index 0 matches every text
+            # The sentinel: index 0 matches at the end of every text, so a text without it is one RE2 gave up on.
+            # Not "": a pattern that matches everywhere makes every state of the automaton a match state, and the
+            # whole set ran 2.6 times slower (4.5 against 1.7 ns a byte).
+            matcher.Add(r"\z")
             for k, (regex, shape) in enumerate(zip(self.regexes, self.shapes)):
                 if not shape.parsed or shape.big_count:
                     continue
