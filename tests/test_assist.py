@@ -609,3 +609,17 @@ def test_a_scan_numba_cannot_build_falls_back_to_arrow(monkeypatch):
         _same_lines(lines, assist.read_lines(pd.Series(ODD_TRANSCRIPTS), compiled=False))
     finally:
         _scan.kernel.cache_clear()
+
+
+def test_a_versions_freezing_time_is_its_earliest_run(northwind):
+    """`frozen_at` of a version already run is its earliest time (each distinct time parsed once); when none of
+    them reads as a time, the first row's stands."""
+    rows = ["interaction_id,element,points,scorer,version,frozen_at",
+            "NO-000001,greeting,1,acme,v1,2026-05-02T00:00:00+00:00", "NO-000002,greeting,1,acme,v1,not a time",
+            "NO-000003,greeting,1,acme,v1,2026-05-01T09:00:00+00:00", "NO-000004,greeting,1,acme,v2,someday",
+            "NO-000005,greeting,1,acme,v2,later", "NO-000006,greeting,1,acme,v1,2026-05-02T00:00:00+00:00"]
+    (northwind / "autoscores.csv").write_text("\n".join(rows) + "\n")
+    eng = qcikit.Engagement.load(northwind)
+    assert assist._frozen_at(eng, "acme", "v1") == "2026-05-01T09:00:00+00:00"
+    assert assist._frozen_at(eng, "acme", "v2") == "someday"
+    assert assist._frozen_at(eng, "acme", "v3") > "2026"  # never run: now

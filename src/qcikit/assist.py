@@ -750,13 +750,16 @@ def _now() -> str:
 def _frozen_at(eng, scorer: str, version: str) -> str:
     """When this scorer version first ran on the engagement (now, when it never did)."""
     old = load_autoscores(eng, scorer, columns=("scorer", "version", "frozen_at"))
-    old = old[old["version"] == version]
+    old = old[(old["version"] == version).to_numpy(dtype=bool)]
     if not len(old):
         return _now()
-    times = pd.to_datetime(old["frozen_at"].astype(str), utc=True, format="ISO8601", errors="coerce")
+    # A run repeats one time over its fifteen million rows: each distinct time is parsed once, in the order
+    # the rows give them (so the first row's time stands when none parses).
+    values = pd.Series(pd.unique(old["frozen_at"]), dtype=object).astype(str)
+    times = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
     if times.isna().all():
-        return str(old["frozen_at"].iloc[0])
-    return str(old["frozen_at"].iloc[int(times.reset_index(drop=True).idxmin())])  # the earliest, NaT skipped
+        return values.iloc[0]
+    return values.iloc[int(times.idxmin())]  # the earliest, NaT skipped
 
 
 def _store(eng):
