@@ -233,7 +233,7 @@ def read_lines(transcripts, compiled: bool | None = None) -> Lines:
     """Split transcripts into :class:`Lines`. Clock-only times (chat, phone) that go back cross midnight.
 
     With numba installed (``qcikit[scale]``) the transcripts can be read in one compiled pass
-    (:mod:`qcikit._scan`), two to three times faster than Arrow's kernels: ``compiled=True`` asks for it,
+    (:mod:`qcikit._scan`), about twice as fast as Arrow's kernels: ``compiled=True`` asks for it,
     ``False`` refuses it, None (the default) takes it from :data:`COMPILED_FROM` transcripts on. Both paths
     give the same lines."""
     import pyarrow as pa
