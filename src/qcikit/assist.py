@@ -46,7 +46,7 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._frame import decode, from_arrow, isin, lookup, to_number
+from ._frame import decode, from_arrow, isin, lookup, per_category, to_number
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -808,10 +808,10 @@ def save_autoscores(eng, rows: pd.DataFrame) -> str:
 
 def _crossfit(values: pd.Series) -> np.ndarray:
     """The ``crossfit`` flags as booleans: a run's own column is boolean already (fifteen million rows made into
-    "True"/"False" strings took seconds); text from a file reads "true" or "1"."""
+    "True"/"False" strings took seconds); text from a file reads "true", "1" or "yes", in any case."""
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.to_numpy(dtype=bool)
-    return isin(values.astype(str).str.lower(), ["true", "1"])
+    return per_category(values, lambda v: isin(v.astype(str).str.strip().str.lower(), ["true", "1", "yes"]))
 
 
 def write_autoscores_parquet(rows: pd.DataFrame, path: str | Path) -> Path:
@@ -946,15 +946,6 @@ def _read_autoscores_parquet(path: Path, columns) -> pd.DataFrame:
     return df
 
 
-def _per_row(values: pd.Series, decide) -> np.ndarray:
-    """``decide`` (text Series -> booleans) for each row: once per category for a categorical."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        per_category = np.asarray(decide(pd.Series(values.cat.categories.astype(str), dtype=object)), dtype=bool)
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, per_category[np.maximum(codes, 0)], False)
-    return np.asarray(decide(values), dtype=bool)
-
-
 def _checked_autoscores(path: Path, df: pd.DataFrame, columns) -> pd.DataFrame:
     """The checks and defaults every machine-score file gets, whichever its format."""
     df.columns = [str(c).strip() for c in df.columns]
@@ -982,12 +973,11 @@ def _checked_autoscores(path: Path, df: pd.DataFrame, columns) -> pd.DataFrame:
     empty = np.zeros(len(df), dtype=bool)
     for c in ("scorer", "interaction_id"):
         if c in columns:
-            empty |= _per_row(df[c], lambda v: v.str.strip().eq(""))
+            empty |= per_category(df[c], lambda v: v.str.strip().eq(""))
     if empty.any():
         row = int(np.flatnonzero(empty)[0]) + first
         raise QcikitError(f"{path}, row {row}: interaction_id and scorer must not be empty. Fix: fill them in.")
-    if df["crossfit"].dtype != bool:
-        df["crossfit"] = _per_row(df["crossfit"], lambda v: v.str.strip().str.lower().isin(["true", "1", "yes"]))
+    df["crossfit"] = _crossfit(df["crossfit"])
     return df[list(columns)]
 
 
