@@ -8,6 +8,7 @@ from conftest import SAMPLES
 
 import qcikit
 from qcikit import assist, metrics
+from qcikit._schema import SchemaError
 from qcikit.cli import main
 from qcikit.errors import MetricsError, QcikitError
 from qcikit.templates import starter_rubric
@@ -376,8 +377,9 @@ def test_response_standards_name_the_clients_own_touchpoints():
     known = assist.score_rules(frame, rubric, Brand(), standards={"webchat": 30})
     assert _one(known, "c", "response_time") == _one(unknown, "c", "response_time") + 3  # 20 s within 30 s
     assert assist.rules_version(rubric, Brand(), {"webchat": 30}) != assist.rules_version(rubric, Brand())
-    with pytest.raises(Exception, match="response standards must be seconds greater than 0"):
-        qcikit.engagement.EngagementConfig(client="a", slug="a", waves=["w"], response_standards={"chat": 0})
+    with pytest.raises(SchemaError, match="response_standards: Value error, response standards must be seconds greater than 0"):
+        qcikit.engagement.EngagementConfig.validate(
+            {"client": "a", "slug": "a", "waves": ["w"], "response_standards": {"chat": 0}})
 
 
 def test_the_reports_detail_tables_are_model_assisted_like_the_headline(tmp_path):

@@ -5,8 +5,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from .errors import QcikitError
 
 
@@ -97,6 +95,8 @@ def read_yaml(path: str | os.PathLike, error=QcikitError):
     text = read_text(path, error)
     if not text.strip():
         raise error(f"{path.name}: the file is empty. Fix: fill it in (`qcikit new` writes a starter).")
+    import yaml  # here, not at the top: a command that reads no YAML starts without it
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -270,7 +270,7 @@ def _declared_raters(folder: Path) -> list[str]:
     from .engagement import EngagementConfig
 
     try:
-        cfg = EngagementConfig.model_validate(yaml.safe_load((folder / "engagement.yaml").read_text(encoding="utf-8")))
+        cfg = EngagementConfig.validate(yaml.safe_load((folder / "engagement.yaml").read_text(encoding="utf-8")))
     except Exception as exc:  # noqa: BLE001 - any problem with the file is the user's to fix
         raise QcikitError(f"{folder / 'engagement.yaml'}: cannot be read ({str(exc).splitlines()[0]}). "
                           f"Fix: run `qcikit validate {folder}` and correct the file.") from None

@@ -16,13 +16,12 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, field_validator, model_validator
 
 from . import inventory as inv
 from ._frame import from_arrow, isin, lookup, to_number
 from .errors import Problem, QcikitError, ValidationError
-from .rubric import Rubric, RubricModel, check_positive, check_regex, validate_rubric_dict, _pydantic_problems
+from ._schema import SchemaError, record, spec, validate
+from .rubric import Rubric, RubricModel, check_positive, check_regex, schema_problems, validate_rubric_dict
 from .scoring import score
 
 MAX_ROWS_LISTED = 10
@@ -73,108 +72,118 @@ def _store_where(df: pd.DataFrame) -> Callable[[int], str]:
     return lambda i: f"interaction {df['interaction_id'].iloc[i]}, rater {df['rater'].iloc[i]}, element {df['element'].iloc[i]}"
 
 
-class BrandVoice(BaseModel):
-    model_config = ConfigDict(extra="allow")
+@record
+class BrandVoice:
+    __extra__ = "allow"
     tone: str = ""
-    signature_phrases: list[str] = []
-    avoid: list[str] = []
+    signature_phrases: list[str] = spec(factory=list)
+    avoid: list[str] = spec(factory=list)
     sign_off: str = ""
 
 
-class Redaction(BaseModel):
+def _redaction_compiles(redaction: "Redaction") -> None:
+    for label, pattern in redaction.patterns.items():
+        check_regex(pattern, f"the pattern for '{label}'", "e.g. 'POL-\\d{6}'")
+
+
+@record
+class Redaction:
     """``redact:`` in engagement.yaml: what client-facing text loses besides e-mail addresses and phone numbers."""
 
-    model_config = ConfigDict(extra="forbid")
     # A label and a regular expression per identifier of the client's, e.g. {"policy number": "POL-\\d{6}"}.
-    patterns: dict[str, str] = {}
+    patterns: dict[str, str] = spec(factory=dict)
     # The customer and agent names of interactions.csv's customer_name / agent_name columns.
     names: bool = True
 
-    @model_validator(mode="after")
-    def _compiles(self):
-        for label, pattern in self.patterns.items():
-            check_regex(pattern, f"the pattern for '{label}'", "e.g. 'POL-\\d{6}'")
-        return self
+    __after__ = _redaction_compiles
 
 
 RaterRole = Literal["rater", "lead", "gold"]
 
 
-class Rater(BaseModel):
+def _rater_from_name(v: Any) -> Any:
+    return {"name": v} if isinstance(v, str) else v
+
+
+@record
+class Rater:
     """One person who scores: a name and a role (rater, lead — settles disputes —, or gold)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1)
+    __strip__ = True
+    name: str = spec(min_length=1)
     role: RaterRole = "rater"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, v):
-        return {"name": v} if isinstance(v, str) else v
+    __before__ = _rater_from_name
 
 
-class EngagementConfig(BaseModel):
-    """The contents of ``engagement.yaml``."""
+def _server_url(value: str | None) -> str | None:
+    from urllib.parse import urlsplit
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
-    client: str = Field(min_length=1)
-    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    if value is None:
+        return value
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("store must be a PostgreSQL URL, postgresql://host/database (or absent: scores.sqlite)")
+    if urlsplit(value).password is not None:
+        raise ValueError("store must not hold a password: put it in ~/.pgpass or PGPASSWORD, and write "
+                         "postgresql://user@host/database")
+    return value
+
+
+def _positive_standards(value: dict[str, float]) -> dict[str, float]:
+    return check_positive(value, "response standards must be seconds greater than 0")
+
+
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not an IANA time zone; write it as Europe/London, America/New_York or UTC"
+                         ) from None
+    return value
+
+
+@record
+class EngagementConfig:
+    """The contents of ``engagement.yaml`` (read one with :meth:`validate`)."""
+
+    __extra__ = "allow"
+    __strip__ = True
+    client: str = spec(min_length=1)
+    slug: str = spec(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     industry: str = ""
-    brand_voice: BrandVoice = BrandVoice()
-    value_focus: list[str] = []
-    specific_extras: list[str] = []
-    waves: list[str] = Field(min_length=1)
-    competitors: list[str] = []
+    brand_voice: BrandVoice = spec(factory=BrandVoice)
+    value_focus: list[str] = spec(factory=list)
+    specific_extras: list[str] = spec(factory=list)
+    waves: list[str] = spec(min_length=1)
+    competitors: list[str] = spec(factory=list)
     seed: int = 0
-    confidence: float = Field(default=0.95, gt=0, lt=1)
-    margin: float = Field(default=0.05, gt=0, lt=1)
+    confidence: float = spec(0.95, gt=0, lt=1)
+    margin: float = spec(0.05, gt=0, lt=1)
     strata: str | None = "touchpoint"
-    target_qci: float = Field(default=80.0, ge=0, le=100)
+    target_qci: float = spec(80.0, ge=0, le=100)
     # Report a wave only when at least this share of each stratum's sample is scored (0: always report).
-    min_scored_share: float = Field(default=0.0, ge=0, le=1)
-    raters: list[Rater] = []
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    min_scored_share: float = spec(0.0, ge=0, le=1)
+    raters: list[Rater] = spec(factory=list)
+    country: str | None = spec(None, pattern=r"^[A-Z]{2}$")
     # The IANA time zone imported timestamps are written in (`qcikit import`); transcripts carry no offset.
     timezone: str = "UTC"
-    redact: Redaction = Redaction()
+    redact: Redaction = spec(factory=Redaction)
     # The auto-scorer whose machine scores, corrected by the human sample, give the report's headline QCI.
     assisted: str | None = None
     # A rater team's shared store: postgresql://host/database (QCIKIT_STORE overrides); default scores.sqlite.
     store: str | None = None
     # Seconds within which a first response meets the channel's standard, per touchpoint level (the rules
     # scorer's timing rules); merged over the starter rubric's email 4 h, chat 60 s, phone 90 s, in person 3 min.
-    response_standards: dict[str, float] = {}
+    response_standards: dict[str, float] = spec(factory=dict)
 
-    @field_validator("store")
+    __checks__ = {"store": _server_url, "response_standards": _positive_standards, "timezone": _known_zone}
+
     @classmethod
-    def _server_url(cls, value: str | None) -> str | None:
-        from urllib.parse import urlsplit
-
-        if value is None:
-            return value
-        if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("store must be a PostgreSQL URL, postgresql://host/database (or absent: scores.sqlite)")
-        if urlsplit(value).password is not None:
-            raise ValueError("store must not hold a password: put it in ~/.pgpass or PGPASSWORD, and write "
-                             "postgresql://user@host/database")
-        return value
-
-    @field_validator("response_standards")
-    @classmethod
-    def _positive_standards(cls, value: dict[str, float]) -> dict[str, float]:
-        return check_positive(value, "response standards must be seconds greater than 0")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{value}' is not an IANA time zone; write it as Europe/London, America/New_York or UTC"
-                             ) from None
-        return value
+    def validate(cls, data: Any) -> "EngagementConfig":
+        """``data`` (engagement.yaml's mapping) checked; :class:`~qcikit._schema.SchemaError` lists the problems."""
+        return validate(cls, data)
 
     @property
     def rater_names(self) -> list[str]:
@@ -408,6 +417,8 @@ class _Loader:
         text = self.text(name, required)
         if text is None:
             return None
+        import yaml
+
         try:
             # libyaml's loader when PyYAML has it: a rubric parses ten times faster than in pure Python.
             return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -580,9 +591,9 @@ class _Loader:
             self.add("engagement.yaml", "", "the file must be a mapping of keys to values.", "Start from src/qcikit/templates/engagement.yaml.")
             return
         try:
-            self.data["config"] = EngagementConfig.model_validate(data)
-        except PydanticError as exc:
-            self.problems.extend(_pydantic_problems("engagement.yaml", exc))
+            self.data["config"] = validate(EngagementConfig, data)
+        except SchemaError as exc:
+            self.problems.extend(schema_problems("engagement.yaml", exc))
 
     def load_schema(self) -> None:
         data = self.yaml("scenarios.yaml")
@@ -601,7 +612,7 @@ class _Loader:
         p = validate_rubric_dict(data, "rubric.yaml", schema.facets if schema else None)
         self.problems.extend(p)
         if not p:
-            self.data["rubric"] = Rubric(RubricModel.model_validate(data), "rubric.yaml")
+            self.data["rubric"] = Rubric(validate(RubricModel, data), "rubric.yaml")
 
     def _waves(self, name: str, df: pd.DataFrame, where=None) -> None:
         cfg = self.data.get("config")

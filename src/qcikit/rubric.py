@@ -28,9 +28,8 @@ from typing import Any, Iterable, Literal, Mapping
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from ._io import read_yaml
+from ._schema import SchemaError, record, spec, validate
 from .errors import Problem, RubricError
 
 MIN_ELEMENTS = 8
@@ -40,15 +39,46 @@ CriticalEffect = Literal["zero_interaction", "zero_dimension", "cap"]
 CRITICAL_EFFECTS = ("zero_interaction", "zero_dimension", "cap")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 Timing = Literal["within_standard", "over_double_standard", "silent_gap"]
 TIMINGS = ("within_standard", "over_double_standard", "silent_gap")
 BRAND_PLACEHOLDERS = ("{signature_phrases}", "{sign_off}", "{avoid}")
 
 
+class _Model:
+    # Unknown keys are refused (a misspelt key would silently do nothing) and values lose surrounding spaces.
+    __extra__ = "forbid"
+    __strip__ = True
+
+
+def _compiles(value: list[str]) -> list[str]:
+    for pattern in value:
+        probe = pattern
+        for key in BRAND_PLACEHOLDERS:
+            probe = probe.replace(key, "x")
+        check_regex(probe, f"the pattern '{pattern}'", "or as a plain phrase")
+    return value
+
+
+def check_positive(values: dict[str, float], what: str) -> dict[str, float]:
+    """``values`` unchanged, or ``ValueError`` (a field check's error) naming the keys whose value is not above 0."""
+    bad = [k for k, x in values.items() if not x > 0]
+    if bad:
+        raise ValueError(f"{what} (see {', '.join(bad)})")
+    return values
+
+
+def check_regex(pattern: str, what: str, example: str) -> None:
+    """Raise ``ValueError`` (a field check's error) naming ``what`` when ``pattern`` is not a regular expression."""
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{what} is not a valid regular expression ({exc}); write it as Python's re module "
+                         f"reads it, {example}") from None
+
+
+@record
 class Rule(_Model):
     """One scoring rule: a behaviour that adds or removes points, with an example.
 
@@ -59,47 +89,22 @@ class Rule(_Model):
     """
 
     id: str
-    text: str = Field(min_length=1)
-    points: float = Field(gt=0)
-    example: str = Field(min_length=1)
-    patterns: list[str] = []
+    text: str = spec(min_length=1)
+    points: float = spec(gt=0)
+    example: str = spec(min_length=1)
+    patterns: list[str] = spec(factory=list)
     timing: Timing | None = None
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            probe = pattern
-            for key in BRAND_PLACEHOLDERS:
-                probe = probe.replace(key, "x")
-            check_regex(probe, f"the pattern '{pattern}'", "or as a plain phrase")
-        return value
+    __checks__ = {"patterns": _compiles}
 
 
-def check_positive(values: dict[str, float], what: str) -> dict[str, float]:
-    """``values`` unchanged, or ``ValueError`` (pydantic's field error) naming the keys whose value is not above 0."""
-    bad = [k for k, x in values.items() if not x > 0]
-    if bad:
-        raise ValueError(f"{what} (see {', '.join(bad)})")
-    return values
-
-
-def check_regex(pattern: str, what: str, example: str) -> None:
-    """Raise ``ValueError`` (pydantic's field error) naming ``what`` when ``pattern`` is not a regular expression."""
-    import re
-
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"{what} is not a valid regular expression ({exc}); write it as Python's re module "
-                         f"reads it, {example}") from None
-
-
+@record
 class Rules(_Model):
-    additive: list[Rule] = []
-    subtractive: list[Rule] = []
+    additive: list[Rule] = spec(factory=list)
+    subtractive: list[Rule] = spec(factory=list)
 
 
+@record
 class Critical(_Model):
     """What a fail of a critical element does.
 
@@ -109,32 +114,39 @@ class Critical(_Model):
     """
 
     effect: CriticalEffect
-    cap: float | None = Field(default=None, ge=0, le=100)
-    fail_below: float = Field(default=1.0, gt=0)
+    cap: float | None = spec(None, ge=0, le=100)
+    fail_below: float = spec(1.0, gt=0)
 
 
+@record
 class Element(_Model):
     id: str
     name: str
     dimension: str
     description: str = ""
-    max_points: float = Field(gt=0)
-    weight: float = Field(default=1.0, gt=0)
-    start: float = Field(default=0.0, ge=0)
+    max_points: float = spec(gt=0)
+    weight: float = spec(1.0, gt=0)
+    start: float = spec(0.0, ge=0)
     na_allowed: bool = False
     critical: Critical | None = None
-    concepts: list[str] = []
+    concepts: list[str] = spec(factory=list)
     rules: Rules
 
 
+@record
 class Dimension(_Model):
     name: str
-    weight: float = Field(gt=0)
+    weight: float = spec(gt=0)
     description: str = ""
     # Concepts of the step-1 catalogue this dimension serves, when its words do not say so.
-    concepts: list[str] = []
+    concepts: list[str] = spec(factory=list)
 
 
+def _positive_factors(v: dict[str, float]) -> dict[str, float]:
+    return check_positive(v, "factors must be greater than 0")
+
+
+@record
 class ScenarioRule(_Model):
     """Weight changes for the scenarios that match ``when``.
 
@@ -145,36 +157,35 @@ class ScenarioRule(_Model):
 
     name: str
     when: dict[str, str | list[str]]
-    dimension_factors: dict[str, float] = {}
-    element_factors: dict[str, float] = {}
-    exclude: list[str] = []
+    dimension_factors: dict[str, float] = spec(factory=dict)
+    element_factors: dict[str, float] = spec(factory=dict)
+    exclude: list[str] = spec(factory=list)
 
-    @field_validator("dimension_factors", "element_factors")
-    @classmethod
-    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
-        return check_positive(v, "factors must be greater than 0")
+    __checks__ = {"dimension_factors": _positive_factors, "element_factors": _positive_factors}
 
 
+@record
 class Change(_Model):
     """One entry of the rubric's changelog: the version it made, when, what changed and why."""
 
     version: str
-    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    what: str = Field(min_length=1)
-    why: str = Field(min_length=1)
+    date: str = spec(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    what: str = spec(min_length=1)
+    why: str = spec(min_length=1)
 
 
+@record
 class RubricModel(_Model):
     version: str
     name: str = "Rubric"
     dimensions: list[Dimension]
     elements: list[Element]
-    scenario_rules: list[ScenarioRule] = []
+    scenario_rules: list[ScenarioRule] = spec(factory=list)
     # The changelog, oldest first: rewording a rule makes a new version and an entry here.
-    changes: list[Change] = []
+    changes: list[Change] = spec(factory=list)
 
 
-def _pydantic_problems(file: str, exc: ValidationError) -> list[Problem]:
+def schema_problems(file: str, exc: SchemaError) -> list[Problem]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
@@ -223,7 +234,7 @@ class Rubric:
         problems = validate_rubric_dict(data, source)
         if problems:
             raise RubricError("\n".join(str(p) for p in problems))
-        return cls(RubricModel.model_validate(data), source)
+        return cls(validate(RubricModel, data), source)
 
     # -- views ----------------------------------------------------------
     @property
@@ -507,9 +518,9 @@ def validate_rubric_dict(data: Any, source: str = "rubric.yaml", facets: Mapping
         return [Problem(source, "", "the rubric must be a mapping with version, dimensions and elements.",
                         "Start from src/qcikit/templates/rubric.yaml.")]
     try:
-        model = RubricModel.model_validate(data)
-    except ValidationError as exc:
-        return _pydantic_problems(source, exc)
+        model = validate(RubricModel, data)
+    except SchemaError as exc:
+        return schema_problems(source, exc)
     p: list[Problem] = []
     dims = [d.name for d in model.dimensions]
     if len(set(dims)) != len(dims):
@@ -616,7 +627,7 @@ def load_rubric(path: str | Path) -> Rubric:
     problems = validate_rubric_dict(data, path.name)
     if problems:
         raise RubricError("\n".join(str(p) for p in problems))
-    return Rubric(RubricModel.model_validate(data), path.name)
+    return Rubric(validate(RubricModel, data), path.name)
 
 
 # Words that carry no behaviour: left out when rule texts and examples are compared.

@@ -33,6 +33,7 @@ from markupsafe import Markup
 
 from . import answers, metrics, redaction, reliability
 from ._frame import isin
+from ._schema import as_dict
 from .engagement import Engagement
 from .errors import QcikitError
 from .redaction import redact  # noqa: F401 - part of this module's surface (tests import it from here)
@@ -392,7 +393,7 @@ class ReportContext:
         old, new = self.wave_version(before), self.wave_version(self.wave)
         if not old or not new or old == new:
             return []
-        return [{"old": old, "new": new, **c.model_dump()} for c in self.eng.rubric.changes_between(old, new)] or \
+        return [{"old": old, "new": new, **as_dict(c)} for c in self.eng.rubric.changes_between(old, new)] or \
             [{"old": old, "new": new, "version": new, "date": "", "what": "not recorded in rubric.yaml's changes", "why": ""}]
 
     def what_changed(self) -> str:

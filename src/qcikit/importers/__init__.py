@@ -76,11 +76,11 @@ def _engagement(folder: Path):
     if not (folder / "engagement.yaml").is_file():
         raise QcikitError(f"{folder}: no engagement.yaml, so this is not an engagement folder. "
                           f"Fix: create one with `qcikit new {folder} --client NAME`, then import into it.")
-    from pydantic import ValidationError
+    from .._schema import SchemaError
 
     try:
-        config = EngagementConfig.model_validate(read_yaml(folder / "engagement.yaml"))
-    except ValidationError:
+        config = EngagementConfig.validate(read_yaml(folder / "engagement.yaml"))
+    except SchemaError:
         raise QcikitError(f"{folder}/engagement.yaml has problems. Fix: run `qcikit validate {folder}` and correct "
                           "what it lists, then import.") from None
     data = read_yaml(folder / "scenarios.yaml") if (folder / "scenarios.yaml").is_file() else None

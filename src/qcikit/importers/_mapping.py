@@ -3,34 +3,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-
 from .._io import read_yaml
+from .._schema import SchemaError, record, spec, validate
 from ..errors import QcikitError
 from ._base import CHANNEL_ALIASES, _key
 
 UNASSIGNED = "Unassigned"
 
 
-class ImportSettings(BaseModel):
+def _text_keys(data):
+    # YAML reads `360001234: Billing` with an integer key; ids are text everywhere in the kit.
+    if isinstance(data, dict):
+        data = {**data, **{key: {str(k): str(v) for k, v in data[key].items()}
+                           for key in ("touchpoints", "teams") if isinstance(data.get(key), dict)}}
+    return data
+
+
+@record
+class ImportSettings:
     """The contents of ``import.yaml`` (every key optional)."""
 
-    model_config = ConfigDict(extra="forbid")
     # A source's channel name (Zendesk via.channel, Intercom source.type, Freshdesk source code, a messages
     # file's channel) -> a level of the touchpoint facet.
-    touchpoints: dict[str, str] = {}
+    touchpoints: dict[str, str] = spec(factory=dict)
     # A source's group or team (id or name) -> the team name coaching pages use.
-    teams: dict[str, str] = {}
+    teams: dict[str, str] = spec(factory=dict)
     # The team of conversations without a group.
     default_team: str = UNASSIGNED
 
-    @field_validator("touchpoints", "teams", mode="before")
-    @classmethod
-    def _text_keys(cls, value):
-        # YAML reads `360001234: Billing` with an integer key; ids are text everywhere in the kit.
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
+    __before__ = _text_keys
 
 
 def load_settings(folder: Path) -> ImportSettings:
@@ -39,8 +40,8 @@ def load_settings(folder: Path) -> ImportSettings:
         return ImportSettings()
     data = read_yaml(path)
     try:
-        return ImportSettings.model_validate(data)
-    except ValidationError as exc:
+        return validate(ImportSettings, data)
+    except SchemaError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "the file"
         raise QcikitError(f"import.yaml, {where}: {err['msg']}. Fix: keep to the keys touchpoints "
