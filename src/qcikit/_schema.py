@@ -95,86 +95,95 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _strict(cls: type, data: Any) -> Any:
-    before = getattr(cls, "__before__", None)
-    if before is not None:
-        data = before(data)
-    if type(data) is not dict:
-        raise _Doubt
-    hints, given, values = _hints(cls), set(data), {}
-    for f in fields(cls):
-        if f.name not in data:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise _Doubt
-            continue
-        given.discard(f.name)
-        value = _value(hints[f.name], data[f.name], cls.__strip__)
-        _constrain(value, f.metadata)
-        check = cls.__dict__.get("__checks__", {}).get(f.name)
-        if check is not None:
-            try:
-                value = check(value)
-            except ValueError:
-                raise _Doubt from None
-        values[f.name] = value
-    if given and (cls.__extra__ == "forbid" or any(type(k) is not str for k in given)):
-        raise _Doubt
-    rec = cls(**values)
-    # pydantic keeps extra keys as attributes: so do the records (an engagement.yaml may carry notes).
-    rec.__dict__.update({k: data[k] for k in given})
-    after = getattr(cls, "__after__", None)
-    if after is not None:
-        try:
-            after(rec)
-        except ValueError:
-            raise _Doubt from None
-    return rec
+    return _checker(cls, False)(data)
 
 
-def _value(tp: Any, v: Any, strip: bool) -> Any:
+def _doubt(*_: Any) -> Any:
+    raise _Doubt
+
+
+@lru_cache(maxsize=None)
+def _checker(tp: Any, strip: bool) -> Any:
+    """The strict check of one declared type, as a function of the value (built once per type: a rubric's
+    hundred rules are then checked without looking at their declarations again)."""
     if dataclasses.is_dataclass(tp):
-        return _strict(tp, v)
+        return _record_checker(tp)
     if tp is str:
-        if type(v) is not str or (strip and v != v.strip()):
-            raise _Doubt
-        return v
+        if strip:
+            return lambda v: v if type(v) is str and v == v.strip() else _doubt()
+        return lambda v: v if type(v) is str else _doubt()
     if tp is float:
-        if type(v) is float:
-            return v
-        if type(v) is int and abs(v) < 2**53:
-            return float(v)
-        raise _Doubt
+        return lambda v: v if type(v) is float else float(v) if type(v) is int and abs(v) < 2**53 else _doubt()
     if tp is int or tp is bool:
-        if type(v) is not tp:
-            raise _Doubt
-        return v
+        return lambda v: v if type(v) is tp else _doubt()
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is Literal:
-        if type(v) is not str or v not in args:
-            raise _Doubt
-        return v
+        return lambda v: v if type(v) is str and v in args else _doubt()
     if origin is list:
-        if type(v) is not list:
-            raise _Doubt
-        return [_value(args[0], x, strip) for x in v]
+        item = _checker(args[0], strip)
+        return lambda v: [item(x) for x in v] if type(v) is list else _doubt()
     if origin is dict:
-        if type(v) is not dict:
-            raise _Doubt
-        return {_value(args[0], k, strip): _value(args[1], x, strip) for k, x in v.items()}
+        key, value = _checker(args[0], strip), _checker(args[1], strip)
+        return lambda v: {key(k): value(x) for k, x in v.items()} if type(v) is dict else _doubt()
     if origin is typing.Union or origin is types.UnionType:
-        if v is None and type(None) in args:
-            return None
-        # Only a value exactly one arm takes is decided here: then pydantic's smart mode picks that arm too.
-        taken = []
-        for arm in args:
-            if arm is not type(None):
+        arms = [_checker(arm, strip) for arm in args if arm is not type(None)]
+        optional = type(None) in args
+
+        def union(v: Any) -> Any:
+            if v is None and optional:
+                return None
+            # Only a value exactly one arm takes is decided here: then pydantic's smart mode picks that arm too.
+            taken = []
+            for arm in arms:
                 try:
-                    taken.append(_value(arm, v, strip))
+                    taken.append(arm(v))
                 except _Doubt:
                     pass
-        if len(taken) != 1:
-            raise _Doubt
-        return taken[0]
+            return taken[0] if len(taken) == 1 else _doubt()
+        return union
     raise TypeError(f"no strict check for {tp!r}")  # a declaration this module does not know: a bug, not input
+
+
+def _record_checker(cls: type) -> Any:
+    hints, checks = _hints(cls), cls.__dict__.get("__checks__", {})
+    plan = [(f.name, f.default is MISSING and f.default_factory is MISSING, _checker(hints[f.name], cls.__strip__),
+             f.metadata, checks.get(f.name)) for f in fields(cls)]
+    names = {f.name for f in fields(cls)}
+    before, after, forbid = getattr(cls, "__before__", None), getattr(cls, "__after__", None), cls.__extra__ == "forbid"
+
+    def check(data: Any) -> Any:
+        if before is not None:
+            data = before(data)
+        if type(data) is not dict:
+            raise _Doubt
+        values = {}
+        for name, required, value_of, constraints, field_check in plan:
+            if name not in data:
+                if required:
+                    raise _Doubt
+                continue
+            value = value_of(data[name])
+            if constraints:
+                _constrain(value, constraints)
+            if field_check is not None:
+                try:
+                    value = field_check(value)
+                except ValueError:
+                    raise _Doubt from None
+            values[name] = value
+        extra = [k for k in data if k not in names] if len(values) < len(data) else ()
+        if extra and (forbid or any(type(k) is not str for k in extra)):
+            raise _Doubt
+        rec = cls(**values)
+        # pydantic keeps extra keys as attributes: so do the records (an engagement.yaml may carry notes).
+        rec.__dict__.update({k: data[k] for k in extra})
+        if after is not None:
+            try:
+                after(rec)
+            except ValueError:
+                raise _Doubt from None
+        return rec
+    return check
 
 
 def _constrain(v: Any, c: dict[str, Any]) -> None:

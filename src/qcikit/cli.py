@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .errors import QcikitError
 
-# The first time a model is built, pydantic looks through every installed distribution's entry points for
-# plug-ins (13 ms of each command's start on a data-science environment); a qcikit command runs none. A user
-# who sets the variable keeps their own value.
+# When a YAML file needs pydantic (qcikit._schema: a file with something to coerce or to report), pydantic's
+# first model build looks through every installed distribution's entry points for plug-ins (13 ms on a
+# data-science environment); a qcikit command runs none. A user who sets the variable keeps their own value.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 if TYPE_CHECKING:  # pandas is imported by the commands that read data, not by `qcikit --help`

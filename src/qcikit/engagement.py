@@ -21,7 +21,7 @@ from . import inventory as inv
 from ._frame import from_arrow, isin, lookup, to_number
 from .errors import Problem, QcikitError, ValidationError
 from ._schema import SchemaError, record, spec, validate
-from .rubric import Rubric, RubricModel, check_positive, check_regex, schema_problems, validate_rubric_dict
+from .rubric import Rubric, check_positive, check_regex, checked_rubric, schema_problems
 from .scoring import score
 
 MAX_ROWS_LISTED = 10
@@ -609,10 +609,10 @@ class _Loader:
         if data is None:
             return
         schema = self.data.get("schema")
-        p = validate_rubric_dict(data, "rubric.yaml", schema.facets if schema else None)
+        model, p = checked_rubric(data, "rubric.yaml", schema.facets if schema else None)
         self.problems.extend(p)
         if not p:
-            self.data["rubric"] = Rubric(validate(RubricModel, data), "rubric.yaml")
+            self.data["rubric"] = Rubric(model, "rubric.yaml")
 
     def _waves(self, name: str, df: pd.DataFrame, where=None) -> None:
         cfg = self.data.get("config")

@@ -231,10 +231,10 @@ class Rubric:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "rubric.yaml") -> "Rubric":
         """Validate a rubric given as a mapping; raise :class:`RubricError` listing every problem."""
-        problems = validate_rubric_dict(data, source)
+        model, problems = checked_rubric(data, source)
         if problems:
             raise RubricError("\n".join(str(p) for p in problems))
-        return cls(validate(RubricModel, data), source)
+        return cls(model, source)
 
     # -- views ----------------------------------------------------------
     @property
@@ -514,13 +514,20 @@ def validate_rubric_dict(data: Any, source: str = "rubric.yaml", facets: Mapping
     ``facets`` (from the scenario schema) lets scenario rules be checked
     against real facet levels.
     """
+    return checked_rubric(data, source, facets)[1]
+
+
+def checked_rubric(data: Any, source: str = "rubric.yaml",
+                   facets: Mapping[str, list[str]] | None = None) -> tuple[RubricModel | None, list[Problem]]:
+    """The rubric's record and every problem (see :func:`validate_rubric_dict`); the record is None when the
+    mapping does not even fit its schema."""
     if not isinstance(data, Mapping):
-        return [Problem(source, "", "the rubric must be a mapping with version, dimensions and elements.",
+        return None, [Problem(source, "", "the rubric must be a mapping with version, dimensions and elements.",
                         "Start from src/qcikit/templates/rubric.yaml.")]
     try:
         model = validate(RubricModel, data)
     except SchemaError as exc:
-        return schema_problems(source, exc)
+        return None, schema_problems(source, exc)
     p: list[Problem] = []
     dims = [d.name for d in model.dimensions]
     if len(set(dims)) != len(dims):
@@ -602,7 +609,7 @@ def validate_rubric_dict(data: Any, source: str = "rubric.yaml", facets: Mapping
                 p.append(Problem(source, f"key scenario_rules.{i} ({r.name})",
                                  f"excluding {len(set(r.exclude))} elements leaves {active}; a scenario needs at least {MIN_ELEMENTS}.",
                                  "Switch fewer elements off for this scenario."))
-    return p
+    return model, p
 
 
 def load_rubric(path: str | Path) -> Rubric:
@@ -624,10 +631,10 @@ def load_rubric(path: str | Path) -> Rubric:
     if not path.is_file():
         raise RubricError(f"{path}: the rubric file does not exist. Fix: create it with `qcikit new` or copy src/qcikit/templates/rubric.yaml.")
     data = read_yaml(path, RubricError)
-    problems = validate_rubric_dict(data, path.name)
+    model, problems = checked_rubric(data, path.name)
     if problems:
         raise RubricError("\n".join(str(p) for p in problems))
-    return Rubric(validate(RubricModel, data), path.name)
+    return Rubric(model, path.name)
 
 
 # Words that carry no behaviour: left out when rule texts and examples are compared.
