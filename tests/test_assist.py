@@ -2,6 +2,7 @@
 import shutil
 import sqlite3
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import SAMPLES
@@ -593,6 +594,96 @@ def test_the_rules_scorer_gives_the_same_scores_with_the_compiled_scan(monkeypat
                                                                standards=cfg.response_standards))
     assert isinstance(compiled["interaction_id"].dtype, pd.CategoricalDtype)  # codes into the population's ids
     assert compiled["interaction_id"].astype(str).tolist()[:3] == pop["interaction_id"].astype(str).tolist()[:3]
+
+
+def test_the_rules_scorer_gives_the_same_scores_in_forked_processes(monkeypatch):
+    """A population's chunks shared between forked processes give the frame the threaded pipeline gives."""
+    if not assist.sys_can_fork():
+        pytest.skip("fork is used on Linux only")
+    eng = qcikit.Engagement.load(SAMPLES / "voltania")
+    pop = eng.interactions.iloc[:6000][["interaction_id", "touchpoint", "transcript"]]
+    cfg = eng.config
+    monkeypatch.setattr(assist, "PROCESSES_FROM", 1)
+    calls = []
+    real = assist._shared_chunks
+    monkeypatch.setattr(assist, "_shared_chunks", lambda *a, **k: calls.append(len(a[0])) or real(*a, processes=3, **k))
+    forked = assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=500, standards=cfg.response_standards)
+    assert calls == [12]
+    monkeypatch.setattr(assist, "FORK", False)
+    pd.testing.assert_frame_equal(forked, assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=500,
+                                                             standards=cfg.response_standards))
+
+
+def _pid_work(child_does=None):
+    """Each chunk's values are the id of the process that computed it; ``child_does`` runs first in a child."""
+    import os
+
+    parent = os.getpid()
+
+    def work(chunk):
+        if os.getpid() != parent and child_does is not None:
+            child_does()
+        return np.full(len(chunk) * 2, float(os.getpid()))
+    return work
+
+
+def test_shared_chunks_are_computed_side_by_side_and_come_back_in_order():
+    if not assist.sys_can_fork():
+        pytest.skip("fork is used on Linux only")
+    import os
+    import time
+
+    def slow(chunk):  # long enough per chunk that the children start before the parent has taken them all
+        time.sleep(0.05)
+        return np.full(len(chunk) * 2, float(os.getpid()))
+
+    chunks = [np.arange(k, k + 3) for k in range(0, 60, 3)]
+    out = assist._shared_chunks(chunks, slow, 2, processes=3)
+    assert len(out) == 60 * 2
+    pids = set(out.tolist())
+    assert float(os.getpid()) in pids and len(pids) == 3  # the parent and two children each did chunks
+    # In chunk order: each chunk's six values come from one process.
+    assert all(len(set(out[k * 6:(k + 1) * 6].tolist())) == 1 for k in range(20))
+
+
+@pytest.mark.parametrize("fate", ["raises", "dies", "hangs"])
+def test_a_child_that_fails_costs_time_never_rows(fate):
+    if not assist.sys_can_fork():
+        pytest.skip("fork is used on Linux only")
+    import os
+    import time
+
+    def fail():
+        if fate == "raises":
+            raise RuntimeError("boom")
+        if fate == "dies":
+            os._exit(3)
+        time.sleep(600)
+
+    chunks = [np.arange(5) for _ in range(8)]
+    t = time.monotonic()
+    out = assist._shared_chunks(chunks, _pid_work(fail), 2, processes=2, patience=1.0)
+    assert time.monotonic() - t < 60  # a hung child is stopped, not waited for
+    assert out.tolist() == [float(os.getpid())] * 80  # every chunk done, by the parent
+
+
+def test_a_parent_that_fails_stops_its_children():
+    if not assist.sys_can_fork():
+        pytest.skip("fork is used on Linux only")
+    import multiprocessing as mp
+    import os
+
+    parent = os.getpid()
+
+    def work(chunk):
+        if os.getpid() == parent:
+            raise ValueError("the parent's chunk failed")
+        import time
+        time.sleep(600)
+
+    with pytest.raises(ValueError, match="the parent's chunk failed"):
+        assist._shared_chunks([np.arange(3)] * 4, work, 1, processes=2)
+    assert not mp.active_children()
 
 
 def test_a_scan_numba_cannot_build_falls_back_to_arrow(monkeypatch):
