@@ -859,7 +859,8 @@ class _Loader:
             return self.data["store_location"]
         cfg = self.data.get("config")
         try:
-            location, key = locate(self.folder, cfg.store if cfg else None, cfg.slug if cfg else None)
+            # "" when engagement.yaml, already read, names no store: locate need not read the file again.
+            location, key = locate(self.folder, (cfg.store or "") if cfg else None, cfg.slug if cfg else None)
         except StoreError as exc:
             # Unless engagement.yaml's own check already named the key (the environment's setting is not in it).
             if not any(p.file == "engagement.yaml" and p.where == "key store" for p in self.problems):
