@@ -635,7 +635,7 @@ def _shared_chunks(chunks: list, work: Callable[[object], np.ndarray], width: in
     for k in np.flatnonzero(done == 0):
         points[starts[k]:ends[k]] = work(chunks[k])
     out = points.copy()
-    del points, done
+    points = done = None  # the views let go of the mapping, which can then be closed
     buf.close()
     return out
 
