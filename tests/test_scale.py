@@ -16,9 +16,9 @@ from scale import make, measure  # noqa: E402
 def test_a_hundred_thousand_interactions_load_in_bounded_memory(tmp_path):
     folder = make(tmp_path / "big", 100_000)
     size_mb = (folder / "interactions.csv").stat().st_size / 1e6
-    seconds, rss_mb = measure(f"import qcikit; e = qcikit.Engagement.load({str(folder)!r}); "
+    seconds, rss_mb, _ = measure(f"import qcikit; e = qcikit.Engagement.load({str(folder)!r}); "
                               "assert len(e.interactions) == 100_000")
-    floor_s, floor_mb = measure(f"import pyarrow.csv as c; c.read_csv({str(folder / 'interactions.csv')!r}, "
+    floor_s, floor_mb, _ = measure(f"import pyarrow.csv as c; c.read_csv({str(folder / 'interactions.csv')!r}, "
                                 "parse_options=c.ParseOptions(newlines_in_values=True))")
     print(f"100k interactions ({size_mb:.0f} MB): load {seconds:.2f} s, {rss_mb:.0f} MB; "
           f"pyarrow floor {floor_s:.2f} s, {floor_mb:.0f} MB")
