@@ -190,3 +190,20 @@ def test_decode_turns_a_categorical_into_arrow_text_row_by_row():
     assert got.tolist()[0] == "b" and pd.isna(got.iloc[1]) and got.tolist()[2:] == ["a", "b"]
     plain = pd.Series(["a"], dtype="str")
     assert decode(plain) is plain
+
+
+def test_group_codes_numbers_row_combinations_as_factorize_of_tuples_does():
+    import numpy as np
+
+    from qcikit._frame import group_codes
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"a": rng.choice(["x", "y", None], 2000), "b": rng.choice(["p", "q", "r"], 2000),
+                          "c": rng.integers(0, 3, 2000)})
+    frame["a"] = frame["a"].astype("string")
+    codes, first = group_codes(frame, ["a", "b", "c"])
+    expected, uniques = pd.factorize(pd.Series(list(frame.itertuples(index=False, name=None))).map(
+        lambda t: tuple("<NA>" if v is pd.NA or v is None else v for v in t)))
+    assert codes.tolist() == expected.tolist()
+    assert [codes[k] for k in first] == list(range(len(uniques)))  # each group's first row, in order
+    assert all(first[g] == np.flatnonzero(codes == g)[0] for g in range(len(uniques)))

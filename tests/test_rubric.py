@@ -177,3 +177,26 @@ def test_ambiguity_warnings_fire_on_planted_rules_and_stay_quiet_on_the_samples(
     assert main(["validate", str(folder)]) == 0
     out = capsys.readouterr().out
     assert f"{folder}: clean" in out and f"{folder}: 1 warning — rubric words that allow two readings:" in out
+
+
+def test_scenario_weights_for_many_scenarios_equal_those_of_each_scenario():
+    """scenario_factor_arrays (vectorized over scenarios) gives, row by row, what weights() works from for one
+    scenario: on 2,000 seeded scenarios of the sample rubrics, levels outside the schema and unknowns included."""
+    import numpy as np
+
+    from conftest import SAMPLES
+    from qcikit.engagement import Engagement
+
+    eng = Engagement.load(SAMPLES / "northwind")
+    rubric = eng.rubric
+    data = rubric.model
+    assert data.scenario_rules
+    rng = np.random.default_rng(11)
+    facets = eng.schema.facets
+    frame = pd.DataFrame({f: rng.choice([*levels, "other"], 2000) for f, levels in facets.items()})
+    frame.iloc[::40, 1] = None
+    dim_w, el_w = rubric.scenario_factor_arrays(frame)
+    for i in range(len(frame)):
+        d, e = rubric._factors({k: str(v) for k, v in frame.iloc[i].items()})
+        assert np.array_equal(d, dim_w[i]) and np.array_equal(e, el_w[i])
+    assert (el_w == 0).any(axis=1).sum() > 100  # the exclusions are reached

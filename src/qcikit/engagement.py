@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import inventory as inv
-from ._frame import from_arrow, isin, lookup, to_number
+from ._frame import from_arrow, group_codes, isin, lookup, to_number
 from .errors import Problem, QcikitError, ValidationError
 from ._schema import SchemaError, record, spec, validate
 from .rubric import Rubric, check_positive, check_regex, checked_rubric, schema_problems
@@ -1071,14 +1071,12 @@ class _Loader:
         file = "gold.csv" if key == "gold" else ("scores.csv" if self.data.get("scores_source") == "scores.csv" else self.store_name)
         inv, schema, cfg = self.data.get("inventory"), self.data.get("schema"), self.data.get("config")
         elements = list(rubric.element_ids)
-        pair_key = df["interaction_id"].astype(str) + "\x1f" + df["rater"].astype(str)
-        pair_code, pairs = pd.factorize(pair_key)
-        el_code = pd.Categorical(df["element"], categories=elements).codes
-        first = pd.Series(np.arange(len(df))).groupby(pair_code).first().to_numpy()
+        pair_code, first = group_codes(df, ["interaction_id", "rater"])  # one group per rater's form
+        el_code = pd.Index(elements).get_indexer(df["element"])
         pair_iid = df["interaction_id"].to_numpy()[first]
         pair_rater = df["rater"].to_numpy()[first]
         # Root causes reported elsewhere.
-        skip = np.zeros(len(pairs), bool)
+        skip = np.zeros(len(first), bool)
         skip[np.unique(pair_code[el_code < 0])] = True
         if cfg is not None and cfg.rater_names and not (key == "gold" and not self.data.get("gold_has_rater")):
             typo_iids = set(df.loc[~isin(df["rater"], cfg.rater_names), "interaction_id"])
@@ -1092,15 +1090,19 @@ class _Loader:
             unclassified = cls.isna().any(axis=1).to_numpy()
             if rubric.model.scenario_rules:
                 skip |= unclassified
-            scen_code, scen_keys = pd.factorize(pd.MultiIndex.from_frame(cls.fillna("\x00")))
-            scenarios = [None if "\x00" in k else dict(zip(facets, k)) for k in scen_keys]
+            scen_code, scen_first = group_codes(cls, facets)
+            scen_keys = list(cls.iloc[scen_first].itertuples(index=False, name=None))
+            scenarios = [None if unclassified[k] else dict(zip(facets, key)) for k, key in zip(scen_first, scen_keys)]
         else:
-            scen_code, scenarios = np.zeros(len(pairs), dtype=np.int64), [None]
-        position = {e: k for k, e in enumerate(elements)}
-        active = np.zeros((len(scenarios), len(elements)), dtype=bool)
-        for k, sc in enumerate(scenarios):
-            active[k, [position[e] for e in rubric.active_elements(sc)]] = True
-        have = np.zeros((len(pairs), len(elements)), dtype=bool)
+            scen_code, scenarios = np.zeros(len(first), dtype=np.int64), [None]
+        # The elements each distinct scenario keeps (every element where the classification is unknown).
+        if facets:
+            # (pd.factorize drops a MultiIndex's names: the facets name the columns again.)
+            active = rubric.scenario_factor_arrays(pd.DataFrame(list(scen_keys), columns=facets))[1] > 0
+            active[[sc is None for sc in scenarios]] = rubric.scenario_factor_arrays(pd.DataFrame(index=[0]))[1][0] > 0
+        else:
+            active = rubric.scenario_factor_arrays(pd.DataFrame(index=[0]))[1] > 0
+        have = np.zeros((len(first), len(elements)), dtype=bool)
         ok = el_code >= 0
         have[pair_code[ok], el_code[ok]] = True
         want = active[scen_code]

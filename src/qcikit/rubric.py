@@ -388,20 +388,36 @@ class Rubric:
     def scenario_factor_arrays(self, scenarios: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Dimension and element weight arrays, one row per row of ``scenarios``.
 
-        Computed once per distinct facet combination, so scoring costs one
-        small loop over scenarios, never a loop over interactions.
+        Vectorized over the scenarios: each scenario rule is one comparison per facet of its ``when`` and one
+        product over the rows it matches, never a loop over scenarios or interactions. A facet value is
+        compared as text, as :meth:`weights` compares it.
         """
-        if scenarios.shape[1] == 0 or not self.model.scenario_rules:
-            dim_w, el_w = self._factors(None)
-            n = len(scenarios)
-            return np.tile(dim_w, (n, 1)), np.tile(el_w, (n, 1))
-        codes, uniques = pd.MultiIndex.from_frame(scenarios.astype(str)).factorize()
-        dim_rows, el_rows = [], []
-        for combo in uniques:
-            d, e = self._factors(dict(zip(scenarios.columns, combo)))
-            dim_rows.append(d)
-            el_rows.append(e)
-        return np.asarray(dim_rows)[codes], np.asarray(el_rows)[codes]
+        n = len(scenarios)
+        dim_w, el_w = self._factors(None)
+        dim_w, el_w = np.tile(dim_w, (n, 1)), np.tile(el_w, (n, 1))
+        if scenarios.shape[1] == 0 or not self.model.scenario_rules or n == 0:
+            return dim_w, el_w
+        dim_at = {d: k for k, d in enumerate(self.dimensions)}
+        el_at = {e: k for k, e in enumerate(self.element_ids)}
+        text = {}
+        for rule in self.model.scenario_rules:
+            hit = np.ones(n, dtype=bool)
+            for facet, levels in rule.when.items():
+                if facet not in scenarios:
+                    hit[:] = False
+                    break
+                if facet not in text:
+                    text[facet] = scenarios[facet].astype(str)
+                hit &= text[facet].isin([levels] if isinstance(levels, str) else list(levels)).to_numpy()
+            if not hit.any():
+                continue
+            for d, f in rule.dimension_factors.items():
+                dim_w[hit, dim_at[d]] *= f
+            for e, f in rule.element_factors.items():
+                el_w[hit, el_at[e]] *= f
+            for e in rule.exclude:
+                el_w[hit, el_at[e]] = 0.0
+        return dim_w, el_w
 
     # -- rule engine -------------------------------------------------------
     def points_from_rules(self, hits: pd.DataFrame) -> pd.DataFrame:
