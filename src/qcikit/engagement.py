@@ -1096,12 +1096,12 @@ class _Loader:
         else:
             scen_code, scenarios = np.zeros(len(first), dtype=np.int64), [None]
         # The elements each distinct scenario keeps (every element where the classification is unknown).
+        every = rubric.scenario_factor_arrays(pd.DataFrame(index=[0]))[1] > 0
         if facets:
-            # (pd.factorize drops a MultiIndex's names: the facets name the columns again.)
-            active = rubric.scenario_factor_arrays(pd.DataFrame(list(scen_keys), columns=facets))[1] > 0
-            active[[sc is None for sc in scenarios]] = rubric.scenario_factor_arrays(pd.DataFrame(index=[0]))[1][0] > 0
+            active = rubric.scenario_factor_arrays(cls.iloc[scen_first].reset_index(drop=True))[1] > 0
+            active[[sc is None for sc in scenarios]] = every[0]
         else:
-            active = rubric.scenario_factor_arrays(pd.DataFrame(index=[0]))[1] > 0
+            active = every
         have = np.zeros((len(first), len(elements)), dtype=bool)
         ok = el_code >= 0
         have[pair_code[ok], el_code[ok]] = True
