@@ -67,6 +67,12 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _unknown_scenario_elements(rubric: Rubric) -> np.ndarray:
+    """The elements that apply where an interaction's scenario is not known (the rubric's weights before any
+    scenario rule), as a (1 × elements) mask."""
+    return rubric.scenario_factor_arrays(pd.DataFrame(index=[0]))[1] > 0
+
+
 def _store_where(df: pd.DataFrame) -> Callable[[int], str]:
     """A store row has no line number; it is named by its interaction, rater and element."""
     return lambda i: f"interaction {df['interaction_id'].iloc[i]}, rater {df['rater'].iloc[i]}, element {df['element'].iloc[i]}"
@@ -797,39 +803,41 @@ class _Loader:
         if rubric is None:
             return
         signed = {e: rubric.rule_deltas(e) for e in rubric.element_ids}
-        rules = (df["rules"] if "rules" in df.columns else pd.Series("", index=df.index)).fillna("").astype(str).str.split()
+        text = (df["rules"] if "rules" in df.columns else pd.Series("", index=df.index)).fillna("").astype(str)
+        element = df["element"].astype(str)
         points = pd.to_numeric(df["points"], errors="coerce").to_numpy(dtype=float)
-        # The rubric's arithmetic once per distinct element and set of rules (a gold file repeats them), not per row.
-        codes, combos = pd.factorize(pd.Series(list(zip(df["element"].astype(str), rules.map(tuple))), index=df.index))
-        known_u = np.array([element in signed for element, _ in combos], dtype=bool)
-        unknown_u = np.array([element in signed and any(r not in signed[element] for r in ids) for element, ids in combos],
-                             dtype=bool)
-        worth_u = np.array([rubric.points_for(element, list(ids)) if k and not u else np.nan
-                            for (element, ids), k, u in zip(combos, known_u, unknown_u)], dtype=float)
+        # The rubric's arithmetic once per distinct element and rules text (a gold file repeats them), not per row:
+        # the text is split into rule ids for those alone.
+        codes, first = group_codes(pd.DataFrame({"element": element, "rules": text}), ["element", "rules"])
+        combos = [(e, tuple(r.split())) for e, r in zip(element.to_numpy()[first].tolist(), text.to_numpy()[first].tolist())]
+        known_u = np.array([e in signed for e, _ in combos], dtype=bool)
+        unknown_u = np.array([e in signed and any(r not in signed[e] for r in ids) for e, ids in combos], dtype=bool)
+        worth_u = np.array([rubric.points_for(e, list(ids)) if k and not u else np.nan
+                            for (e, ids), k, u in zip(combos, known_u, unknown_u)], dtype=float)
         unknown = unknown_u[codes]
         missing = np.isnan(points)
         expect = np.where(missing, np.nan, worth_u[codes])
-        has_rules = rules.map(bool).to_numpy()
+        has_rules = np.array([bool(ids) for _, ids in combos], dtype=bool)[codes]
         wrong = (known_u[codes] & ~unknown & arithmetic
                  & ((has_rules & missing) | (~missing & (expect != points))))
         if "evidence" in df.columns:
-            self._evidence_check(file, df, rules, required=arithmetic)
+            self._evidence_check(file, df, has_rules, required=arithmetic)
         self.rows(file, unknown, lambda i: f"rules '{df['rules'].iloc[i]}' name a rule that element "
                   f"'{df['element'].iloc[i]}' does not have (its rules: {', '.join(signed[df['element'].iloc[i]])}).",
                   "Use the rule ids from rubric.yaml, separated by spaces.")
-        said = lambda i: f"rules '{df['rules'].iloc[i]}' give" if rules.iloc[i] else "no rule fired, which gives"  # noqa: E731
+        said = lambda i: f"rules '{df['rules'].iloc[i]}' give" if has_rules[i] else "no rule fired, which gives"  # noqa: E731
         self.rows(file, wrong, lambda i: f"{said(i)} {expect[i]:g} point(s) for "
                   f"'{df['element'].iloc[i]}' by the rubric, but points is '{df['points'].iloc[i]}'."
                   if not np.isnan(expect[i]) else f"rules are given for '{df['element'].iloc[i]}' but points is empty "
                   "(not applicable).", "Correct the points or the rules so that one follows from the other.")
 
-    def _evidence_check(self, file: str, df: pd.DataFrame, rules: pd.Series, required: bool) -> None:
+    def _evidence_check(self, file: str, df: pd.DataFrame, has_rules: np.ndarray, required: bool) -> None:
         """Evidence must be a verbatim quote of the interaction's transcript (gold's is what trainees are shown as
         the words that decided the points); in gold (``required``) a row whose rules fired must quote something."""
         from .scoring import squash
 
         evidence = df["evidence"].fillna("").astype(str)
-        fired = rules.map(bool).to_numpy() & required
+        fired = has_rules & required
         self.rows(file, fired & (evidence.str.strip() == "").to_numpy(),
                   lambda i: f"rules '{df['rules'].iloc[i]}' fired for '{df['element'].iloc[i]}' but evidence is empty.",
                   "Quote the transcript's words that made the rule fire, verbatim, in the evidence column.")
@@ -840,10 +848,15 @@ class _Loader:
         # transcript is squashed once (a gold interaction has a row per element), and only the ones quoted from.
         ids = df["interaction_id"]
         quoted_from = inter.loc[isin(inter["interaction_id"], ids), ["interaction_id", "transcript"]]
-        text = {i: squash(t) for i, t in zip(*(quoted_from.drop_duplicates("interaction_id")[c] for c in quoted_from))}
+        quoted_from = quoted_from.drop_duplicates("interaction_id")
+        text = {i: squash(t) for i, t in zip(*(quoted_from[c].to_numpy().tolist() for c in quoted_from))}
         # A duplicated or unknown id is reported where it is checked; its evidence cannot be judged here.
         dup = isin(ids, inter.loc[inter["interaction_id"].duplicated(), "interaction_id"]) | ~isin(ids, inter["interaction_id"])
-        quoted = np.array([not (q := squash(e)) or q in text.get(i, "") for e, i in zip(evidence, ids)]) | dup
+        given = np.flatnonzero((evidence != "").to_numpy())  # an empty quote is judged above
+        quoted = np.ones(len(df), dtype=bool)
+        quoted[given] = [not (q := squash(e)) or q in text.get(i, "")
+                         for e, i in zip(evidence.to_numpy()[given].tolist(), ids.to_numpy()[given].tolist())]
+        quoted |= dup
         self.rows(file, ~quoted,
                   lambda i: f"evidence '{evidence.iloc[i][:60]}' for '{df['element'].iloc[i]}' is not a verbatim quote of "
                             f"interaction {df['interaction_id'].iloc[i]}'s transcript.",
@@ -929,7 +942,9 @@ class _Loader:
         df["points"] = pts
         if rubric is None:
             return
-        known = pd.Series(isin(df["element"], rubric.element_ids), index=df.index)
+        # Each row's element as a position in the rubric (-1: not in it), found once for every check below.
+        at = pd.Index(rubric.element_ids).get_indexer(df["element"])
+        known = at >= 0
 
         def element_fix(value: str) -> str:
             import difflib
@@ -937,15 +952,17 @@ class _Loader:
             close = difflib.get_close_matches(value, rubric.element_ids, n=1, cutoff=0.6)
             return (f"Did you mean {close[0]}? " if close else "") + f"Use an element id of the rubric ({', '.join(rubric.element_ids)})."
 
-        self.values(name, df, "element", (~known).to_numpy(), lambda v: f"element '{v}' is not in rubric.yaml", element_fix, where)
-        maxp = pd.Series(lookup(df["element"], rubric.max_points).astype(float), index=df.index)
-        over = known & pts.notna() & ((pts < 0) | (pts > maxp))
-        self.rows(name, over.to_numpy(),
-                  lambda i: f"element '{df['element'].iloc[i]}' has {pts.iloc[i]:g} points, outside 0–{maxp.iloc[i]:g}.",
+        self.values(name, df, "element", ~known, lambda v: f"element '{v}' is not in rubric.yaml", element_fix, where)
+        per_element = rubric.elements  # indexed by element id, in element_ids order
+        maxp = np.where(known, per_element["max_points"].to_numpy(dtype=float)[np.maximum(at, 0)], np.nan)
+        p = pts.to_numpy(dtype=float)
+        over = known & ~np.isnan(p) & ((p < 0) | (p > maxp))
+        self.rows(name, over,
+                  lambda i: f"element '{df['element'].iloc[i]}' has {p[i]:g} points, outside 0–{maxp[i]:g}.",
                   "Correct the points to lie between 0 and the element's maximum (see rubric.yaml).", where)
-        na_ok = pd.Series(lookup(df["element"], rubric.elements["na_allowed"]), index=df.index).fillna(True).astype(bool)
-        bad_na = known & raw.isna() & ~na_ok
-        self.rows(name, bad_na.to_numpy(), lambda i: f"element '{df['element'].iloc[i]}' is left empty (not applicable), which the rubric does not allow.",
+        na_ok = per_element["na_allowed"].fillna(True).to_numpy(dtype=bool)[np.maximum(at, 0)]
+        bad_na = known & raw.isna().to_numpy() & ~na_ok
+        self.rows(name, bad_na, lambda i: f"element '{df['element'].iloc[i]}' is left empty (not applicable), which the rubric does not allow.",
                   "Score the element, or set na_allowed: true for it in rubric.yaml.", where)
         if "rubric_version" in df.columns:
             # An earlier version in rubric.yaml's changes: stands for an earlier wave; any other never mixes in.
@@ -958,8 +975,13 @@ class _Loader:
                          "Re-score them with the current rubric, list the earlier version in rubric.yaml's changes: "
                          "(version, date, what, why), or keep them in a separate engagement; versions are not mixed.")
             elif "wave" in df.columns:
-                per_wave = df.dropna(subset=["rubric_version"]).groupby("wave")["rubric_version"].nunique()
-                for wave in per_wave[per_wave > 1].index:
+                # Distinct (wave, version) pairs counted per wave, on integer codes (a groupby costs more here).
+                has = df["rubric_version"].notna().to_numpy()
+                wave_at, waves = pd.factorize(df["wave"].to_numpy()[has])
+                version_at, versions = pd.factorize(df["rubric_version"].to_numpy()[has])
+                pairs = np.unique((wave_at * len(versions) + version_at)[wave_at >= 0])
+                mixed = np.bincount(pairs // max(len(versions), 1), minlength=len(waves)) > 1
+                for wave in sorted(waves[mixed]):
                     found = ", ".join(sorted(df.loc[df["wave"] == wave, "rubric_version"].dropna().unique()))
                     self.add(name, f"wave {wave}", f"the wave holds scores under rubric versions {found}.",
                              "Re-score the wave's interactions under one version; versions are never mixed within a wave.")
@@ -1037,14 +1059,20 @@ class _Loader:
         shared = [f for f in schema.names if f in inter.columns and f in inv.columns]
         if not shared:
             return
-        dup = set(inter.loc[inter["interaction_id"].duplicated(keep=False), "interaction_id"])
-        m = inv[["interaction_id", *shared]].merge(inter[["interaction_id", *shared]], on="interaction_id", suffixes=("", "@i"))
-        m = m[~m["interaction_id"].isin(dup)]  # a duplicated id is reported once, where interactions.csv is read
+        # Each inventory row against its interaction, by position (no merge): an id the population holds twice is
+        # reported once, where interactions.csv is read, and compared with nothing here.
+        once = ~inter["interaction_id"].duplicated(keep=False).to_numpy()
+        at = pd.Index(inter["interaction_id"].to_numpy()[once]).get_indexer(inv["interaction_id"])
+        mine = np.flatnonzero(at >= 0)
+        theirs = np.flatnonzero(once)[at[mine]]
+        m = inv[["interaction_id", *shared]].iloc[mine].reset_index(drop=True)
+        for f in shared:
+            m[f + "@i"] = inter[f].iloc[theirs].reset_index(drop=True)
         conflicts = set()
         for f in shared:
             bad = (m[f] != m[f + "@i"]).to_numpy()
             conflicts |= set(m.loc[bad, "interaction_id"])
-            rows = inv.reset_index(drop=True).index[inv["interaction_id"].isin(m.loc[bad, "interaction_id"])]
+            rows = np.flatnonzero(isin(inv["interaction_id"], m.loc[bad, "interaction_id"]))
             mm = m[bad].reset_index(drop=True)
             for k, r in enumerate(rows[:MAX_ROWS_LISTED]):
                 self.add("inventory.csv", f"row {r + 2}",
@@ -1081,27 +1109,20 @@ class _Loader:
         if cfg is not None and cfg.rater_names and not (key == "gold" and not self.data.get("gold_has_rater")):
             typo_iids = set(df.loc[~isin(df["rater"], cfg.rater_names), "interaction_id"])
             skip |= pd.Series(pair_iid).isin(typo_iids).to_numpy()
-        facets = schema.names if inv is not None and schema is not None and all(f in inv.columns for f in schema.names) else []
         skip |= pd.Series(pair_iid).isin(self.data.get("facet_conflicts", set())).to_numpy()
-        if not facets and rubric.model.scenario_rules:
-            skip[:] = True  # no classification at all: reported once by check_inventory; scenarios cannot be known
-        if facets:
-            cls = inv.drop_duplicates("interaction_id").set_index("interaction_id")[facets].reindex(pair_iid)
-            unclassified = cls.isna().any(axis=1).to_numpy()
+        table = self._scenario_table()
+        if table is None:
             if rubric.model.scenario_rules:
-                skip |= unclassified
-            scen_code, scen_first = group_codes(cls, facets)
-            scen_keys = list(cls.iloc[scen_first].itertuples(index=False, name=None))
-            scenarios = [None if unclassified[k] else dict(zip(facets, key)) for k, key in zip(scen_first, scen_keys)]
+                skip[:] = True  # no classification at all: reported once by check_inventory; scenarios cannot be known
+            scen_code, active = np.zeros(len(first), dtype=np.int64), _unknown_scenario_elements(rubric)
+            scenario = lambda code: None  # noqa: E731
         else:
-            scen_code, scenarios = np.zeros(len(first), dtype=np.int64), [None]
-        # The elements each distinct scenario keeps (every element where the classification is unknown).
-        every = rubric.scenario_factor_arrays(pd.DataFrame(index=[0]))[1] > 0
-        if facets:
-            active = rubric.scenario_factor_arrays(cls.iloc[scen_first].reset_index(drop=True))[1] > 0
-            active[[sc is None for sc in scenarios]] = every[0]
-        else:
-            active = every
+            ids, row_scenario, scenario, unknown, active = table
+            at = ids.get_indexer(pair_iid)
+            # An interaction the inventory does not hold has the last scenario: unknown (every element applies).
+            scen_code = np.where(at >= 0, row_scenario[np.maximum(at, 0)], len(unknown) - 1)
+            if rubric.model.scenario_rules:
+                skip |= unknown[scen_code]
         have = np.zeros((len(first), len(elements)), dtype=bool)
         ok = el_code >= 0
         have[pair_code[ok], el_code[ok]] = True
@@ -1110,7 +1131,7 @@ class _Loader:
         missing_p, missing_e = np.nonzero(want & ~have)
         extra = have & ~active[scen_code]
         extra[skip] = False
-        self._excluded_rows(file, rubric, elements, extra, pair_iid, pair_rater, scen_code, scenarios)
+        self._excluded_rows(file, rubric, elements, extra, pair_iid, pair_rater, scen_code, scenario)
         if len(missing_p) == 0:
             return
         gap = pd.DataFrame({"interaction_id": pair_iid[missing_p], "rater": pair_rater[missing_p],
@@ -1133,7 +1154,36 @@ class _Loader:
                      f"({gap['interaction_id'].nunique()} interaction(s) in all).",
                      "Add the missing rows the same way.")
 
-    def _excluded_rows(self, file, rubric, elements, extra, pair_iid, pair_rater, scen_code, scenarios) -> None:
+    def _scenario_table(self):
+        """The inventory's classifications, worked out once per load for scores and gold alike: the distinct
+        interaction ids (first row of each), each one's scenario number, a function giving a scenario's facet
+        levels from its number (None when unclassified), which scenarios are unknown, and the elements each
+        keeps. The last scenario stands for an interaction the inventory does not hold. None when the inventory cannot classify (no file, no schema, or a facet column missing)."""
+        if "scenario_table" in self.data:
+            return self.data["scenario_table"]
+        inv, schema, rubric = self.data.get("inventory"), self.data.get("schema"), self.data.get("rubric")
+        table = None
+        if inv is not None and schema is not None and rubric is not None and all(f in inv.columns for f in schema.names):
+            facets = schema.names
+            # Duplicate ids are reported where inventory.csv is read; the first row's classification stands here.
+            once = inv.drop_duplicates("interaction_id")
+            cls = once[facets]
+            row_scenario, scen_first = group_codes(cls, facets)
+            distinct = cls.iloc[scen_first].reset_index(drop=True)
+            unclassified = distinct.isna().any(axis=1).to_numpy()
+            unknown = np.append(unclassified, True)
+            every = _unknown_scenario_elements(rubric)
+            active = np.vstack([rubric.scenario_factor_arrays(distinct)[1] > 0, every])
+            active[unknown] = every[0]
+
+            def scenario(code: int) -> dict[str, str] | None:  # only asked for where a message names a rule
+                return None if unknown[code] else {f: distinct[f].iloc[code] for f in facets}
+
+            table = (pd.Index(once["interaction_id"]), row_scenario, scenario, unknown, active)
+        self.data["scenario_table"] = table
+        return table
+
+    def _excluded_rows(self, file, rubric, elements, extra, pair_iid, pair_rater, scen_code, scenario) -> None:
         """Rows for an element the interaction's scenario excludes: one message per element and rule."""
         p_idx, e_idx = np.nonzero(extra)
         if len(p_idx) == 0:
@@ -1141,7 +1191,7 @@ class _Loader:
         groups: dict[tuple[str, str], list[int]] = {}
         for p, e in zip(p_idx, e_idx):
             element = elements[e]
-            rule = rubric.excluded_by(scenarios[scen_code[p]]).get(element, "a scenario rule")
+            rule = rubric.excluded_by(scenario(scen_code[p])).get(element, "a scenario rule")
             groups.setdefault((element, rule), []).append(int(p))
         for (element, rule), ps in sorted(groups.items()):
             p = ps[0]
