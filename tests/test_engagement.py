@@ -207,3 +207,57 @@ def test_group_codes_numbers_row_combinations_as_factorize_of_tuples_does():
     assert codes.tolist() == expected.tolist()
     assert [codes[k] for k in first] == list(range(len(uniques)))  # each group's first row, in order
     assert all(first[g] == np.flatnonzero(codes == g)[0] for g in range(len(uniques)))
+
+
+def _malformed_csvs():
+    """Score files past the size from which Arrow reads them, each sound or broken in one way a client's export
+    can be: the name and the bytes."""
+    header = "interaction_id,rater,element,points,wave\n"
+    rows = "".join(f"I{k:05d},ana,response_time,{k % 3},2026-Q2\n" for k in range(3000))
+    broken = {
+        "sound": header + rows,
+        "crlf_and_bom": "\ufeff" + (header + rows).replace("\n", "\r\n"),
+        "semicolons": (header + rows).replace(",", ";"),
+        "quoted_newline": header + rows + 'I99999,ana,response_time,1,"2026\nQ2"\n',
+        "short_row": header + rows + "I99999,ana\n",
+        "long_row": header + rows + "I99999,ana,response_time,1,2026-Q2,extra\n",
+        "unclosed_quote": header + rows + 'I99999,"ana,response_time,1,2026-Q2\n',
+        "blank_lines": header + rows.replace("\n", "\n\n", 50),
+        "spaces_only_line": header + rows + "   \n",
+        "blank_header_name": header.replace(",wave", ",") + rows,
+        "repeated_header_name": header.replace("wave", "rater") + rows,
+        "padded_header": header.replace("points", " points ") + rows,
+        "empty_cells": header + rows.replace(",ana,", ",,", 40),
+        "header_only_long": header.replace("\n", "," + "x" * 70_000 + "\n"),
+        "no_newline_at_end": (header + rows).rstrip("\n"),
+    }
+    out = {name: text.encode("utf-8") for name, text in broken.items()}
+    out["latin1"] = (header + rows + "I99999,andré,response_time,1,2026-Q2\n").encode("latin-1")
+    out["nul_byte"] = (header + rows + "I99999,a\0na,response_time,1,2026-Q2\n").encode()
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(_malformed_csvs()))
+def test_arrow_and_careful_csv_readers_agree(tmp_path, name, monkeypatch):
+    """From ARROW_CSV_BYTES on a CSV is read by Arrow; whatever the file, the frame and the problems are those of
+    the careful pandas reader (a file Arrow cannot read falls back to it)."""
+    from qcikit import engagement
+
+    (tmp_path / "scores.csv").write_bytes(_malformed_csvs()[name])
+    assert (tmp_path / "scores.csv").stat().st_size >= engagement.ARROW_CSV_BYTES
+    got = {}
+    for reader, threshold in (("arrow", engagement.ARROW_CSV_BYTES), ("careful", 10**12)):
+        monkeypatch.setattr(engagement, "ARROW_CSV_BYTES", threshold)
+        loader = engagement._Loader(tmp_path)
+        got[reader] = (loader.csv("scores.csv", required=False), [str(p) for p in loader.problems])
+    (arrow, arrow_problems), (careful, careful_problems) = got["arrow"], got["careful"]
+    monkeypatch.setattr(engagement, "ARROW_CSV_BYTES", 65_536)
+    took = engagement._Loader(tmp_path)._arrow_csv("scores.csv") is not None
+    # These Arrow reads itself; the others (and only those) go to the careful reader.
+    assert took == (name in {"sound", "crlf_and_bom", "semicolons", "quoted_newline", "blank_lines", "padded_header",
+                             "empty_cells", "no_newline_at_end", "header_only_long", "nul_byte"})
+    assert arrow_problems == careful_problems
+    if careful is None:
+        assert arrow is None
+    else:
+        pd.testing.assert_frame_equal(arrow, careful)
