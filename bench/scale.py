@@ -5,11 +5,14 @@
     python bench/scale.py 1000000 --repeat=3   # rounds per step (default 2; the fastest counts)
 
 Each engagement is the Voltania sample's interactions repeated with new ids (transcripts included, as a
-contact centre's export has them), written to a temporary folder and never committed. Per size it runs,
-each in its own process, `qcikit validate`, `Engagement.load`, `qcikit sample` and the rules auto-scorer
-(`qcikit autoscore`), and prints time and peak
-RSS against the floor: `pyarrow.csv.read_csv` of the same interactions.csv (the fastest a CSV can be read
-here). A log-log curve of time against size goes to bench/results/scale.png.
+contact centre's export has them), written to a temporary folder and never committed. The sample's own scored
+wave comes along: its sample, classifications, scores, gold and mystery shops name the first copy's ids, and
+the design weights are the new population's (stratum size ÷ stratum sample). Per size it runs, each in its own
+process, `qcikit validate`, `Engagement.load`, `qcikit sample`, the rules auto-scorer (`qcikit autoscore`) and
+`qcikit render` of the report, and prints time and peak RSS against the floor: `pyarrow.csv.read_csv` of the
+same interactions.csv (the fastest a CSV can be read here). The report's statistics are on the sample, so its
+own time (the render less a load) should not grow with the population: the last lines print it per size. A
+log-log curve of time against size goes to bench/results/scale.png.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "samples" / "voltania"
-FILES = ("engagement.yaml", "rubric.yaml", "scenarios.yaml")
+FILES = ("engagement.yaml", "rubric.yaml", "scenarios.yaml", "answers.yaml")
+SCORED = ("sample.csv", "inventory.csv", "scores.csv", "gold.csv", "mystery_shops.csv")
 
 STEPS = {
     # Transcripts hold line breaks inside quoted fields: pyarrow has to be told so.
@@ -41,24 +45,44 @@ STEPS = {
     "load + rules scorer, one process": "import qcikit; from qcikit import assist; assist.FORK = False; "
                                         "assist.autoscore(qcikit.Engagement.load('{d}'), 'rules')",
     "qcikit autoscore --scorer rules": "from qcikit.cli import main; main(['autoscore', '{d}', '--scorer', 'rules'])",
+    # The client report of the scored wave, one engagement on one worker (the kernel loads the engagement too).
+    "qcikit render": "from qcikit.cli import main; main(['render', '{d}', '--out', '{d}/reports', '--workers', '1', '--quiet'])",
 }
 
 
 def make(folder: Path, n: int) -> Path:
-    """An engagement of ``n`` interactions: the sample's rows repeated with new ids, streamed to disk."""
+    """An engagement of ``n`` interactions: the sample's rows repeated with new ids, streamed to disk, and the
+    sample's scored wave on the first copy's ids (the sampled interactions come first)."""
     import pandas as pd
 
     folder.mkdir(parents=True)
     for name in FILES:
         shutil.copy(SAMPLE / name, folder / name)
     base = pd.read_csv(SAMPLE / "interactions.csv", dtype=str, keep_default_na=False)
+    # The sampled interactions first, so that every size from the sample's own holds them.
+    drawn = base["interaction_id"].isin(pd.read_csv(SAMPLE / "sample.csv", dtype=str)["interaction_id"])
+    base = pd.concat([base[drawn], base[~drawn]], ignore_index=True)
+    if n < int(drawn.sum()):
+        raise SystemExit(f"{n} interactions cannot hold the {int(drawn.sum())} sampled ones: ask for more.")
+    sizes = pd.Series(0, index=pd.MultiIndex.from_frame(base[["wave", "touchpoint"]].drop_duplicates()))
     with open(folder / "interactions.csv", "w", encoding="utf-8", newline="") as out:
         done = 0
         while done < n:
             part = base.iloc[: min(len(base), n - done)].copy()
             part["interaction_id"] = [f"X{done + k:08d}" for k in range(len(part))]
             part.to_csv(out, index=False, header=done == 0)
+            sizes = sizes.add(part.groupby(["wave", "touchpoint"]).size(), fill_value=0)
             done += len(part)
+    # The scored wave names the first copy's ids; the weights follow the larger strata.
+    new_id = dict(zip(base["interaction_id"], (f"X{k:08d}" for k in range(len(base)))))
+    for name in SCORED:
+        frame = pd.read_csv(SAMPLE / name, dtype=str, keep_default_na=False)
+        if name != "mystery_shops.csv":
+            frame["interaction_id"] = frame["interaction_id"].map(new_id)
+        if name == "sample.csv":
+            drawn = frame.groupby(["wave", "touchpoint"])["interaction_id"].transform("size")
+            frame["weight"] = [f"{sizes[(w, t)] / k:.6f}" for w, t, k in zip(frame["wave"], frame["touchpoint"], drawn)]
+        frame.to_csv(folder / name, index=False)
     return folder
 
 
@@ -88,12 +112,17 @@ def main(sizes: list[int], repeat: int = 2) -> None:
             with open(d / "interactions.csv", "rb") as f:
                 while f.read(1 << 24):
                     pass
+            drawn = (d / "sample.csv").read_bytes()
             best: dict[str, tuple[float, float, float]] = {}
             for _ in range(repeat):
                 for step, code in STEPS.items():
                     for old in d.glob("autoscores.*"):  # every scorer run starts from an engagement without one
                         old.unlink()
+                    (d / "sample.csv").write_bytes(drawn)  # `qcikit sample` draws anew; the scores name this one's ids
+                    shutil.rmtree(d / "reports", ignore_errors=True)
                     got = measure(code.format(d=d))
+                    if step == "qcikit render" and not list((d / "reports").glob("*.html")):
+                        raise SystemExit(f"qcikit render wrote no report for {n:,} interactions; run it by hand on {d}.")
                     if step not in best or got[0] < best[step][0]:
                         best[step] = got
             floor = best[floor_step]
@@ -102,6 +131,9 @@ def main(sizes: list[int], repeat: int = 2) -> None:
                 forked = f"  forked {child_mb:6.0f} MB" if child_mb else ""
                 print(f"{n:>9,} ({size_mb:6.0f} MB)  {step:<38} {seconds:7.2f} s ({seconds / floor[0]:4.1f}x floor)  "
                       f"peak RSS {mb:7.0f} MB ({mb / floor[1]:4.2f}x floor){forked}", flush=True)
+            own = best["qcikit render"][0] - best["Engagement.load"][0]
+            results.append({"n": n, "step": "report's own time", "seconds": own, "rss_mb": 0.0, "child_rss_mb": 0.0})
+            print(f"{n:>9,} ({size_mb:6.0f} MB)  {'the report: render less a load':<38} {own:7.2f} s", flush=True)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(results, indent=1))
@@ -112,7 +144,7 @@ def main(sizes: list[int], repeat: int = 2) -> None:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 4))
-        for step in STEPS:
+        for step in [*STEPS, "report's own time"]:
             pts = [(r["n"], r["seconds"]) for r in results if r["step"] == step]
             ax.loglog(*zip(*pts), marker="o", label=step)
         ax.set_xlabel("interactions")

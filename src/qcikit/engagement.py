@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import inventory as inv
-from ._frame import from_arrow, group_codes, isin, lookup, to_number
+from ._frame import from_arrow, group_codes, isin, to_number
 from .errors import Problem, QcikitError, ValidationError
 from ._schema import SchemaError, record, spec, validate
 from .rubric import Rubric, check_positive, check_regex, checked_rubric, schema_problems
@@ -1104,7 +1104,7 @@ class _Loader:
         if df is None or rubric is None or df.empty:
             return
         file = "gold.csv" if key == "gold" else ("scores.csv" if self.data.get("scores_source") == "scores.csv" else self.store_name)
-        inv, schema, cfg = self.data.get("inventory"), self.data.get("schema"), self.data.get("config")
+        cfg = self.data.get("config")
         elements = list(rubric.element_ids)
         pair_code, first = group_codes(df, ["interaction_id", "rater"])  # one group per rater's form
         el_code = pd.Index(elements).get_indexer(df["element"])
