@@ -179,6 +179,43 @@ def test_isin_on_categoricals_is_pandas_isin():
     assert isin(pd.Series(["a", "b"], dtype="str"), pd.Series(pd.Categorical(["b"], categories=["a", "b"]))).tolist() == [False, True]
 
 
+def test_isin_against_a_population_of_ids_is_pandas_isin():
+    """A few hundred ids looked up in a population of millions: the population's matching ids are found first
+    (no hash of the million); the answer is pandas', missing values and repeats included."""
+    import numpy as np
+    import pandas as pd
+
+    from qcikit._frame import isin
+
+    rng = np.random.default_rng(11)
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    population = pd.Series([f"X{k}" for k in rng.integers(0, 400_000, 250_000)] + [None], dtype=text)
+    for values in (pd.Series([f"X{k}" for k in rng.integers(0, 400_000, 700)] + [None, "zz", "X1"], dtype=text),
+                   pd.Series([None, None], dtype=text), pd.Series([], dtype=text)):
+        got = isin(values, population)
+        assert np.array_equal(got, values.isin(population).to_numpy(dtype=bool)) and got.flags.writeable
+    assert isin(pd.Series(["X1", None], dtype=text), pd.Series(["X1"] * 200_000, dtype=text)).tolist() == [True, False]
+
+
+def test_filter_rows_is_loc_without_joining_the_chunks():
+    """A population's transcripts come in Arrow chunks; filter_rows keeps the frame .loc[mask, columns] gives
+    (index, dtypes, values) and leaves each column in chunks."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from qcikit._frame import filter_rows, from_arrow
+
+    chunks = [pa.array([f"t{k}-{j}" for j in range(50)], type=pa.large_string()) for k in range(20)]
+    frame = from_arrow(pa.table({"transcript": pa.chunked_array(chunks), "n": np.arange(1000)}))
+    frame.index = frame.index * 3
+    mask = np.random.default_rng(2).random(1000) < 0.1
+    got = filter_rows(frame, mask)
+    pd.testing.assert_frame_equal(got, frame.loc[mask])
+    pd.testing.assert_frame_equal(filter_rows(frame, mask, ["n"]), frame.loc[mask, ["n"]])
+    assert got["transcript"].array._pa_array.num_chunks == 20  # filtered in place, never concatenated
+
+
 def test_decode_turns_a_categorical_into_arrow_text_row_by_row():
     import pandas as pd
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import inventory as inv
-from ._frame import from_arrow, group_codes, isin, to_number
+from ._frame import filter_rows, from_arrow, group_codes, isin, to_number
 from .errors import Problem, QcikitError, ValidationError
 from ._schema import SchemaError, record, spec, validate
 from .rubric import Rubric, check_positive, check_regex, checked_rubric, schema_problems
@@ -854,11 +854,12 @@ class _Loader:
         # Duplicate ids are reported where interactions.csv is read; the first row's transcript stands here. Each
         # transcript is squashed once (a gold interaction has a row per element), and only the ones quoted from.
         ids = df["interaction_id"]
-        quoted_from = inter.loc[isin(inter["interaction_id"], ids), ["interaction_id", "transcript"]]
+        # The quoted interactions' rows alone (a boolean filter: a million transcripts are never copied).
+        quoted_from = filter_rows(inter, isin(inter["interaction_id"], ids), ["interaction_id", "transcript"])
+        # A duplicated or unknown id is reported where it is checked; its evidence cannot be judged here.
+        dup = isin(ids, quoted_from.loc[quoted_from["interaction_id"].duplicated(), "interaction_id"]) | ~isin(ids, quoted_from["interaction_id"])
         quoted_from = quoted_from.drop_duplicates("interaction_id")
         text = {i: squash(t) for i, t in zip(*(quoted_from[c].to_numpy().tolist() for c in quoted_from))}
-        # A duplicated or unknown id is reported where it is checked; its evidence cannot be judged here.
-        dup = isin(ids, inter.loc[inter["interaction_id"].duplicated(), "interaction_id"]) | ~isin(ids, inter["interaction_id"])
         given = np.flatnonzero((evidence != "").to_numpy())  # an empty quote is judged above
         quoted = np.ones(len(df), dtype=bool)
         quoted[given] = [not (q := squash(e)) or q in text.get(i, "")
@@ -1066,15 +1067,17 @@ class _Loader:
         shared = [f for f in schema.names if f in inter.columns and f in inv.columns]
         if not shared:
             return
-        # Each inventory row against its interaction, by position (no merge): an id the population holds twice is
-        # reported once, where interactions.csv is read, and compared with nothing here.
-        once = ~inter["interaction_id"].duplicated(keep=False).to_numpy()
-        at = pd.Index(inter["interaction_id"].to_numpy()[once]).get_indexer(inv["interaction_id"])
+        # Each inventory row against its interaction, by position (no merge), among the classified interactions'
+        # rows of the population alone: an id the population holds twice is reported once, where
+        # interactions.csv is read, and compared with nothing here.
+        pop = filter_rows(inter, isin(inter["interaction_id"], inv["interaction_id"]), ["interaction_id", *shared])
+        once = ~pop["interaction_id"].duplicated(keep=False).to_numpy()
+        at = pd.Index(pop["interaction_id"].to_numpy()[once]).get_indexer(inv["interaction_id"])
         mine = np.flatnonzero(at >= 0)
         theirs = np.flatnonzero(once)[at[mine]]
         m = inv[["interaction_id", *shared]].iloc[mine].reset_index(drop=True)
         for f in shared:
-            m[f + "@i"] = inter[f].iloc[theirs].reset_index(drop=True)
+            m[f + "@i"] = pop[f].iloc[theirs].reset_index(drop=True)
         conflicts = set()
         for f in shared:
             bad = (m[f] != m[f + "@i"]).to_numpy()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._frame import filter_rows, isin
 from ._lazy import lazy
 from .errors import MetricsError
 from .inventory import wilson_interval
@@ -419,9 +420,11 @@ def _interaction_table(eng) -> pd.DataFrame:
     cols = ["qci", *eng.rubric.dimensions]
     per = scored.groupby("interaction_id", sort=False)[cols].mean()
     per["n_raters"] = scored.groupby("interaction_id", sort=False)["rater"].nunique()
-    info = eng.interactions.set_index("interaction_id")
-    keep = [c for c in ("wave", "team", "touchpoint", "agent_id", "effort", "started_at") if c in info]
-    per = per.join(info[keep])
+    pop = eng.interactions
+    keep = [c for c in ("wave", "team", "touchpoint", "agent_id", "effort", "started_at") if c in pop]
+    # The scored interactions' rows of the population alone: a join against a million-row index would hash it.
+    info = filter_rows(pop, isin(pop["interaction_id"], pd.Series(per.index.astype(str))), ["interaction_id", *keep])
+    per = per.join(info.set_index("interaction_id"))
     if eng.inventory is not None and "scenario" in eng.inventory:
         per = per.join(eng.inventory.set_index("interaction_id")["scenario"])
     if eng.sample is not None:
@@ -468,8 +471,9 @@ def scoring_progress(eng, wave: str | None = None) -> pd.DataFrame:
         raise MetricsError(f"{eng.path}: sample.csv is missing, so there is no sample to score. Fix: run `qcikit sample`.")
     sample = eng.sample
     if wave is not None and "wave" in eng.interactions:
-        ids = eng.interactions.loc[eng.interactions["wave"] == wave, "interaction_id"]
-        sample = sample[sample["interaction_id"].isin(ids)]
+        pop = eng.interactions
+        ids = pop["interaction_id"][(pop["wave"] == wave).fillna(False).to_numpy(dtype=bool)]
+        sample = sample[isin(sample["interaction_id"], ids)]
     out = _response(sample, eng.scores["interaction_id"].unique())
     out["share"] = out["scored"] / out["sampled"]
     out.attrs.update(sampled=int(out["sampled"].sum()), scored=int(out["scored"].sum()))
@@ -752,7 +756,8 @@ def customer_effort(eng, by: str | None = "wave", confidence: float = 0.95) -> p
     if "effort" not in inter or inter["effort"].notna().sum() == 0:
         raise MetricsError(f"{eng.path}: interactions.csv has no effort answers. "
                            "Fix: add an 'effort' column with the 1–7 Customer Effort answers where customers gave one.")
-    data = inter[inter["effort"].notna()]
+    # The answered rows' effort (and grouping column) alone: the population's rows hold every transcript.
+    data = filter_rows(inter, inter["effort"].notna().to_numpy(), ["effort", *([by] if by and by in inter else [])])
     groups = [("all", data)] if by is None else data.groupby(by, sort=True)
     rows = []
     for key, part in groups:
