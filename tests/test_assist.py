@@ -304,8 +304,11 @@ def test_assisted_qci_refuses_what_it_cannot_estimate(northwind):
 
 def test_machine_agreement_is_alpha_with_bias(northwind):
     eng = qcikit.Engagement.load(northwind)
-    assist.save_autoscores(eng, assist.autoscore(eng, "rules"))
+    run = assist.autoscore(eng, "rules")
+    assist.save_autoscores(eng, run)
     table = assist.agreement(eng, "rules", n_boot=200).set_index("element")
+    # `qcikit autoscore` judges the run in hand (its human-scored rows alone): the same table as the kept scores'.
+    pd.testing.assert_frame_equal(assist.agreement(eng, run, n_boot=200).set_index("element"), table)
     assert {"estimate", "ci_low", "ci_high", "bias", "verdict", "percent_agreement"} <= set(table.columns)
     assert "complete_accurate" not in table.index  # undecided: no agreement to show
     assert table.loc["response_time", "estimate"] > 0.8  # timestamps decide it

@@ -1232,14 +1232,19 @@ def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000, seed: in
     """
     from .reliability import by_element
 
-    rows = runs(eng, scorer)
-    scorer = str(rows["scorer"].iloc[0])
     if eng.scores is None or eng.scores.empty:
         raise QcikitError(f"{eng.path}: there are no human scores to compare the machine with. Fix: score the sample first.")
     human = eng.scores
     if wave is not None:
         human = human[human["wave"].astype(str) == wave]
     human = human.groupby(["interaction_id", "element"], sort=True)["points"].mean().reset_index()
+    if isinstance(scorer, pd.DataFrame) and "interaction_id" in scorer and "scorer" in scorer and len(scorer):
+        # A run just made (fifteen million rows for a million interactions): only the human-scored
+        # interactions' rows are taken, before any text is decoded (all of them when none is).
+        kept = scorer[isin(scorer["interaction_id"], human["interaction_id"])]
+        scorer = kept if len(kept) else scorer
+    rows = runs(eng, scorer)
+    scorer = str(rows["scorer"].iloc[0])
     machine = rows[rows["interaction_id"].isin(human["interaction_id"])][["interaction_id", "element", "points"]]
     both = human.merge(machine, on=["interaction_id", "element"], suffixes=("_human", "_machine"))
     long = pd.concat([both.assign(rater="humans", points=both["points_human"]),

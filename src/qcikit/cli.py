@@ -78,7 +78,7 @@ def cmd_autoscore(args) -> int:
               f"{decided.nunique()} of {len(eng.rubric.element_ids)} elements decided; kept in {where}.")
         scorer = args.scorer
         if eng.scores is not None and not eng.scores.empty:
-            table = assist.agreement(eng, scorer, n_boot=args.n_boot)
+            table = assist.agreement(eng, rows, n_boot=args.n_boot)  # the run in hand: its file is not read back
             print("Agreement with the human scores (alpha, interval; bias = machine minus human points):")
             print(table[["element", "n_units", "estimate", "ci_low", "ci_high", "bias", "verdict"]]
                   .to_string(index=False, float_format=lambda x: f"{x:.2f}"))

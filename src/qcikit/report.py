@@ -306,11 +306,12 @@ def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: 
     engagement, out_dir = Path(engagement).resolve(), Path(out_dir).resolve()
     notebook = Path(notebook).resolve() if notebook else report_notebook()
     slug = engagement.name
-    problems = Engagement.validate(engagement)
+    # One read checks the folder and gives the engagement (a million interactions: one load, not two). The
+    # kernel loads it again: it is another process.
+    problems, eng = Engagement.check(engagement)
     if problems:
         return RenderResult(str(engagement), slug, False, error=f"{len(problems)} problem(s) in the engagement folder; "
                             f"first: {problems[0]}", problems=[str(p) for p in problems], seconds=time.perf_counter() - t0)
-    eng = Engagement.load(engagement)
     slug, wave = eng.slug, wave or eng.config.waves[-1]
     stem = report_stem(slug, wave)
     params = {"engagement": str(engagement), "wave": wave, "out": str(out_dir)}
