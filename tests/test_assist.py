@@ -719,3 +719,37 @@ def test_a_versions_freezing_time_is_its_earliest_run(northwind):
     assert assist._frozen_at(eng, "acme", "v1") == "2026-05-01T09:00:00+00:00"
     assert assist._frozen_at(eng, "acme", "v2") == "someday"
     assert assist._frozen_at(eng, "acme", "v3") > "2026"  # never run: now
+
+
+def test_machine_table_is_the_plain_pivot_and_score_of_the_rows(northwind):
+    """machine_table works on codes (a million interactions are fifteen million rows); its table is the one a
+    plain pandas reading gives: the rubric's arithmetic on the decided rows, a pivot of each element's mean
+    0–100, the wave's interactions in population order. A named scorer's table is kept until its file changes."""
+    from qcikit.scoring import score
+
+    eng = qcikit.Engagement.load(northwind)
+    run = assist.autoscore(eng, "rules")
+    assist.save_autoscores(eng, run)
+    wave = eng.config.waves[-1]
+    rows = assist.runs(eng, "rules")
+    ids = eng.interactions.loc[eng.interactions["wave"] == wave, "interaction_id"].astype(str)
+    rows = rows[rows["interaction_id"].isin(ids)]
+    decided = rows.dropna(subset=["points"])
+    plain = score(decided.assign(rater="rules")[["interaction_id", "rater", "element", "points"]], eng.rubric)
+    plain = plain.set_index("interaction_id")[["qci", *eng.rubric.dimensions]]
+    el = (rows.assign(v=100 * rows["points"] / rows["element"].map(eng.rubric.max_points))
+          .pivot_table(index="interaction_id", columns="element", values="v", aggfunc="mean", dropna=False))
+    el.columns = [f"el:{c}" for c in el.columns]
+    plain = plain.join(el, how="outer").reindex(ids)
+    for scorer in ("rules", run):
+        got = assist.machine_table(eng, scorer, wave)
+        pd.testing.assert_frame_equal(got, plain)
+        assert list(got.attrs["frozen"]["scorer"]) == ["rules"] and got.attrs["version"] == str(run["version"].iloc[0])
+    # Kept for the next call, and read again once the file changes.
+    kept = assist.machine_table(eng, "rules", wave)
+    kept.iloc[:, :] = 0.0  # a copy: the kept table is not touched
+    assert assist.machine_table(eng, "rules", wave)["qci"].equals(plain["qci"])
+    halved = run.assign(points=run["points"] / 2)
+    assist.save_autoscores(eng, halved)
+    assert np.allclose(assist.machine_table(eng, "rules", wave)["el:greeting"].dropna(),
+                       plain["el:greeting"].dropna() / 2)

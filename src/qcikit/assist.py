@@ -46,7 +46,7 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._frame import decode, from_arrow, isin, lookup, per_category, to_number
+from ._frame import decode, from_arrow, group_codes, isin, lookup, per_category, to_number
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -1175,9 +1175,10 @@ def check_frozen(eng, rows: pd.DataFrame, wave: str) -> None:
                           "Fix: use it from the next wave on, or use the cross-fitted model scorer.")
 
 
-def runs(eng, scorer) -> pd.DataFrame:
+def runs(eng, scorer, decoded: bool = True) -> pd.DataFrame:
     """A scorer's machine scores: the engagement's kept ones for a name, or a run itself (what :func:`autoscore`
-    returns, e.g. tried in a notebook before it is kept)."""
+    returns, e.g. tried in a notebook before it is kept). ``decoded=False`` leaves the repeated text as the
+    categoricals a run (and autoscores.parquet) keeps it in."""
     if isinstance(scorer, pd.DataFrame):
         missing = [c for c in COLUMNS if c not in scorer.columns]
         if missing:
@@ -1189,6 +1190,8 @@ def runs(eng, scorer) -> pd.DataFrame:
         if rows.empty:
             raise QcikitError(f"{eng.path}: there are no auto-scores of scorer '{scorer}'. Fix: run "
                               f"`qcikit autoscore {eng.path} --scorer {scorer}` (or --import FILE) first.")
+    if not decoded:
+        return rows
     # A run (and autoscores.parquet) keeps its repeated text (ids, elements, scorer, version) as categoricals;
     # the analyses want text.
     return rows.assign(**{c: decode(rows[c]) for c in COLUMNS if isinstance(rows[c].dtype, pd.CategoricalDtype)})
@@ -1197,30 +1200,68 @@ def runs(eng, scorer) -> pd.DataFrame:
 def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     """Per interaction of the population (``wave`` only, when given): the machine's QCI and dimensions (through
     the rubric's own arithmetic, as for a rater) and each element's score 0–100 (columns ``el:<id>``).
-    ``scorer`` is a name (the kept scores) or a run (:func:`runs`)."""
+    ``scorer`` is a name (the kept scores) or a run (:func:`runs`).
+
+    A million interactions are fifteen million rows: they are read as codes (ids and elements stay
+    categoricals, no text is decoded) and each element's mean is a ``bincount`` over (interaction, element)
+    codes. A named scorer's table is kept on the engagement for the next call (an assisted report asks for
+    it once per measure), for as long as its autoscores file is unchanged."""
     from .scoring import score
 
-    rows = runs(eng, scorer)
+    key = None
+    if isinstance(scorer, str) and _store(eng) is None:
+        path = autoscores_file(eng.path)
+        stat = path.stat() if path is not None else None
+        key = (scorer, wave, str(path), stat.st_mtime_ns if stat else None, stat.st_size if stat else None)
+        cache = eng.__dict__.setdefault("_machine_tables", {})
+        if key in cache:
+            return cache[key].copy()
+    rows = runs(eng, scorer, decoded=False)
     scorer = str(rows["scorer"].iloc[0]) if len(rows) else str(scorer)
     pop = eng.interactions
+    ids = pop["interaction_id"]
     if wave is not None:
-        pop = pop[pop["wave"].astype(str) == wave]
-    ids = pop["interaction_id"].astype(str)
-    rows = rows[rows["interaction_id"].isin(ids)]
-    decided = rows.dropna(subset=["points"])
-    if decided.empty:
+        ids = ids[(pop["wave"].astype(str) == wave).fillna(False).to_numpy(dtype=bool)]
+    ids = ids.astype(str)
+    rows = rows[isin(rows["interaction_id"], ids)]
+    points = rows["points"].to_numpy(dtype=float)
+    decided = ~np.isnan(points)
+    if not decided.any():
         raise QcikitError(f"{eng.path}: scorer '{scorer}' decided no element of wave '{wave}'. Fix: give its rules "
                           "patterns or timings, or run it on this wave.")
-    scored = score(decided.assign(rater=scorer)[["interaction_id", "rater", "element", "points"]], eng.rubric)
-    out = scored.set_index("interaction_id")[["qci", *eng.rubric.dimensions]]
-    maxp = eng.rubric.max_points
-    el = (rows.assign(v=100 * rows["points"] / rows["element"].map(maxp))
-          .pivot_table(index="interaction_id", columns="element", values="v", aggfunc="mean", dropna=False))
-    el.columns = [f"el:{c}" for c in el.columns]
+    part = rows[["interaction_id", "element", "points"]][decided]
+    scored = score(part.assign(rater=scorer), eng.rubric)
+    out = scored.assign(interaction_id=scored["interaction_id"].astype(str)).set_index("interaction_id")
+    out = out[["qci", *eng.rubric.dimensions]]
+    # Each element's mean score 0-100 per interaction (a "pivot" on integer codes): the interactions and the
+    # elements the rows hold, elements in sorted order; NaN where nothing was decided.
+    id_code, id_values = pd.factorize(rows["interaction_id"])
+    el_code, el_values = pd.factorize(rows["element"])
+    el_values = np.asarray(el_values, dtype=object).astype(str)
+    value = 100 * points / eng.rubric.max_points.reindex(el_values).to_numpy(dtype=float)[el_code]
+    n_id, n_el = len(id_values), len(el_values)
+    flat = id_code.astype(np.int64) * n_el + el_code
+    total = np.bincount(flat[decided], weights=value[decided], minlength=n_id * n_el)
+    count = np.bincount(flat[decided], minlength=n_id * n_el)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(n_id, n_el)
+    order = np.argsort(el_values, kind="stable")
+    el = pd.DataFrame(mean[:, order], index=pd.Index(np.asarray(id_values, dtype=object).astype(str), name="interaction_id"),
+                      columns=[f"el:{c}" for c in el_values[order]])
     out = out.join(el, how="outer").reindex(ids)
-    out.attrs.update(version=str(rows["version"].iloc[0]), frozen=rows[["scorer", "version", "crossfit", "frozen_at"]]
-                     .drop_duplicates())
-    return out
+    out.attrs.update(version=str(rows["version"].iloc[0]), frozen=_frozen_rows(rows))
+    if key is not None:
+        cache[key] = out
+    return out.copy() if key is not None else out
+
+
+def _frozen_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (scorer, version, crossfit, frozen_at) of machine scores, as text: a run's few, found on its
+    codes (fifteen million rows, one or two runs)."""
+    _, first = group_codes(rows, ["scorer", "version", "crossfit", "frozen_at"])
+    head = rows.iloc[first][["scorer", "version", "crossfit", "frozen_at"]]
+    return head.assign(**{c: decode(head[c]) for c in ("scorer", "version", "frozen_at")
+                          if isinstance(head[c].dtype, pd.CategoricalDtype)})
 
 
 def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000, seed: int | None = None) -> pd.DataFrame:

@@ -718,7 +718,10 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
     if col not in machine:
         raise MetricsError(f"{eng.path}: scorer '{name}' scores no '{measure}'. Fix: pick a measure it scores, or "
                            "give its rules patterns.")
-    pop = eng.interactions[eng.interactions["wave"].astype(str) == wave]
+    # The wave's rows, in the columns used here: the population's rows hold every transcript.
+    everyone = eng.interactions
+    used = [c for c in ("interaction_id", eng.config.strata, "team") if c and c in everyone]
+    pop = filter_rows(everyone, (everyone["wave"].astype(str) == wave).fillna(False).to_numpy(dtype=bool), used)
     missing = machine[col].index[machine["qci"].isna().to_numpy()]
     if len(missing):
         raise MetricsError(f"{eng.path}: scorer '{name}' has not scored {len(missing)} of wave '{wave}''s "
@@ -726,7 +729,7 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
                            f"--scorer {name} --wave {wave}`.")
     strata_col = eng.config.strata
     pop_strata = (f"{wave} / " + pop[strata_col].astype(str)) if strata_col else pd.Series(f"{wave} / all", index=pop.index)
-    unknown = set(table["stratum"]) - set(pop_strata)
+    unknown = set(table["stratum"]) - set(pop_strata.unique())  # the few strata, not half a million strings
     if unknown:
         raise MetricsError(f"{eng.path}: sample.csv's stratum '{sorted(unknown)[0]}' is not one of wave '{wave}''s "
                            f"{strata_col or 'strata'} in the population. Fix: redraw the sample with `qcikit sample --force`.")
