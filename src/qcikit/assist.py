@@ -46,7 +46,7 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._frame import decode, from_arrow, group_codes, isin, lookup, per_category, to_number
+from ._frame import decode, filter_rows, from_arrow, group_codes, isin, lookup, per_category, to_number
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -819,15 +819,17 @@ def autoscore(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
         raise QcikitError(f"scorer '{scorer}' is not known. Fix: use one of {', '.join(scorers())}, or register a "
                           "plug-in with qcikit.assist.register_scorer.")
     pop = eng.interactions
-    if wave is not None:
-        if wave not in eng.config.waves:
-            raise QcikitError(f"{eng.path}: wave '{wave}' is not in engagement.yaml. Fix: use one of {', '.join(eng.config.waves)}.")
-        pop = pop[pop["wave"].astype(str) == wave]
+    if wave is not None and wave not in eng.config.waves:
+        raise QcikitError(f"{eng.path}: wave '{wave}' is not in engagement.yaml. Fix: use one of {', '.join(eng.config.waves)}.")
     if "transcript" not in pop:
         raise QcikitError(f"{eng.path}: the population has no transcript column, and every scorer reads transcripts. "
                           "Fix: add the transcripts to interactions.csv (or .parquet).")
     cols = [c for c in ("interaction_id", "touchpoint", "transcript") if c in pop]
-    pop = pop[cols]
+    if wave is not None:
+        # A boolean filter per column: the wave's transcripts are taken chunk by chunk, never the whole column joined.
+        pop = filter_rows(pop, (pop["wave"].astype(str) == wave).fillna(False).to_numpy(dtype=bool), cols)
+    else:
+        pop = pop[cols]
     crossfit = False
     if scorer == "rules":
         cfg = eng.config

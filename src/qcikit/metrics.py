@@ -272,7 +272,10 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
     if not (len(y) == len(yh) == len(s_str)) or len(pop) != len(p_str):
         raise MetricsError("human scores, machine scores and strata must have one value per interaction. "
                            "Fix: pass arrays of equal length.")
-    labels, codes = np.unique(np.concatenate([s_str, p_str]), return_inverse=True)
+    # Sorted labels and each value's code, as np.unique(..., return_inverse=True) gives them, by hashing: a
+    # population of half a million strata labels is sorted in 0.35 s, hashed in a few hundredths.
+    codes, labels = pd.factorize(np.concatenate([s_str, p_str]), sort=True)
+    labels = np.asarray(labels).astype(str)
     h, hp = codes[: len(y)], codes[len(y):]
     H = len(labels)
     n_h = np.bincount(h, minlength=H).astype(float)
