@@ -1214,11 +1214,16 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     if isinstance(scorer, str) and _store(eng) is None:
         path = autoscores_file(eng.path)
         stat = path.stat() if path is not None else None
-        key = (scorer, wave, str(path), stat.st_mtime_ns if stat else None, stat.st_size if stat else None)
+        key = (scorer, str(path), stat.st_mtime_ns if stat else None, stat.st_size if stat else None)
         cache = eng.__dict__.setdefault("_machine_tables", {})
-        if key in cache:
-            return cache[key].copy()
-    rows = runs(eng, scorer, decoded=False)
+        if (*key, wave) in cache:
+            return cache[(*key, wave)].copy()
+        # The file's rows too: a report asks for this wave's table and the wave before's.
+        if key not in cache:
+            cache[key] = runs(eng, scorer, decoded=False)
+        rows = cache[key]
+    else:
+        rows = runs(eng, scorer, decoded=False)
     scorer = str(rows["scorer"].iloc[0]) if len(rows) else str(scorer)
     pop = eng.interactions
     ids = pop["interaction_id"]
@@ -1253,7 +1258,7 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     out = out.join(el, how="outer").reindex(ids)
     out.attrs.update(version=str(rows["version"].iloc[0]), frozen=_frozen_rows(rows))
     if key is not None:
-        cache[key] = out
+        cache[(*key, wave)] = out
     return out.copy() if key is not None else out
 
 
@@ -1281,12 +1286,11 @@ def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000, seed: in
     if wave is not None:
         human = human[human["wave"].astype(str) == wave]
     human = human.groupby(["interaction_id", "element"], sort=True)["points"].mean().reset_index()
-    if isinstance(scorer, pd.DataFrame) and "interaction_id" in scorer and "scorer" in scorer and len(scorer):
-        # A run just made (fifteen million rows for a million interactions): only the human-scored
-        # interactions' rows are taken, before any text is decoded (all of them when none is).
-        kept = scorer[isin(scorer["interaction_id"], human["interaction_id"])]
-        scorer = kept if len(kept) else scorer
-    rows = runs(eng, scorer)
+    # Fifteen million rows for a million interactions: only the human-scored interactions' rows are taken,
+    # before any text is decoded (all of them when none is).
+    rows = runs(eng, scorer, decoded=False)
+    kept = rows[isin(rows["interaction_id"], human["interaction_id"])]
+    rows = runs(eng, kept if len(kept) else rows)
     scorer = str(rows["scorer"].iloc[0])
     machine = rows[rows["interaction_id"].isin(human["interaction_id"])][["interaction_id", "element", "points"]]
     both = human.merge(machine, on=["interaction_id", "element"], suffixes=("_human", "_machine"))
