@@ -77,6 +77,12 @@ def lookup(values: pd.Series, table: pd.Series) -> np.ndarray:
     return out
 
 
+def in_wave(frame: pd.DataFrame, wave: str) -> np.ndarray:
+    """Which rows of ``frame`` belong to ``wave``, as a boolean array (a missing wave belongs to none): the mask
+    :func:`filter_rows` takes the population's rows of a wave by."""
+    return (frame["wave"].astype(str) == wave).fillna(False).to_numpy(dtype=bool)
+
+
 def filter_rows(frame: pd.DataFrame, mask, columns=None) -> pd.DataFrame:
     """``frame.loc[mask, columns]`` with each column filtered by the boolean ``mask`` on its own. pandas takes a
     frame's rows by position, which on a column of a million transcripts held in chunks first joins the chunks:

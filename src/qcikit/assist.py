@@ -46,7 +46,7 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._frame import decode, filter_rows, from_arrow, group_codes, isin, lookup, per_category, to_number
+from ._frame import decode, filter_rows, from_arrow, group_codes, in_wave, isin, lookup, per_category, to_number
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -827,7 +827,7 @@ def autoscore(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
     cols = [c for c in ("interaction_id", "touchpoint", "transcript") if c in pop]
     if wave is not None:
         # A boolean filter per column: the wave's transcripts are taken chunk by chunk, never the whole column joined.
-        pop = filter_rows(pop, (pop["wave"].astype(str) == wave).fillna(False).to_numpy(dtype=bool), cols)
+        pop = filter_rows(pop, in_wave(pop, wave), cols)
     else:
         pop = pop[cols]
     crossfit = False
@@ -1228,7 +1228,7 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     pop = eng.interactions
     ids = pop["interaction_id"]
     if wave is not None:
-        ids = ids[(pop["wave"].astype(str) == wave).fillna(False).to_numpy(dtype=bool)]
+        ids = ids[in_wave(pop, wave)]
     ids = ids.astype(str)
     rows = rows[isin(rows["interaction_id"], ids)]
     points = rows["points"].to_numpy(dtype=float)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frame import filter_rows, isin
+from ._frame import filter_rows, in_wave, isin
 from ._lazy import lazy
 from .errors import MetricsError
 from .inventory import wilson_interval
@@ -475,7 +475,7 @@ def scoring_progress(eng, wave: str | None = None) -> pd.DataFrame:
     sample = eng.sample
     if wave is not None and "wave" in eng.interactions:
         pop = eng.interactions
-        ids = pop["interaction_id"][(pop["wave"] == wave).fillna(False).to_numpy(dtype=bool)]
+        ids = pop["interaction_id"][in_wave(pop, wave)]
         sample = sample[isin(sample["interaction_id"], ids)]
     out = _response(sample, eng.scores["interaction_id"].unique())
     out["share"] = out["scored"] / out["sampled"]
@@ -724,7 +724,7 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
     # The wave's rows, in the columns used here: the population's rows hold every transcript.
     everyone = eng.interactions
     used = [c for c in ("interaction_id", eng.config.strata, "team") if c and c in everyone]
-    pop = filter_rows(everyone, (everyone["wave"].astype(str) == wave).fillna(False).to_numpy(dtype=bool), used)
+    pop = filter_rows(everyone, in_wave(everyone, wave), used)
     missing = machine[col].index[machine["qci"].isna().to_numpy()]
     if len(missing):
         raise MetricsError(f"{eng.path}: scorer '{name}' has not scored {len(missing)} of wave '{wave}''s "

@@ -32,7 +32,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import answers, metrics, redaction, reliability
-from ._frame import filter_rows, isin
+from ._frame import filter_rows, in_wave, isin
 from ._schema import as_dict
 from .engagement import Engagement
 from .errors import QcikitError
@@ -778,15 +778,15 @@ class ReportContext:
         inter = self.eng.interactions
         # The searches run over the population's own column, masked to the wave: the wave's rows are never
         # copied (a million transcripts), and only the rows looked at closely are taken out.
-        in_wave = (inter["wave"] == self.wave).fillna(False).to_numpy(dtype=bool)
+        this_wave = in_wave(inter, self.wave)
         t = inter["transcript"].fillna("")
-        markup = t.str.contains(r"<[a-zA-Z/!]", regex=True).to_numpy(dtype=bool) & in_wave
+        markup = t.str.contains(r"<[a-zA-Z/!]", regex=True).to_numpy(dtype=bool) & this_wave
         ids = self.eng.sample["interaction_id"] if self.eng.sample is not None else self.current["interaction_id"]
-        sampled = isin(inter["interaction_id"], ids) & in_wave
+        sampled = isin(inter["interaction_id"], ids) & this_wave
         # Every transcript with an "@" is checked (one vectorized search finds them); phone numbers, names and
         # the client's patterns in the sampled and markup-flagged ones. As a regex: RE2 skips to each "@" (0.3 s
         # for a million transcripts), where Arrow's plain substring search took 4.3 s.
-        look = sampled | markup | (t.str.contains("@", regex=True).to_numpy(dtype=bool) & in_wave)
+        look = sampled | markup | (t.str.contains("@", regex=True).to_numpy(dtype=bool) & this_wave)
         near = filter_rows(inter, look, ["interaction_id", "transcript"])
         personal = np.zeros(len(inter), dtype=bool)
         personal[look] = [self.eng.redact(x, i) != x for x, i in zip(near["transcript"].fillna("").astype(str).tolist(),
