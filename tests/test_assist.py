@@ -469,9 +469,10 @@ MATCHER_TEXTS = [CHAT, EMAIL, None, "",
 
 
 def test_rule_matcher_answers_as_one_pattern_at_a_time_on_every_path():
-    lines = assist.read_lines(pd.Series(MATCHER_TEXTS))
-    joined = lines.agent_joined()
+    reading = assist.read_agent(pd.Series(MATCHER_TEXTS))
+    joined = reading.agent
     matcher = assist.RuleMatcher(MATCHER_PATTERNS)
+    assert matcher.needs_widths
     # the paths are what the patterns' shapes say: the set holds the plain ones
     assert sorted(MATCHER_PATTERNS[k] for k in matcher.single) == sorted(
         [r"[^\n]{90,}", r"order(?= number)", r"y[^\n]{95,}", r"[^\r\n]{20,}?"])
@@ -481,9 +482,11 @@ def test_rule_matcher_answers_as_one_pattern_at_a_time_on_every_path():
     assert not assist._shape(r"y[^\n]{95,}").length_only and not assist._shape(r"[^\r\n]{20,}?").length_only
     assert not assist._shape(r"(?s).{90,}").length_only and not assist._shape(r"[^\n]{90,}|x").length_only
     assert not assist._shape(r"policy[[:space:]]{2,40}reason").one_line  # an RE2 class Python would misread
-    got = matcher(lines)
+    got = matcher(reading)
     for k, regex in enumerate(MATCHER_PATTERNS):
         assert got[:, k].tolist() == assist._contains(joined, regex).tolist(), regex
+    # Without the longest lines (not asked for), the long-line patterns are matched on the whole text: the same.
+    assert (matcher(assist.read_agent(pd.Series(MATCHER_TEXTS), widths=False)) == got).all()
     assert got[4, 1] and not got[0, 1]  # the long line, and only it
     assert got[4, 9] and not got[5, 9]  # "Yes, this is a line ..." holds 95 characters after its "Y"
     assert got[4, 5] and got[5, 2] and got[5, 0]  # "Yes" opens a line once the stamp is gone; across two lines
@@ -493,9 +496,9 @@ def test_rule_matcher_answers_as_one_pattern_at_a_time_on_every_path():
 def test_rule_matcher_rematches_texts_the_set_gave_up_on(monkeypatch):
     """RE2 answers nothing when its automaton runs out of memory: the sentinel shows it, and those texts are
     matched one pattern at a time, so the answer does not change."""
-    lines = assist.read_lines(pd.Series(MATCHER_TEXTS))
+    reading = assist.read_agent(pd.Series(MATCHER_TEXTS))
     matcher = assist.RuleMatcher(MATCHER_PATTERNS)
-    expected = matcher(lines)
+    expected = matcher(reading)
     real = matcher._set
     # what the check relies on: a search that ran to the end reports the sentinel, whatever the text
     assert all(0 in real.Match(memoryview(t.encode())) for t in ["", "\n", "é", "thank you", "x" * 5000])
@@ -508,7 +511,7 @@ def test_rule_matcher_rematches_texts_the_set_gave_up_on(monkeypatch):
             return [] if GivesUp.calls % 2 else real.Match(text)
 
     matcher._set = GivesUp()
-    assert (matcher(lines) == expected).all()
+    assert (matcher(reading) == expected).all()
 
 
 def test_rules_scorer_is_the_same_with_and_without_the_one_pass_set(monkeypatch):
@@ -524,17 +527,15 @@ def test_rules_scorer_is_the_same_with_and_without_the_one_pass_set(monkeypatch)
     pd.testing.assert_frame_equal(fast, slow)
 
 
-def _same_lines(a, b):
+def _same_reading(a, b):
     import numpy as np
 
     assert a.n == b.n
-    for field in ("unit", "stamped", "speaker", "owner"):
-        assert np.array_equal(getattr(a, field), getattr(b, field)), field
-    assert np.array_equal(a.seconds, b.seconds, equal_nan=True)
-    (ta, ua), (tb, ub) = a.agent(), b.agent()
-    assert ta.to_pylist() == tb.to_pylist() and np.array_equal(ua, ub)
-    assert a.agent_joined().to_pylist() == b.agent_joined().to_pylist()
-    assert a.text.to_pylist() == b.text.to_pylist()
+    for field in ("answered", "has_customer", "silent", "widest"):
+        x, y = getattr(a, field), getattr(b, field)
+        assert (x is None) == (y is None), field
+        assert x is None or (x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True)), field
+    assert a.agent.to_pylist() == b.agent.to_pylist()
 
 
 # Lines that try each choice of the stamp and agent-name regexes: a date that is no date, a date without a
@@ -569,20 +570,64 @@ def _fuzzed_transcripts(n: int, seed: int = 7) -> list[str]:
     return ["\n".join(line() for _ in range(int(rng.integers(0, 8)))) for _ in range(n)]
 
 
-def test_the_compiled_scan_reads_every_line_as_arrow_does():
-    """qcikit._scan spells the stamp and agent-name regexes out as byte tests: on the three samples, on planted
-    oddities and on 5,000 fuzzed transcripts its lines equal Arrow's, field by field."""
+def _timed_transcripts(n: int, seed: int = 11) -> list[str]:
+    """Transcripts of stamped turns whose times try the reading of dates and clocks: dated lines (real dates, a
+    30th of February, months 00 and 13, days 00 and 32, years 0000 to 9999), clock-only lines that go back
+    (midnight), customer and agent turns in any order, and gaps either side of the silence limit (seeded)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+
+    def transcript():
+        clock = int(rng.choice([rng.integers(0, 86400), 86400 - int(rng.integers(1, 600))]))  # some start near midnight
+        turns = []
+        for _ in range(int(rng.integers(0, 12))):
+            clock = (clock + int(rng.choice([rng.integers(0, 50), rng.integers(55, 70), rng.integers(0, 4000)]))) % 86400
+            h, m, sec = clock // 3600, clock // 60 % 60, clock % 60
+            stamp = f"{h:02d}:{m:02d}" + (f":{sec:02d}" if rng.random() < .7 else "")
+            if rng.random() < .15:
+                date = f"{rng.choice([rng.integers(1990, 2030), rng.integers(0, 10000)])}".zfill(4)
+                date += f"-{rng.choice([rng.integers(1, 13), 0, 13]):02d}-{rng.choice([rng.integers(1, 32), 0, 32]):02d}"
+                stamp = f"{date}{rng.choice([' ', 'T'])}{stamp}"
+            who = rng.choice(["Customer", "Agent (A1)", "Agent (B2) (chat)", "System"], p=[.4, .3, .2, .1])
+            turns.append(f"[{stamp}] {who}: {rng.choice(['hello', 'thanks for waiting', 'é' * int(rng.integers(1, 9))])}")
+        return "\n".join(turns)
+
+    return [transcript() for _ in range(n)]
+
+
+def test_the_compiled_reader_reads_every_transcript_as_arrow_does():
+    """qcikit._scan spells the stamp and agent-name regexes out as byte tests and works out the times, the
+    silences and the agent's words in one pass: on the three samples, on planted oddities, on 5,000 fuzzed
+    lines and on 3,000 fuzzed timelines, its reading equals Arrow's and numpy's, field by field."""
+    import numpy as np
+
     pytest.importorskip("numba")
     fuzzed = _fuzzed_transcripts(5000)
+    timed = _timed_transcripts(3000)
     sets = [qcikit.Engagement.load(SAMPLES / name).interactions["transcript"] for name in ("northwind", "brightwave")]
     sets += [qcikit.Engagement.load(SAMPLES / "voltania").interactions["transcript"].iloc[:4000], pd.Series(ODD_TRANSCRIPTS),
-             pd.Series(fuzzed)]
+             pd.Series(fuzzed), pd.Series(timed)]
     for transcripts in sets:
-        _same_lines(assist.read_lines(transcripts, compiled=True), assist.read_lines(transcripts, compiled=False))
-    fuzz = assist.read_lines(pd.Series(fuzzed), compiled=True)
+        for widths in (True, False):
+            _same_reading(assist.read_agent(transcripts, compiled=True, widths=widths),
+                          assist.read_agent(transcripts, compiled=False, widths=widths))
+    fuzz = assist.read_lines(pd.Series(fuzzed))
     assert fuzz.stamped.sum() > 2000 and (fuzz.owner == assist.AGENT).sum() > 1000  # the fuzz reaches both regexes
-    odd = assist.read_lines(pd.Series(ODD_TRANSCRIPTS), compiled=True)
-    assert "(y: hi" in odd.agent()[0].to_pylist() and "\x0b: vt" in odd.agent()[0].to_pylist()  # kept as RE2 keeps them
+    odd = assist.read_agent(pd.Series(ODD_TRANSCRIPTS), compiled=True).agent.to_pylist()
+    assert "(y: hi" in odd[6] and "\x0b: vt" in odd[11]  # kept as RE2 keeps them
+    # The timelines reach every branch of the times: silences, unanswered customers, answers before them.
+    t = assist.read_agent(pd.Series(timed), compiled=True)
+    assert t.silent.sum() > 300 and (~t.silent & ~np.isnan(t.answered)).sum() > 300
+    assert (t.has_customer & np.isnan(t.answered)).sum() > 20 and (np.nan_to_num(t.answered) > 86400).sum() > 20
+    # A chunked column is read chunk by chunk, where it lies: the same reading as the joined column.
+    import pyarrow as pa
+
+    for kind in (pa.string(), pa.large_string()):  # 32- and 64-bit offsets, a slice, an empty chunk, a null
+        pieces = pa.chunked_array([pa.array(timed[:1000], kind), pa.array(timed[1000:1001], kind), pa.array([], kind),
+                                   pa.array([None, *timed[1001:2000], None], kind).slice(1)])
+        _same_reading(assist.read_agent(pieces, compiled=True),
+                      assist.read_agent(pd.Series([*timed[:2000], ""]), compiled=False))
 
 
 def test_the_rules_scorer_gives_the_same_scores_with_the_compiled_scan(monkeypatch):
@@ -697,12 +742,12 @@ def test_a_scan_numba_cannot_build_falls_back_to_arrow(monkeypatch):
         raise RuntimeError("no compiler here")
 
     _scan.kernel.cache_clear()
-    monkeypatch.setattr(_scan_kernel, "scan", broken)
+    monkeypatch.setattr(_scan_kernel, "read_agent", broken)
     try:
         with pytest.warns(RuntimeWarning, match="compiled transcript scan could not be built"):
             assert _scan.kernel() is None
-        lines = assist.read_lines(pd.Series(ODD_TRANSCRIPTS), compiled=True)  # asked for, not there: Arrow reads
-        _same_lines(lines, assist.read_lines(pd.Series(ODD_TRANSCRIPTS), compiled=False))
+        reading = assist.read_agent(pd.Series(ODD_TRANSCRIPTS), compiled=True)  # asked for, not there: Arrow reads
+        _same_reading(reading, assist.read_agent(pd.Series(ODD_TRANSCRIPTS), compiled=False))
     finally:
         _scan.kernel.cache_clear()
 

@@ -1,13 +1,14 @@
-"""One compiled pass over transcripts' bytes: lines, stamps, speakers and the agent's own words.
+"""One compiled pass over transcripts' bytes: what the rules scorer reads of each transcript.
 
-:func:`qcikit.assist.read_lines` reads transcripts with Arrow's kernels: split into lines, a capturing RE2
-regex on every line that opens with ``[``, a replacing regex for the agent's name. Each kernel is a pass
-over all lines, and on a contact centre's million transcripts those passes are most of the rules scorer's
-time. This module does the same reading in a single pass per transcript, compiled by numba (an optional
-dependency, ``qcikit[scale]``): the stamp regex and the agent-prefix regex are spelled out as the byte
-tests RE2 would make, with the same leftmost-first choices. The answers are the Arrow path's, line for line
-(tests/test_assist.py compares both on the samples and on planted oddities); without numba the Arrow path
-runs.
+:func:`qcikit.assist.read_agent` reads transcripts with Arrow's kernels: split into lines, a capturing RE2
+regex on every line that opens with ``[``, a replacing regex for the agent's name, then numpy over every
+line for the times and a join of the agent's lines. Each is a pass over all lines, and on a contact
+centre's million transcripts those passes cost as much as the rules themselves. This module does the same
+reading in a single pass per transcript, compiled by numba (an optional dependency, ``qcikit[scale]``):
+the stamp regex and the agent-prefix regex are spelled out as the byte tests RE2 would make, with the same
+leftmost-first choices, and the times, the silences and the agent's joined words are worked out on the way.
+The answers are the Arrow path's, transcript for transcript (tests/test_assist.py compares both on the
+samples, on planted oddities and on fuzzed transcripts); without numba the Arrow path runs.
 
 The regexes, for reference (``\\s`` is RE2's ``[\\t\\n\\f\\r ]``, ``\\d`` is ``[0-9]``)::
 
@@ -20,54 +21,66 @@ import functools
 
 import numpy as np
 
+CUSTOMER_WORD = np.frombuffer(b"Customer", np.uint8)
+AGENT_WORD = np.frombuffer(b"Agent", np.uint8)
+
+
 @functools.lru_cache(maxsize=1)
 def kernel():
-    """The compiled scanner, or None without numba (or where numba cannot compile it). Compiled, or loaded from
-    numba's cache, here and once: the threads that call it later find it ready."""
+    """The compiled reader, or None without numba (or where numba cannot compile it). Compiled, or loaded from
+    numba's cache, here and once: the processes and threads that call it later find it ready."""
     try:
-        from ._scan_kernel import scan
+        from ._scan_kernel import read_agent
     except ImportError:
         return None
     try:
-        one = np.frombuffer(b"[00:00] Agent (A): -", np.uint8)
-        scan(one, np.array([0, len(one)], np.int64), np.zeros(0, np.int64), np.frombuffer(b"Customer", np.uint8),
-             np.frombuffer(b"Agent", np.uint8))
+        import pyarrow as pa
+
+        _read(read_agent, [pa.array(["[2026-01-01 00:00] Customer: -\n[00:01] Agent (A): -"])], 60.0, True)
     except Exception as exc:  # numba's own errors (no compiler for this platform, a cache it cannot read)
         import warnings
 
         warnings.warn(f"the compiled transcript scan could not be built ({type(exc).__name__}: {exc}); transcripts "
                       "are read by Arrow's kernels instead, with the same answers.", RuntimeWarning, stacklevel=2)
         return None
-    return scan
+    return read_agent
 
 
-def scan(arr):
-    """Read a LargeStringArray of transcripts (no nulls): the per-line arrays of :class:`assist.Lines` and the
-    agent's lines with their stamp and name removed (an Arrow LargeStringArray, and the transcript of each).
-    None without numba."""
-    import pyarrow as pa
-
+def read_agent(chunks, gap: float, widths: bool = True):
+    """Read transcripts, a list of Arrow string arrays (the chunks of a column: read where they lie, never
+    joined into one): ``answered``, ``has_customer``, ``silent``, ``widest`` (numpy, one per transcript;
+    None unless ``widths``) and the agent's joined lines (an Arrow LargeStringArray). None without numba."""
     run = kernel()
-    if run is None:
-        return None
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
-    raw = arr.buffers()[2]
-    data = np.frombuffer(raw, dtype=np.uint8) if raw is not None else np.zeros(0, np.uint8)
-    data = data[:offsets[-1]] if n else data[:0]
-    # Line breaks are found by numpy's vectorized compare, faster than a byte loop that stops at each one.
-    breaks = np.flatnonzero(data[offsets[0]:] == 10) + offsets[0] if n else np.zeros(0, np.int64)
-    unit, stamped, clock_s, date_at, speaker, owner, agent_data, agent_offsets, agent_unit = run(
-        data, offsets, breaks, np.frombuffer(b"Customer", np.uint8), np.frombuffer(b"Agent", np.uint8))
-    agent = pa.LargeStringArray.from_buffers(len(agent_unit), pa.py_buffer(agent_offsets), pa.py_buffer(agent_data))
-    return unit, stamped, clock_s, date_at, speaker, owner, agent, agent_unit, data
+    return None if run is None else _read(run, chunks, gap, widths)
 
 
-def dates(data, date_at):
-    """The ten characters at each position of ``date_at`` (a date's place in ``data``), as Arrow strings."""
+def _read(run, chunks, gap: float, widths: bool):
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    at = np.asarray(date_at, dtype=np.int64)
-    picked = data[at[:, None] + np.arange(10)].reshape(-1) if len(at) else np.zeros(0, np.uint8)
-    offsets = np.arange(len(at) + 1, dtype=np.int64) * 10
-    return pa.LargeStringArray.from_buffers(len(at), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(picked)))
+    n = sum(len(c) for c in chunks)
+    spans = []
+    for chunk in chunks:
+        if chunk.null_count:
+            chunk = pc.fill_null(chunk, "")  # a null reads as an empty transcript
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+        offsets = offsets[chunk.offset:chunk.offset + len(chunk) + 1].astype(np.int64, copy=False)
+        raw = chunk.buffers()[2]
+        data = np.frombuffer(raw, dtype=np.uint8) if raw is not None and len(raw) else np.zeros(8, np.uint8)
+        spans.append((data, offsets))
+    size = sum(int(o[-1] - o[0]) for _, o in spans)
+    answered = np.full(n, np.nan)
+    has_customer = np.zeros(n, dtype=bool)
+    silent = np.zeros(n, dtype=bool)
+    widest = np.zeros(n, dtype=np.int64)
+    out = np.empty(max(size, 1), dtype=np.uint8)
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    first, written = 0, 0
+    for data, offsets in spans:
+        # A transcript's bytes as uint64 for the line-break search: from the buffer's start, eight at a time.
+        words = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
+        written = run(data, words, offsets, CUSTOMER_WORD, AGENT_WORD, float(gap), bool(widths), answered,
+                      has_customer, silent, widest, out, out_offsets, first, written)
+        first += len(offsets) - 1
+    agent = pa.LargeStringArray.from_buffers(n, pa.py_buffer(out_offsets), pa.py_buffer(out[:written]))
+    return answered, has_customer, silent, widest if widths else None, agent

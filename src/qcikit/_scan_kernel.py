@@ -1,4 +1,4 @@
-"""The compiled scanner of :mod:`qcikit._scan` (numba). Module-level functions, so numba's cache keeps the
+"""The compiled reader of :mod:`qcikit._scan` (numba). Module-level functions, so numba's cache keeps the
 machine code between processes: compiling takes seconds, loading it milliseconds."""
 import numba
 import numpy as np
@@ -108,42 +108,77 @@ def prefix(data, i, end, agent_word):
         k += 1
     return k
 
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+_BREAKS = np.uint64(0x0A0A0A0A0A0A0A0A)  # "\n" in every byte
+
+
 @jit
-def scan(data, offsets, breaks, customer_word, agent_word):
-    """``breaks``: the positions of every "\\n" in ``data`` (numpy finds them, vectorized)."""
+def line_end(data, words, i, stop):
+    """The position of the first "\n" in ``data[i:stop]`` (``stop`` when none). Eight bytes at a time where
+    ``words`` (the same bytes as uint64) allows: a byte equal to "\n" is a zero byte of ``word ^ _BREAKS``,
+    which the classic test ``(v - ones) & ~v & highs`` finds without a branch per byte."""
+    while i < stop and (i & 7) != 0:
+        if data[i] == 10:
+            return i
+        i += 1
+    while i + 8 <= stop:
+        v = words[i >> 3] ^ _BREAKS
+        if ((v - _ONES) & ~v & _HIGHS) != np.uint64(0):
+            break
+        i += 8
+    while i < stop:
+        if data[i] == 10:
+            return i
+        i += 1
+    return stop
+
+
+@jit
+def civil_days(data, p):
+    """Days since 1970-01-01 of the "YYYY-MM-DD" at ``p``, as Arrow's ``strptime("%Y-%m-%d")`` reads it: a month
+    of 1–12 and a day of 1–31 (the 30th of February runs on into March), else -1 and False."""
+    y = (data[p] - 48) * 1000 + (data[p + 1] - 48) * 100 + (data[p + 2] - 48) * 10 + data[p + 3] - 48
+    m = (data[p + 5] - 48) * 10 + data[p + 6] - 48
+    d = (data[p + 8] - 48) * 10 + data[p + 9] - 48
+    if m < 1 or m > 12 or d < 1 or d > 31:
+        return -1, False
+    # Howard Hinnant's days_from_civil (proleptic Gregorian calendar).
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468, True
+
+
+@jit
+def read_agent(data, words, offsets, customer_word, agent_word, gap, widths,
+               answered, has_customer, silent, widest, out, out_offsets, first_unit, written):
+    """Read the transcripts of one Arrow chunk (``offsets`` into ``data``; ``words``: ``data`` as uint64, see
+    line_end) into the arrays of a batch, from transcript ``first_unit`` and byte ``written`` on. Per
+    transcript: seconds to the agent's first stamped line (``answered``, left NaN without one), whether a
+    customer line is stamped, whether the agent's turn came after more than ``gap`` seconds of silence once
+    the agent had answered, the agent's longest line in characters (when ``widths``), and the agent's lines
+    (stamp and name removed) joined by "\n" into ``out`` and ``out_offsets`` (Arrow's string buffers; the
+    agent's text is never longer than the transcript). Returns the bytes written by then."""
     n = len(offsets) - 1
-    n_lines = n + len(breaks)  # every transcript is one line, plus one per line break
-    unit = np.empty(n_lines, np.int64)
-    stamped = np.zeros(n_lines, np.bool_)
-    clock_s = np.zeros(n_lines, np.float64)
-    date_at = np.full(n_lines, -1, np.int64)
-    speaker = np.zeros(n_lines, np.int8)
-    owner = np.zeros(n_lines, np.int8)
-    agent_data = np.empty(max(offsets[n] - offsets[0], 1), np.uint8)  # a slice of a column: its own bytes only
-    agent_offsets = np.zeros(n_lines + 1, np.int64)
-    agent_unit = np.empty(n_lines, np.int64)
-    line = 0
-    b = 0  # the next line break
-    n_agent = 0
-    written = 0
-    for u in range(n):
-        start, stop = offsets[u], offsets[u + 1]
-        current = 0  # the speaker of the transcript's last stamped line
+    cap = 64  # the stamped lines of one transcript: grown when a transcript has more
+    raw = np.empty(cap, np.float64)
+    who_of = np.empty(cap, np.int8)
+    dated = np.empty(cap, np.bool_)
+    for t in range(n):
+        start, stop = offsets[t], offsets[t + 1]
+        u = first_unit + t
+        current = 0  # the speaker of the transcript's last stamped line: a body line belongs to it
+        ns = 0
+        joined = False
         i = start
         while True:
-            if b < len(breaks) and breaks[b] < stop:
-                end = breaks[b]
-                b += 1
-            else:
-                end = stop
-            unit[line] = u
-            words = i
+            end = line_end(data, words, i, stop)
+            at_words = i
             if i < end and data[i] == 91:
                 after, seconds, at = stamp(data, i, end)
                 if after >= 0:
-                    stamped[line] = True
-                    clock_s[line] = seconds
-                    date_at[line] = at
                     k = after
                     while k < end and space(data[k]):
                         k += 1
@@ -152,21 +187,66 @@ def scan(data, offsets, breaks, customer_word, agent_word):
                         who = CUSTOMER
                     elif word(data, k, end, agent_word):
                         who = AGENT
-                    speaker[line] = who
                     current = who
-            owner[line] = current
+                    if ns == cap:
+                        cap *= 2
+                        grown = np.empty(cap, np.float64)
+                        grown[:ns] = raw[:ns]
+                        raw = grown
+                        grown_who = np.empty(cap, np.int8)
+                        grown_who[:ns] = who_of[:ns]
+                        who_of = grown_who
+                        grown_dated = np.empty(cap, np.bool_)
+                        grown_dated[:ns] = dated[:ns]
+                        dated = grown_dated
+                    ok = False
+                    if at >= 0:
+                        days, ok = civil_days(data, at)
+                        if ok:
+                            seconds = days * 86400.0 + seconds
+                    raw[ns] = seconds
+                    dated[ns] = ok
+                    who_of[ns] = who
+                    ns += 1
             if current == AGENT:
                 if i < end and data[i] == 91:
-                    words = prefix(data, i, end, agent_word)
-                agent_data[written:written + end - words] = data[words:end]
-                written += end - words
-                n_agent += 1
-                agent_offsets[n_agent] = written
-                agent_unit[n_agent - 1] = u
-            line += 1
+                    at_words = prefix(data, i, end, agent_word)
+                if joined:
+                    out[written] = 10
+                    written += 1
+                joined = True
+                out[written:written + end - at_words] = data[at_words:end]
+                written += end - at_words
+                if widths:
+                    chars = 0
+                    for c in range(at_words, end):
+                        chars += (data[c] & 0xC0) != 0x80  # a UTF-8 continuation byte starts no character
+                    if chars > widest[u]:
+                        widest[u] = chars
             if end >= stop:
                 break
             i = end + 1
-    return (unit, stamped, clock_s, date_at, speaker, owner,
-            agent_data[:written], agent_offsets[:n_agent + 1], agent_unit[:n_agent])
-
+        out_offsets[u + 1] = written
+        # Clock-only times that go back crossed midnight: a day is carried over (dated lines never carry),
+        # comparing each stamped line's time as written with the line before; times count from the first line.
+        carry = 0.0
+        before = raw[0] if ns else 0.0
+        first = before
+        best = np.inf
+        for k in range(ns):
+            written_time = raw[k]
+            if k > 0 and not dated[k] and written_time - before < 0:
+                carry += 86400.0
+            before = written_time
+            raw[k] = written_time + carry - first
+            if who_of[k] == AGENT and raw[k] < best:
+                best = raw[k]
+            elif who_of[k] == CUSTOMER:
+                has_customer[u] = True
+        if best < np.inf:
+            answered[u] = best
+            for k in range(1, ns):
+                if who_of[k] == AGENT and raw[k] > best and raw[k] - raw[k - 1] > gap:
+                    silent[u] = True
+                    break
+    return written

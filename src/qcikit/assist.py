@@ -108,7 +108,7 @@ def scorers() -> list[str]:
 # Arrow's compute functions (RE2, in C, without the GIL) read every line of a chunk at once: no Python loop
 # over transcripts or lines, so a million transcripts cost a few passes over their bytes.
 # qcikit._scan spells these two regexes out as byte tests for its compiled pass: a change here is a change
-# there (tests/test_assist.py reads every line both ways and compares).
+# there (tests/test_assist.py reads transcripts both ways and compares).
 _STAMP_RE2 = (r"^\[(?P<date>\d{4}-\d{2}-\d{2})?[ T]?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\]\s*"
               r"(?P<who>Customer|Agent)?")
 _AGENT_PREFIX = r"^\[[^\]]*\]\s*Agent\s*\([^)]*\)(?:\s*\([^)]*\))?\s*:?\s*"
@@ -131,7 +131,6 @@ class Lines:
     owner: np.ndarray
     source: object  # the transcripts, one LargeStringArray
     _text: object = None
-    _agent: tuple | None = None  # (agent lines, their transcripts), when the compiled scan made them
     _joined: object = None  # agent_joined(), once asked for
 
     @property
@@ -146,8 +145,6 @@ class Lines:
         """The agent's lines (their stamp and name removed) and the transcript each belongs to."""
         import pyarrow.compute as pc
 
-        if self._agent is not None:
-            return self._agent
         mask = self.owner == AGENT
         text = self.text.filter(mask)
         # Only a line opening with "[" can hold the prefix: the replacing kernel costs by row, so it reads those.
@@ -174,23 +171,45 @@ class Lines:
         return joined
 
 
+def _transcript_chunks(transcripts) -> list:
+    """Transcripts as Arrow string arrays, the column's own chunks when it is Arrow-backed (no copy), else one
+    array made from the values; nulls stay nulls (each reader takes them as "")."""
+    import pyarrow as pa
+
+    if isinstance(transcripts, pa.ChunkedArray):
+        arr = transcripts
+    elif isinstance(transcripts, pa.Array):
+        arr = pa.chunked_array([transcripts])
+    else:
+        values = pd.Series(transcripts, copy=False)
+        arr = getattr(values.array, "_pa_array", None)
+        if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return [pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())]
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    return [c for c in arr.chunks if len(c)]
+
+
 def _transcripts(transcripts):
     """Transcripts as one LargeStringArray, nulls as "": Arrow-backed strings go straight in, no Python objects."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = pd.Series(transcripts, copy=False)
-    arr = getattr(values.array, "_pa_array", None)
-    if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return pc.fill_null(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr, "").cast(pa.large_string())
-    return pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+    chunks = _transcript_chunks(transcripts)
+    if not chunks:
+        return pa.array([], type=pa.large_string())
+    arr = pa.chunked_array(chunks).cast(pa.large_string()).combine_chunks()
+    return pc.fill_null(arr, "") if arr.null_count else arr
 
 
-def _arrow_scan(arr):
-    """The per-line fields by Arrow's kernels (the reference the compiled scan in :mod:`qcikit._scan` equals)."""
+def read_lines(transcripts) -> Lines:
+    """Split transcripts into :class:`Lines` with Arrow's kernels. Clock-only times (chat, phone) that go back
+    cross midnight."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    arr = _transcripts(transcripts)
+    n = len(arr)
     lists = pc.split_pattern(arr, "\n")
     text = pc.list_flatten(lists)
     unit = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -221,41 +240,6 @@ def _arrow_scan(arr):
     last = np.maximum.accumulate(np.where(stamped, np.arange(len(unit)), -1))
     ok = (last >= 0) & (unit[np.maximum(last, 0)] == unit)
     owner = np.where(ok, speaker[np.maximum(last, 0)], 0).astype(np.int8)
-    return unit, stamped, clock, at, date, speaker, owner, text
-
-
-# From this many transcripts the compiled scan pays for itself: numba's import and the loading of its cached
-# machine code take about 0.7 s once per process, what Arrow's kernels spend on some 100,000 transcripts.
-COMPILED_FROM = 100_000
-
-
-def read_lines(transcripts, compiled: bool | None = None) -> Lines:
-    """Split transcripts into :class:`Lines`. Clock-only times (chat, phone) that go back cross midnight.
-
-    With numba installed (``qcikit[scale]``) the transcripts can be read in one compiled pass
-    (:mod:`qcikit._scan`), about twice as fast as Arrow's kernels: ``compiled=True`` asks for it,
-    ``False`` refuses it, None (the default) takes it from :data:`COMPILED_FROM` transcripts on. Both paths
-    give the same lines."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from . import _scan
-
-    arr = _transcripts(transcripts)
-    n = len(arr)
-    got = _scan.scan(arr) if (n >= COMPILED_FROM if compiled is None else compiled) else None
-    text = agent = None
-    if got is not None:
-        unit, stamped, clock, date_at, speaker, owner, agent_text, agent_unit, data = got
-        agent = (agent_text, agent_unit)
-        at = np.flatnonzero(stamped)
-        has_date = date_at[at] >= 0
-        date = pa.array(np.full(len(at), None, dtype=object), type=pa.large_string())
-        if has_date.any():
-            parsed = _scan.dates(data, date_at[at][has_date])
-            date = pc.replace_with_mask(date, pa.array(has_date), parsed)
-    else:
-        unit, stamped, clock, at, date, speaker, owner, text = _arrow_scan(arr)
     # A date that is no date (2026-13-45, typed by hand) reads as a clock-only time, never as an error.
     stamp = pc.strptime(date, format="%Y-%m-%d", unit="s", error_is_null=True)
     days = np.full(len(unit), np.nan)
@@ -272,7 +256,74 @@ def read_lines(transcripts, compiled: bool | None = None) -> Lines:
     base = np.maximum.accumulate(np.where(~same, np.arange(len(idx)), 0))
     ss = ss + carry - carry[base]
     seconds[idx] = ss - ss[base]
-    return Lines(n, unit, stamped, seconds, speaker, owner, arr, text, agent)
+    return Lines(n, unit, stamped, seconds, speaker, owner, arr, text)
+
+
+@dataclass
+class AgentReading:
+    """What the rules scorer reads of each transcript (arrays of one value per transcript): ``answered``
+    (seconds from the first stamped line to the agent's first one; NaN when the agent has none),
+    ``has_customer`` (a stamped customer line), ``silent`` (the agent's turn came after more than
+    :data:`SILENT_GAP_SECONDS` of silence once the agent had answered), ``widest`` (the agent's longest line,
+    in characters; None when not asked for) and ``agent`` (the agent's lines, stamp and name removed, joined by newlines: an Arrow
+    LargeStringArray, "" where the agent never spoke)."""
+
+    n: int
+    answered: np.ndarray
+    has_customer: np.ndarray
+    silent: np.ndarray
+    widest: np.ndarray | None
+    agent: object
+
+
+# From this many transcripts the compiled reader pays for itself: numba's import and the loading of its cached
+# machine code take about 0.7 s once per process, what Arrow's kernels spend on some 100,000 transcripts.
+COMPILED_FROM = 100_000
+
+
+def read_agent(transcripts, compiled: bool | None = None, widths: bool = True) -> AgentReading:
+    """Read transcripts for the rules scorer (:class:`AgentReading`).
+
+    With numba installed (``qcikit[scale]``) each transcript is read in one compiled pass
+    (:mod:`qcikit._scan`), several times faster than Arrow's kernels and numpy over every line
+    (:func:`read_lines`): ``compiled=True`` asks for it, ``False`` refuses it, None (the default) takes it
+    from :data:`COMPILED_FROM` transcripts on. Both paths give the same reading. ``widths=False`` leaves
+    ``widest`` out (None): counting characters is a pass over the agent's words that only a rule about a
+    line's length needs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from . import _scan
+
+    chunks = _transcript_chunks(transcripts)
+    n = sum(len(c) for c in chunks)
+    use = n >= COMPILED_FROM if compiled is None else compiled
+    got = _scan.read_agent(chunks, SILENT_GAP_SECONDS, widths) if use else None
+    if got is not None:
+        return AgentReading(n, *got)
+    arr = _transcripts(pa.chunked_array(chunks) if chunks else pa.array([], pa.large_string()))
+    lines = read_lines(arr)
+    m = lines.stamped
+    unit, sec, who = lines.unit[m], lines.seconds[m], lines.speaker[m]
+
+    def first(mask):
+        out = np.full(n, np.inf)
+        np.minimum.at(out, unit[mask], sec[mask])
+        return np.where(np.isinf(out), np.nan, out)
+
+    answered = first(who == AGENT)
+    has_customer = ~np.isnan(first(who == CUSTOMER))
+    same = np.r_[False, unit[1:] == unit[:-1]]
+    gap = np.diff(sec, prepend=np.nan)
+    after_first = sec > np.nan_to_num(answered[unit], nan=np.inf)
+    silent = same & (who == AGENT) & after_first & (gap > SILENT_GAP_SECONDS)
+    text, agent_unit = lines.agent()
+    widest = None
+    if widths:
+        widest = np.zeros(n, dtype=np.int64)
+        np.maximum.at(widest, agent_unit, pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64))
+    joined = lines.agent_joined(text, agent_unit).cast(pa.large_string())
+    return AgentReading(n, answered, has_customer, np.bincount(unit[silent], minlength=n) > 0, widest, joined)
 
 
 def turns(transcripts) -> pd.DataFrame:
@@ -287,32 +338,15 @@ def turns(transcripts) -> pd.DataFrame:
 
 def agent_text(transcripts) -> pd.Series:
     """Each transcript's agent lines joined by newlines ("" where the agent never spoke), indexed 0..n-1."""
-    return pd.Series(read_lines(transcripts).agent_joined().to_pylist(), dtype=object)
+    return pd.Series(read_agent(transcripts).agent.to_pylist(), dtype=object)
 
 
-def _timing(lines: Lines, touchpoints: np.ndarray) -> dict[str, np.ndarray]:
+def _timing(reading: AgentReading, touchpoints: np.ndarray) -> dict[str, np.ndarray]:
     """Per transcript: the first response in seconds (NaN when it cannot be read: no customer line, or no
     agent line), and whether a live channel left the customer without word for more than a minute after
     the first response (a gap before an agent's turn)."""
-    n = lines.n
-    m = lines.stamped
-    unit, sec, who = lines.unit[m], lines.seconds[m], lines.speaker[m]
-
-    def first(mask):
-        out = np.full(n, np.inf)
-        np.minimum.at(out, unit[mask], sec[mask])
-        return np.where(np.isinf(out), np.nan, out)
-
-    answered = first(who == AGENT)
-    has_customer = ~np.isnan(first(who == CUSTOMER))
-    first_response = np.where(has_customer, answered, np.nan)  # seconds since the first line (the arrival)
-    same = np.r_[False, unit[1:] == unit[:-1]]
-    gap = np.diff(sec, prepend=np.nan)
-    after_first = sec > np.nan_to_num(answered[unit], nan=np.inf)
-    silent = same & (who == AGENT) & after_first & (gap > SILENT_GAP_SECONDS)
-    any_silent = np.bincount(unit[silent], minlength=n) > 0
-    live = np.isin(touchpoints, LIVE)
-    return {"first_response": first_response, "silent_gap": live & any_silent}
+    first_response = np.where(reading.has_customer, reading.answered, np.nan)  # seconds since the arrival
+    return {"first_response": first_response, "silent_gap": np.isin(touchpoints, LIVE) & reading.silent}
 
 
 def _expand(pattern: str, brand) -> str | None:
@@ -434,9 +468,9 @@ class RuleMatcher:
     Matching 28 rules one by one reads every transcript 28 times. RE2's ``Set`` (google-re2, the engine Arrow
     uses too, so a pattern means the same on both paths) runs all of them in one automaton: on the starter
     rubric several times faster than one Arrow pass per rule. A pattern the set should not hold (a syntax
-    RE2 refuses, a long counted repetition) is matched on its own: on the agent's lines when no match can
-    span two lines, and then only on the lines long enough for it ("[^\n]{500,}" reads a few lines, not
-    every transcript); otherwise with :func:`_contains` on the joined text. A sentinel that matches at the
+    RE2 refuses, a long counted repetition) is matched on its own with :func:`_contains`; when no match can
+    span two lines, only on the transcripts whose longest agent line is long enough for it ("[^\n]{500,}" is
+    answered by that length alone). A sentinel that matches at the
     end of every text tells whether RE2 ran out of automaton memory on a transcript; those transcripts are
     matched one pattern at a time, so the answer never depends on the path taken.
     """
@@ -479,31 +513,31 @@ class RuleMatcher:
         self.single = [k for k in range(len(self.regexes)) if k not in joined]
 
     @property
+    def needs_widths(self) -> bool:
+        """Whether a pattern matched on its own can be decided, or skipped, by the agent's longest line."""
+        return any(self.shapes[k].one_line for k in self.single)
+
+    @property
     def one_pass(self) -> bool:
         """Whether the RE2 set holds any pattern (else every pattern is its own Arrow pass)."""
         return self._set is not None
 
-    def __call__(self, lines: Lines) -> np.ndarray:
+    def __call__(self, reading: AgentReading) -> np.ndarray:
         """A (transcripts x regexes) boolean matrix: which regexes match each transcript's agent text."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        n = lines.n
+        n = reading.n
         out = np.zeros((n, len(self.regexes)), dtype=bool)
-        agent, unit = lines.agent()
-        text = lines.agent_joined()
-        length = None
+        text = reading.agent
         for k in self.single:
             shape = self.shapes[k]
-            if shape.one_line:
-                if length is None:
-                    length = pc.utf8_length(agent).to_numpy(zero_copy_only=False)
-                long_enough = length >= shape.min_width
+            if shape.one_line and reading.widest is not None:
+                # No match spans two lines: a transcript whose longest agent line is too short cannot match.
+                long_enough = reading.widest >= shape.min_width
                 if shape.length_only:
-                    hit = np.ones(int(long_enough.sum()), dtype=bool)
+                    out[:, k] = long_enough
                 else:
-                    hit = _contains(agent.filter(pa.array(long_enough)), self.regexes[k])
-                out[:, k] = np.bincount(unit[long_enough][hit], minlength=n)[:n] > 0
+                    out[long_enough, k] = _contains(text.filter(pa.array(long_enough)), self.regexes[k])
             else:
                 out[:, k] = _contains(text, self.regexes[k])
         if not self.members or n == 0:
@@ -661,8 +695,8 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
     matcher = RuleMatcher([fired_rules[key][1] for key in phrase])
     column = {key: j for j, key in enumerate(phrase)}
 
-    # A contact centre's volume is read by the compiled scan when numba is there: chosen once for every chunk,
-    # and compiled (or loaded from numba's cache) here, before the threads start.
+    # A contact centre's volume is read by the compiled reader when numba is there: chosen once for every chunk,
+    # and compiled (or loaded from numba's cache) here, before the processes or threads start.
     compiled = len(interactions) >= COMPILED_FROM
     if compiled:
         from ._scan import kernel
@@ -670,18 +704,17 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         compiled = kernel() is not None
 
     def prepare(part: pd.DataFrame):
-        """What needs no regex set: lines, stamps, timing and the agent's joined words (kernels without the GIL)."""
+        """What needs no regex set: stamps, timing and the agent's joined words (kernels without the GIL)."""
         n = len(part)
-        lines = read_lines(part["transcript"], compiled=compiled)
-        lines.agent_joined()  # kept on the lines for the matcher
+        reading = read_agent(part["transcript"], compiled=compiled, widths=matcher.needs_widths)
         tp = part["touchpoint"].astype(str).to_numpy() if "touchpoint" in part else np.full(n, "")
-        return lines, _timing(lines, tp), pd.Series(tp).map(std_of).to_numpy(dtype=float)
+        return reading, _timing(reading, tp), pd.Series(tp).map(std_of).to_numpy(dtype=float)
 
     def finish(prepared) -> np.ndarray:
-        lines, timing, std = prepared
-        n = lines.n
+        reading, timing, std = prepared
+        n = reading.n
         points = {e: np.full(n, el[e].start, dtype=float) for e in decided}
-        said = matcher(lines)
+        said = matcher(reading)
         for (e, rule), (delta, regex, measure) in fired_rules.items():
             if measure == "within_standard":
                 hit = timing["first_response"] <= std
