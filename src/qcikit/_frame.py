@@ -110,9 +110,10 @@ def per_category(values: pd.Series, decide) -> np.ndarray:
     looked up by code (a missing value is False): fifteen million rows of a machine run, a few decisions."""
     if not isinstance(values.dtype, pd.CategoricalDtype):
         return np.asarray(decide(values), dtype=bool)
-    per = np.asarray(decide(pd.Series(values.cat.categories.astype(str), dtype=object)), dtype=bool)
-    codes = values.cat.codes.to_numpy()
-    return np.where(codes >= 0, per[np.maximum(codes, 0)], False)
+    # The categories as pandas' own text (Arrow-backed): a million ids made Python objects took 0.2 s.
+    per = np.asarray(decide(pd.Series(values.cat.categories.astype(str))), dtype=bool)
+    # A missing value's code is -1, which takes the appended False: one gather over the rows.
+    return np.append(per, False)[values.cat.codes.to_numpy()]
 
 
 def decode(values: pd.Series) -> pd.Series:

@@ -63,10 +63,13 @@ def _read(run, chunks, gap: float, widths: bool):
     for chunk in chunks:
         if chunk.null_count:
             chunk = pc.fill_null(chunk, "")  # a null reads as an empty transcript
+        # One array type per argument, whatever the chunk (numba compiles, and caches, a version per type): the
+        # bytes read-only as Arrow holds them, the offsets a fresh int64 copy (eight bytes a transcript).
         offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
-        offsets = offsets[chunk.offset:chunk.offset + len(chunk) + 1].astype(np.int64, copy=False)
+        offsets = np.array(offsets[chunk.offset:chunk.offset + len(chunk) + 1], dtype=np.int64)
         raw = chunk.buffers()[2]
-        data = np.frombuffer(raw, dtype=np.uint8) if raw is not None and len(raw) else np.zeros(8, np.uint8)
+        data = np.frombuffer(raw if raw is not None and len(raw) else bytes(8), dtype=np.uint8)
+        data.flags.writeable = False  # a buffer Arrow made in memory is writable, one it read is not: one type
         spans.append((data, offsets))
     size = sum(int(o[-1] - o[0]) for _, o in spans)
     answered = np.full(n, np.nan)
@@ -79,6 +82,7 @@ def _read(run, chunks, gap: float, widths: bool):
     for data, offsets in spans:
         # A transcript's bytes as uint64 for the line-break search: from the buffer's start, eight at a time.
         words = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
+        words.flags.writeable = False
         written = run(data, words, offsets, CUSTOMER_WORD, AGENT_WORD, float(gap), bool(widths), answered,
                       has_customer, silent, widest, out, out_offsets, first, written)
         first += len(offsets) - 1

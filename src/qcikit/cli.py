@@ -71,14 +71,23 @@ def cmd_autoscore(args) -> int:
         n, where = assist.import_autoscores(eng, args.import_file)
         print(f"Took {n} machine scores from {args.import_file} into {where}; human scores were not touched.")
     else:
+        from concurrent.futures import ThreadPoolExecutor
+
         rows = assist.autoscore(eng, args.scorer, wave=args.wave)
-        where = assist.save_autoscores(eng, rows)
-        decided = rows["element"][rows["points"].notna().to_numpy()]  # fifteen million rows: no copy of the frame
-        print(f"Scored {rows['interaction_id'].nunique()} interactions with '{args.scorer}' (version {rows['version'].iloc[0]}): "
-              f"{decided.nunique()} of {len(eng.rubric.element_ids)} elements decided; kept in {where}.")
+        # The run is written (Arrow's writer, without the GIL) while its agreement with the raters is worked out
+        # from the run in hand: a million interactions' fifteen million rows take seconds to write.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            saving = pool.submit(assist.save_autoscores, eng, rows)
+            decided = rows["element"][rows["points"].notna().to_numpy()]  # fifteen million rows: no copy of the frame
+            summary = (f"Scored {rows['interaction_id'].nunique()} interactions with '{args.scorer}' (version "
+                       f"{rows['version'].iloc[0]}): {decided.nunique()} of {len(eng.rubric.element_ids)} elements decided")
+            table = None
+            if eng.scores is not None and not eng.scores.empty:
+                table = assist.agreement(eng, rows, n_boot=args.n_boot)  # the run in hand: its file is not read back
+            where = saving.result()
+        print(f"{summary}; kept in {where}.")
         scorer = args.scorer
-        if eng.scores is not None and not eng.scores.empty:
-            table = assist.agreement(eng, rows, n_boot=args.n_boot)  # the run in hand: its file is not read back
+        if table is not None:
             print("Agreement with the human scores (alpha, interval; bias = machine minus human points):")
             print(table[["element", "n_units", "estimate", "ci_low", "ci_high", "bias", "verdict"]]
                   .to_string(index=False, float_format=lambda x: f"{x:.2f}"))
