@@ -149,3 +149,24 @@ def test_coverage_in_a_reduced_simulation(case):
         assert r["n_effective"] >= 2 * r["n"], r
     if case == "useless":
         assert r["width_ratio"] <= 1.05, r
+
+
+def test_a_categorical_population_gives_what_its_labels_give():
+    """A report passes a wave's half-million strata as a categorical (coded through its few categories): the
+    estimate, its interval and the per-stratum table equal those of the same labels as text, including a
+    sample stratum the population lacks, unused and missing categories."""
+    import pandas as pd
+
+    y, m, st, s = _population()
+    plain = assisted_mean_ci(y[s], m[s], st[s], m, st)
+    cat = pd.Categorical(st, categories=["phone", "zeta", "email", "chat"])  # unsorted, one never used
+    fast = assisted_mean_ci(y[s], m[s], st[s], m, cat)
+    for key in ("estimate", "se", "ci_low", "ci_high", "df", "n_effective", "human_estimate"):
+        assert fast[key] == plain[key]
+    pd.testing.assert_frame_equal(fast["strata"], plain["strata"])
+    with_missing = np.array(st, dtype=object)
+    with_missing[:5] = np.nan  # as a missing label of a pandas column reads
+    a = assisted_mean_ci(y[s], m[s], st[s], m, np.array(with_missing, dtype=str))
+    b = assisted_mean_ci(y[s], m[s], st[s], m, pd.Categorical(with_missing))
+    assert (a["estimate"], a["se"]) == (b["estimate"], b["se"])
+    pd.testing.assert_frame_equal(a["strata"], b["strata"])

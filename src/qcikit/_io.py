@@ -2,10 +2,22 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from .errors import QcikitError
+
+
+def report_stem(slug: str, wave: str) -> str:
+    """``<slug>-<wave>``: each wave of each engagement has its own files, so no report overwrites another.
+    (Here, not in :mod:`qcikit.report`: the report's kernel names its tables with it, and importing the renderer
+    would import nbformat, whose schema validators take seconds to build.)
+
+    >>> report_stem("northwind", "2026-Q3"), report_stem("acme", "wave 1/2")
+    ('northwind-2026-Q3', 'acme-wave-1-2')
+    """
+    return f"{slug}-{re.sub(r'[^A-Za-z0-9._-]+', '-', str(wave)).strip('-')}"
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:

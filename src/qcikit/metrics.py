@@ -203,6 +203,25 @@ def compare(before: dict, after: dict, confidence: float = 0.95, comparisons: in
             "ci_low": lo, "ci_high": hi, "significant": bool(lo > 0 or hi < 0)}
 
 
+def _strata_codes(sample: np.ndarray, population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each sampled and each population interaction's stratum as a code into the sorted labels of both, as
+    ``np.unique(..., return_inverse=True)`` of the two together gives them. A categorical population is coded
+    through its few categories; other labels are hashed (half a million sorted took 0.35 s)."""
+    population = population.array if isinstance(population, pd.Series) else population
+    if isinstance(population, pd.Categorical):
+        used = np.bincount(population.codes[population.codes >= 0], minlength=len(population.categories)) > 0
+        names = np.asarray(population.categories.astype(str), dtype=object).astype(str)
+        labels = np.unique(np.concatenate([names[used], sample]))
+        # A missing label reads "nan", as NumPy's astype(str) of a missing value does.
+        if (population.codes < 0).any():
+            labels = np.unique(np.append(labels, "nan"))
+            names = np.append(names, "nan")
+        return np.searchsorted(labels, sample), np.searchsorted(labels, names)[population.codes], labels
+    p_str = np.asarray(population).astype(str)
+    codes, labels = pd.factorize(np.concatenate([sample, p_str]), sort=True)
+    return codes[: len(sample)], codes[len(sample):], np.asarray(labels).astype(str)
+
+
 def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam: float | str = "tuned",
                      confidence: float = 0.95, fpc: bool = True, tune_min: int = SMALL_CELL) -> dict:
     """Model-assisted mean: human scores on a stratified sample corrected by machine scores on every unit.
@@ -232,7 +251,8 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
     strata : array-like
         The sampling stratum of each human-scored interaction.
     population_y_hat, population_strata : array-like
-        The machine score and stratum of every interaction of the population (the sampled ones included).
+        The machine score and stratum of every interaction of the population (the sampled ones included). The
+        strata may be a pandas Categorical: a population of a million is then coded through its categories.
     lam : "tuned", "difference", "human" or a number
         λ = 0 ("human") is the human-only estimate, λ = 1 ("difference") the plain difference estimator.
         "tuned" takes per stratum the λ that minimizes the variance, :math:`\lambda_h = \widehat{Cov}(e_0,
@@ -268,15 +288,11 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
     """
     y, yh = np.asarray(y, dtype=float), np.asarray(y_hat, dtype=float)
     pop = np.asarray(population_y_hat, dtype=float)
-    s_str, p_str = np.asarray(strata).astype(str), np.asarray(population_strata).astype(str)
-    if not (len(y) == len(yh) == len(s_str)) or len(pop) != len(p_str):
+    s_str = np.asarray(strata).astype(str)
+    if not (len(y) == len(yh) == len(s_str)) or len(pop) != len(population_strata):
         raise MetricsError("human scores, machine scores and strata must have one value per interaction. "
                            "Fix: pass arrays of equal length.")
-    # Sorted labels and each value's code, as np.unique(..., return_inverse=True) gives them, by hashing: a
-    # population of half a million strata labels is sorted in 0.35 s, hashed in a few hundredths.
-    codes, labels = pd.factorize(np.concatenate([s_str, p_str]), sort=True)
-    labels = np.asarray(labels).astype(str)
-    h, hp = codes[: len(y)], codes[len(y):]
+    h, hp, labels = _strata_codes(s_str, population_strata)
     H = len(labels)
     n_h = np.bincount(h, minlength=H).astype(float)
     N_h = np.bincount(hp, minlength=H).astype(float)
@@ -721,34 +737,54 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
     if col not in machine:
         raise MetricsError(f"{eng.path}: scorer '{name}' scores no '{measure}'. Fix: pick a measure it scores, or "
                            "give its rules patterns.")
-    # The wave's rows, in the columns used here: the population's rows hold every transcript.
-    everyone = eng.interactions
-    used = [c for c in ("interaction_id", eng.config.strata, "team") if c and c in everyone]
-    pop = filter_rows(everyone, in_wave(everyone, wave), used)
+    pop_strata, pop_team = _wave_population(eng, wave)
     missing = machine[col].index[machine["qci"].isna().to_numpy()]
     if len(missing):
         raise MetricsError(f"{eng.path}: scorer '{name}' has not scored {len(missing)} of wave '{wave}''s "
-                           f"{len(pop)} interactions (first: '{missing[0]}'). Fix: run `qcikit autoscore {eng.path} "
+                           f"{len(pop_strata)} interactions (first: '{missing[0]}'). Fix: run `qcikit autoscore {eng.path} "
                            f"--scorer {name} --wave {wave}`.")
     strata_col = eng.config.strata
-    pop_strata = (f"{wave} / " + pop[strata_col].astype(str)) if strata_col else pd.Series(f"{wave} / all", index=pop.index)
-    unknown = set(table["stratum"]) - set(pop_strata.unique())  # the few strata, not half a million strings
+    unknown = set(table["stratum"]) - set(pop_strata.categories)  # the few strata, not half a million strings
     if unknown:
         raise MetricsError(f"{eng.path}: sample.csv's stratum '{sorted(unknown)[0]}' is not one of wave '{wave}''s "
                            f"{strata_col or 'strata'} in the population. Fix: redraw the sample with `qcikit sample --force`.")
-    pop_ids = pop["interaction_id"].astype(str).to_numpy()
-    pop_value = machine[col].reindex(pop_ids).to_numpy(dtype=float)
+    # The machine's table holds the wave's interactions in the population's order (machine_table reindexes it
+    # so), the order of _wave_population: its column is the population's values as they stand.
+    pop_value = machine[col].to_numpy(dtype=float)
     y_hat = machine[col].reindex(table.index.astype(str)).to_numpy(dtype=float)
     y = table["value"].to_numpy(dtype=float)
     if domain is not None:
         # A team is a domain: outside it both the human and the machine value count as "does not apply".
-        in_team = (pop["team"] == team).to_numpy()
+        in_team = pop_team == team
         y, y_hat, pop_value = np.where(domain, y, np.nan), np.where(domain, y_hat, np.nan), np.where(in_team, pop_value, np.nan)
-    r = assisted_mean_ci(y, y_hat, table["stratum"].to_numpy(), pop_value, pop_strata.to_numpy(), confidence=conf)
+    r = assisted_mean_ci(y, y_hat, table["stratum"].to_numpy(), pop_value, pop_strata, confidence=conf)
     strata = r.pop("strata")
     out = pd.DataFrame([{**row, **r, "scorer": str(frozen["scorer"].iloc[0]), "version": str(frozen["version"].iloc[0])}])
     out.attrs["strata"] = strata
     return out
+
+
+def _wave_population(eng, wave: str) -> tuple[pd.Categorical, np.ndarray | None]:
+    """The wave's interactions in the population's order: each one's sampling stratum ("<wave> / <level>", as
+    sample.csv names them) as a categorical, and its team (None without a team column). Kept on the engagement
+    while its population is the same: an assisted report asks for them once per measure, and half a million
+    labels cost a second each time."""
+    cache = eng.__dict__.setdefault("_wave_population", {})
+    everyone = eng.interactions
+    key = (wave, id(everyone))
+    if key not in cache or cache[key][0] is not everyone:
+        strata_col = eng.config.strata
+        used = [c for c in (strata_col, "team") if c and c in everyone]
+        mask = in_wave(everyone, wave)
+        pop = filter_rows(everyone, mask, used) if used else None
+        if strata_col:
+            codes, levels = pd.factorize(pop[strata_col].astype(str), use_na_sentinel=False)
+            strata = pd.Categorical.from_codes(codes, [f"{wave} / {level}" for level in levels])
+        else:
+            strata = pd.Categorical.from_codes(np.zeros(int(mask.sum()), dtype=np.int8), [f"{wave} / all"])
+        team = pop["team"].to_numpy() if pop is not None and "team" in pop else None
+        cache[key] = (everyone, (strata, team))
+    return cache[key][1]
 
 
 def customer_effort(eng, by: str | None = "wave", confidence: float = 0.95) -> pd.DataFrame:

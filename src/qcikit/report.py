@@ -29,7 +29,7 @@ from typing import Literal
 import jinja2
 import nbformat
 
-from ._io import atomic_write_text
+from ._io import atomic_write_text, report_stem
 from .engagement import Engagement
 from .errors import RenderError
 from .templates import path as template_path
@@ -272,33 +272,6 @@ def to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, browser: s
 
 
 # -- one engagement ------------------------------------------------------------------------
-def report_stem(slug: str, wave: str) -> str:
-    """``<slug>-<wave>``: each wave of each engagement has its own files, so no report overwrites another.
-
-    >>> report_stem("northwind", "2026-Q3"), report_stem("acme", "wave 1/2")
-    ('northwind-2026-Q3', 'acme-wave-1-2')
-    """
-    return f"{slug}-{re.sub(r'[^A-Za-z0-9._-]+', '-', str(wave)).strip('-')}"
-
-
-def _check_slugs(dirs: list[str]) -> None:
-    """Two engagements with one slug would write the same file names: refuse the batch, naming both folders."""
-    import yaml
-
-    seen: dict[str, str] = {}
-    for d in dirs:
-        try:
-            slug = (yaml.safe_load((Path(d) / "engagement.yaml").read_text(encoding="utf-8")) or {}).get("slug")
-        except (OSError, yaml.YAMLError, AttributeError):
-            continue  # the engagement's own validation reports it, for that client alone
-        if slug in seen:
-            raise RenderError(f"{seen[slug]} and {d} both have slug '{slug}', so their reports would overwrite each "
-                              "other; nothing was rendered. Fix: give each engagement its own slug in engagement.yaml.")
-        if slug:
-            seen[slug] = d
-
-
-
 def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: str | None = None,
                notebook: str | os.PathLike | None = None, warm: bool = True, pdf: bool = False) -> RenderResult:
     """Validate, execute and export one engagement's report (never raises for a client's problem)."""

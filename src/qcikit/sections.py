@@ -808,7 +808,7 @@ class ReportContext:
     def save_tables(self, out: str | Path) -> Path:
         """Write the headline numbers of this report as ``<slug>-<wave>-summary.csv`` in ``out`` (for audit)."""
         from ._io import write_csv
-        from .report import report_stem
+        from ._io import report_stem
 
         h = self.headline()
         rows = [{"measure": "QCI", **h["qci"]}]
