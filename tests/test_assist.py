@@ -798,3 +798,27 @@ def test_machine_table_is_the_plain_pivot_and_score_of_the_rows(northwind):
     assist.save_autoscores(eng, halved)
     assert np.allclose(assist.machine_table(eng, "rules", wave)["el:greeting"].dropna(),
                        plain["el:greeting"].dropna() / 2)
+
+
+def test_the_engagement_keeps_the_machine_score_file_it_read(northwind, monkeypatch):
+    """The load reads autoscores.parquet to check it and keeps the rows: the machine tables, the agreement and a
+    new run's merge take them from there while the file is unchanged, and read the file again once it changes."""
+    eng = qcikit.Engagement.load(northwind)
+    run = assist.autoscore(eng, "rules")
+    assist.save_autoscores(eng, run)
+    assert "_autoscores_file" not in eng.__dict__  # what the engagement read is no longer what the file holds
+    eng = qcikit.Engagement.load(northwind)
+    path = assist.autoscores_file(northwind)
+    read = assist.read_autoscores(path)
+    reads = []
+    real = assist.read_autoscores
+    monkeypatch.setattr(assist, "read_autoscores", lambda *a, **k: reads.append(a) or real(*a, **k))
+    pd.testing.assert_frame_equal(assist.load_autoscores(eng, "rules"), read)
+    assert assist._frozen_at(eng, "rules", str(run["version"].iloc[0])) == str(read["frozen_at"].iloc[0])
+    assist.agreement(eng, "rules", n_boot=10)
+    assist.machine_table(eng, "rules", eng.config.waves[-1])
+    assert reads == []  # every one of them from the rows the load kept
+    # A file changed behind the engagement's back is read again.
+    write = assist.write_autoscores_parquet if path.suffix == ".parquet" else assist.write_autoscores_csv
+    write(run.assign(points=0.0), path)
+    assert (assist.load_autoscores(eng, "rules")["points"] == 0).all() and len(reads) == 1

@@ -935,7 +935,7 @@ def save_autoscores(eng, rows: pd.DataFrame) -> str:
         columnar = len(rows) > SPREADSHEET_ROWS or (Path(eng.path) / "interactions.parquet").is_file()
         path = Path(eng.path) / (AUTOSCORES_PARQUET if columnar else AUTOSCORES)
     else:
-        old = read_autoscores(path)
+        old = _file_rows(eng, path, COLUMNS)
         # A run is one scorer's: its earlier rows for the same interactions give way, every other row stays.
         replaced = isin(old["scorer"], rows["scorer"].unique()) & isin(old["interaction_id"], rows["interaction_id"].unique())
         keep = old[~replaced]
@@ -944,6 +944,7 @@ def save_autoscores(eng, rows: pd.DataFrame) -> str:
         write_autoscores_parquet(rows, path)
     else:
         write_autoscores_csv(rows, path)
+    eng.__dict__.pop("_autoscores_file", None)  # what was read of the file is not what it holds now
     return str(path)
 
 
@@ -1162,6 +1163,32 @@ def import_autoscores(eng, path: str | Path) -> tuple[int, str]:
     return len(rows), save_autoscores(eng, rows)
 
 
+def file_key(path: Path) -> tuple:
+    """What tells a machine-score file has changed: its name, modification time and size (taken before a read,
+    so a file changed while it was read is read again)."""
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+def keep_file_rows(eng, key: tuple, rows: pd.DataFrame) -> None:
+    """Keep what was read of autoscores.csv/.parquet (every column) on the engagement, for as long as the file
+    is unchanged (:func:`file_key`): the load checks the file, and the report's machine tables, the agreement
+    and a new run's merge would each read its fifteen million rows again."""
+    eng.__dict__["_autoscores_file"] = (key, rows)
+
+
+def _file_rows(eng, path: Path, columns) -> pd.DataFrame:
+    """``read_autoscores(path, columns)``, from the rows kept on the engagement when the file is unchanged."""
+    key = file_key(path)
+    kept = getattr(eng, "__dict__", {}).get("_autoscores_file")
+    if kept is not None and kept[0] == key:
+        return kept[1][list(columns)]
+    rows = read_autoscores(path, columns)
+    if list(columns) == COLUMNS and hasattr(eng, "__dict__"):
+        keep_file_rows(eng, key, rows)
+    return rows
+
+
 def load_autoscores(eng, scorer: str | None = None, columns=COLUMNS) -> pd.DataFrame:
     """The engagement's machine scores (``scorer`` only, when given): the store's latest run per scorer, and
     the scorers of autoscores.csv (or .parquet) the store does not hold. ``columns``: a few of :data:`COLUMNS`, read alone."""
@@ -1174,9 +1201,12 @@ def load_autoscores(eng, scorer: str | None = None, columns=COLUMNS) -> pd.DataF
         parts.append(got)
     path = autoscores_file(eng.path)
     if path is not None:
-        got = read_autoscores(path, columns)
+        got = _file_rows(eng, path, columns)
         got = got[~isin(got["scorer"], sorted(held))] if held else got
-        parts.append(got[(got["scorer"] == scorer).to_numpy(dtype=bool)] if scorer else got)
+        if scorer:
+            mine = per_category(got["scorer"], lambda v: v.eq(scorer))
+            got = got if mine.all() else got[mine]  # one scorer's file: no copy of its fifteen million rows
+        parts.append(got)
     parts = [p[list(columns)] for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=float if c == "points" else object) for c in columns})
@@ -1241,6 +1271,15 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     categoricals, no text is decoded) and each element's mean is a ``bincount`` over (interaction, element)
     codes. A named scorer's table is kept on the engagement for the next call (an assisted report asks for
     it once per measure), for as long as its autoscores file is unchanged."""
+    table = kept_machine_table(eng, scorer, wave)
+    out = table.copy()
+    out.attrs.update(table.attrs)
+    return out
+
+
+def kept_machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
+    """:func:`machine_table` as it is kept on the engagement: the caller must not change it (an assisted report
+    reads one column of it per measure; a copy each time moved 80 MB)."""
     from .scoring import score
 
     key = None
@@ -1250,7 +1289,7 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
         key = (scorer, str(path), stat.st_mtime_ns if stat else None, stat.st_size if stat else None)
         cache = eng.__dict__.setdefault("_machine_tables", {})
         if (*key, wave) in cache:
-            return cache[(*key, wave)].copy()
+            return cache[(*key, wave)]
         # The file's rows too: a report asks for this wave's table and the wave before's.
         if key not in cache:
             cache[key] = runs(eng, scorer, decoded=False)
@@ -1292,7 +1331,7 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     out.attrs.update(version=str(rows["version"].iloc[0]), frozen=_frozen_rows(rows))
     if key is not None:
         cache[(*key, wave)] = out
-    return out.copy() if key is not None else out
+    return out
 
 
 def _frozen_rows(rows: pd.DataFrame) -> pd.DataFrame:

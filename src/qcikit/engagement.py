@@ -566,6 +566,7 @@ class _Loader:
             path = assist.autoscores_file(self.folder)
             if path is None:
                 return
+            key = assist.file_key(path)
             rows = assist.read_autoscores(path)
         except QcikitError as exc:
             named = next((n for n in (assist.AUTOSCORES, assist.AUTOSCORES_PARQUET) if (self.folder / n).is_file()), "")
@@ -578,6 +579,7 @@ class _Loader:
             return
         for message, fix in assist.autoscore_problems(SimpleNamespace(interactions=inter, rubric=rubric), rows):
             self.add(path.name, "", message, fix)
+        self.data["autoscores_file"] = (key, rows)  # the engagement keeps what was read (assist.keep_file_rows)
 
     def load_import_settings(self) -> None:
         """import.yaml (how `qcikit import` maps channels and groups): checked here so a mistake shows before an import."""
@@ -1231,10 +1233,15 @@ class _Loader:
 
     def build(self, cls):
         d = self.data
-        return cls(
+        eng = cls(
             path=self.folder.resolve(), config=d["config"], rubric=d["rubric"], schema=d["schema"],
             interactions=d["interactions"], sample=d.get("sample"), inventory=d.get("inventory"),
             scores=d.get("scores"), gold=d.get("gold"), mystery_shops=d.get("mystery_shops"),
             answers=d.get("answers") or {}, ratings=d.get("ratings"),
             scores_source=d.get("scores_source", "none"),
         )
+        if "autoscores_file" in d:
+            from . import assist
+
+            assist.keep_file_rows(eng, *d["autoscores_file"])
+        return eng

@@ -729,7 +729,7 @@ def qci_estimate(eng, wave: str | None = None, assisted=None, measure: str = "qc
     if eng.sample is None:
         raise MetricsError(f"{eng.path}: the assisted estimate corrects the machine by a random sample of human scores, "
                            "and there is no sample.csv. Fix: draw it with `qcikit sample`, then score it.")
-    machine = assist.machine_table(eng, assisted, wave)
+    machine = assist.kept_machine_table(eng, assisted, wave)  # read here, never changed
     frozen = machine.attrs["frozen"]
     assist.check_frozen(eng, frozen, wave)
     col = f"el:{measure}" if measure in elements else measure
