@@ -272,6 +272,23 @@ def to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, browser: s
 
 
 # -- one engagement ------------------------------------------------------------------------
+def _check_slugs(dirs: list[str]) -> None:
+    """Two engagements with one slug would write the same file names: refuse the batch, naming both folders."""
+    import yaml
+
+    seen: dict[str, str] = {}
+    for d in dirs:
+        try:
+            slug = (yaml.safe_load((Path(d) / "engagement.yaml").read_text(encoding="utf-8")) or {}).get("slug")
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue  # the engagement's own validation reports it, for that client alone
+        if slug in seen:
+            raise RenderError(f"{seen[slug]} and {d} both have slug '{slug}', so their reports would overwrite each "
+                              "other; nothing was rendered. Fix: give each engagement its own slug in engagement.yaml.")
+        if slug:
+            seen[slug] = d
+
+
 def render_one(engagement: str | os.PathLike, out_dir: str | os.PathLike, wave: str | None = None,
                notebook: str | os.PathLike | None = None, warm: bool = True, pdf: bool = False) -> RenderResult:
     """Validate, execute and export one engagement's report (never raises for a client's problem)."""
