@@ -1271,10 +1271,7 @@ def machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
     categoricals, no text is decoded) and each element's mean is a ``bincount`` over (interaction, element)
     codes. A named scorer's table is kept on the engagement for the next call (an assisted report asks for
     it once per measure), for as long as its autoscores file is unchanged."""
-    table = kept_machine_table(eng, scorer, wave)
-    out = table.copy()
-    out.attrs.update(table.attrs)
-    return out
+    return kept_machine_table(eng, scorer, wave).copy()  # the kept table stays as it is (attrs come along)
 
 
 def kept_machine_table(eng, scorer, wave: str | None = None) -> pd.DataFrame:
