@@ -603,6 +603,9 @@ def test_the_compiled_reader_reads_every_transcript_as_arrow_does():
     import numpy as np
 
     pytest.importorskip("numba")
+    from qcikit import _scan
+
+    assert _scan.kernel() is not None  # else read_agent(compiled=True) reads with Arrow, and this compares nothing
     fuzzed = _fuzzed_transcripts(5000)
     timed = _timed_transcripts(3000)
     sets = [qcikit.Engagement.load(SAMPLES / name).interactions["transcript"] for name in ("northwind", "brightwave")]

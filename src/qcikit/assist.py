@@ -37,6 +37,7 @@ import itertools
 import json
 import os
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -473,6 +474,11 @@ class RuleMatcher:
     answered by that length alone). A sentinel that matches at the
     end of every text tells whether RE2 ran out of automaton memory on a transcript; those transcripts are
     matched one pattern at a time, so the answer never depends on the path taken.
+
+    On a contact centre's volume (``compiled``, as for :func:`read_agent`) the set's patterns that
+    :mod:`qcikit._dfa` takes run in its compiled automaton instead: RE2's meaning, one numba loop over a
+    whole chunk of texts rather than a Python call per transcript (several times faster); RE2 keeps the
+    others, and all of them if that automaton outgrows its memory.
     """
 
     def __init__(self, regexes: list[str]):
@@ -511,6 +517,8 @@ class RuleMatcher:
                 self.members = []
         joined = set(self.members)
         self.single = [k for k in range(len(self.regexes)) if k not in joined]
+        self._dfa = None  # made on first use: (the compiled automaton, the members it holds)
+        self._dfa_lock = threading.Lock()  # its rows are made as texts reach them: one caller at a time
 
     @property
     def needs_widths(self) -> bool:
@@ -522,8 +530,46 @@ class RuleMatcher:
         """Whether the RE2 set holds any pattern (else every pattern is its own Arrow pass)."""
         return self._set is not None
 
-    def __call__(self, reading: AgentReading) -> np.ndarray:
-        """A (transcripts x regexes) boolean matrix: which regexes match each transcript's agent text."""
+    def _automaton(self):
+        """The compiled automaton of the set's patterns that :mod:`qcikit._dfa` takes, and which they are; None
+        without numba or when it takes fewer than two."""
+        if self._dfa is None:
+            from . import _dfa
+
+            taken = [k for k in self.members if _dfa.supported("(?im)" + self.regexes[k], 0)]
+            made = None
+            if len(taken) >= 2 and _dfa.kernel() is not None:
+                try:
+                    made = _dfa.SetDFA(["(?im)" + self.regexes[k] for k in taken], 0)
+                except _dfa.Unsupported:  # pragma: no cover - each was taken alone; together they may not fit
+                    made = None
+            self._dfa = (made, taken) if made is not None else (False, [])
+        return self._dfa if self._dfa[0] is not False else None
+
+    def _compiled(self, text, n: int, found: np.ndarray) -> list[int]:
+        """Match the patterns the compiled automaton holds into ``found`` (a column per member, after the
+        sentinel's); the members it answered (none when it outgrew its memory)."""
+        got = self._automaton()
+        if got is None:
+            return []
+        dfa, taken = got
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + n + 1]
+        raw = text.buffers()[2]
+        data = np.frombuffer(raw if raw is not None and len(raw) else bytes(8), dtype=np.uint8)
+        with self._dfa_lock:
+            masks = dfa(data, offsets)
+        if masks is None:  # too many states for these texts: RE2 answers from now on
+            self._dfa = (False, [])
+            return []
+        column = {k: j + 1 for j, k in enumerate(self.members)}
+        for bit, k in enumerate(taken):
+            found[:, column[k]] = (masks >> np.uint64(bit)) & np.uint64(1)
+        return taken
+
+    def __call__(self, reading: AgentReading, compiled: bool | None = None) -> np.ndarray:
+        """A (transcripts x regexes) boolean matrix: which regexes match each transcript's agent text.
+        ``compiled``: the compiled automaton for the set (True), RE2's set (False), or the first from
+        :data:`COMPILED_FROM` transcripts on (None); the answers are the same."""
         import pyarrow as pa
 
         n = reading.n
@@ -543,13 +589,29 @@ class RuleMatcher:
         if not self.members or n == 0:
             return out
         text = text.cast(pa.large_string())
+        found = np.zeros((n, len(self.members) + 1), dtype=bool)
+        use = n >= COMPILED_FROM if compiled is None else compiled
+        taken = set(self._compiled(text, n, found)) if use else set()
+        rest = [k for k in self.members if k not in taken]
+        if len(rest) == len(self.members):
+            self._re2_set(text, n, found)
+        elif rest:  # what the automaton does not hold: one Arrow pass each (its own set would need compiling)
+            column = {k: j + 1 for j, k in enumerate(self.members)}
+            for k in rest:
+                found[:, column[k]] = _contains(text, self.regexes[k])
+        out[:, self.members] = found[:, 1:]
+        return out
+
+    def _re2_set(self, text, n: int, found: np.ndarray) -> None:
+        """RE2's set over each text, into ``found`` (the sentinel's column first, then the members')."""
+        import pyarrow as pa
+
         offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + n + 1]
         data = text.buffers()[2]
         view = memoryview(data) if data is not None else memoryview(b"")
         match = self._set.Match
         hits = [match(view[lo:hi]) for lo, hi in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
         counts = np.fromiter(map(len, hits), dtype=np.intp, count=n)
-        found = np.zeros((n, len(self.members) + 1), dtype=bool)
         found[np.repeat(np.arange(n), counts),
               np.fromiter(itertools.chain.from_iterable(hits), dtype=np.intp, count=int(counts.sum()))] = True
         failed = np.flatnonzero(~found[:, 0])
@@ -557,8 +619,6 @@ class RuleMatcher:
             sub = text.take(pa.array(failed))
             for j, k in enumerate(self.members):
                 found[failed, j + 1] = _contains(sub, self.regexes[k])
-        out[:, self.members] = found[:, 1:]
-        return out
 
 
 def rules_version(rubric: Rubric, brand, standards: Mapping[str, float] | None = None) -> str:
@@ -586,8 +646,6 @@ def sys_can_fork() -> bool:
 
 
 def _can_fork(n: int) -> bool:
-    import threading
-
     # The main thread only: a scheduler's worker thread (dask) has already shared the cores out.
     return FORK and n >= PROCESSES_FROM and sys_can_fork() and (os.cpu_count() or 1) >= 2 \
         and threading.current_thread() is threading.main_thread()
@@ -714,7 +772,7 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         reading, timing, std = prepared
         n = reading.n
         points = {e: np.full(n, el[e].start, dtype=float) for e in decided}
-        said = matcher(reading)
+        said = matcher(reading, compiled=compiled)
         for (e, rule), (delta, regex, measure) in fired_rules.items():
             if measure == "within_standard":
                 hit = timing["first_response"] <= std
