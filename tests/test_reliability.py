@@ -599,3 +599,20 @@ def test_poisson_counts_are_poisson(f):
     assert abs(np.corrcoef(draws)[0, 1]) < 0.01
     # and the columns are not left in the sorted order the histogram builds them in
     assert abs(np.corrcoef(x, np.arange(len(x)))[0, 1]) < 0.01
+
+
+def test_the_quantiles_are_scipy_stats_own():
+    """qcikit._dist takes the t and normal quantiles from scipy.special, which scipy.stats's t and norm call
+    themselves: equal to the last bit over a grid, edge cases included (df of 0 or below gives NaN, an
+    infinite df the normal). Published anchor: t(0.975; 7) = 2.365 and z(0.975) = 1.960 (any t table, e.g.
+    Snedecor & Cochran, Statistical Methods, 8th ed., Table A4)."""
+    from scipy import stats
+
+    from qcikit._dist import norm_cdf, norm_ppf, t_ppf, t_sf
+
+    p = np.array([1e-9, 0.001, 0.025, 0.3, 0.5, 0.8, 0.975, 0.999])
+    for df in (-1, 0, 0.5, 1, 2, 3.5, 7, 29, 1e9, np.inf):
+        assert np.array_equal(t_ppf(p, df), stats.t.ppf(p, df), equal_nan=True)
+        assert np.array_equal(t_sf(p * 10, df), stats.t.sf(p * 10, df), equal_nan=True)
+    assert np.array_equal(norm_ppf(p), stats.norm.ppf(p)) and np.array_equal(norm_cdf(p - 0.5), stats.norm.cdf(p - 0.5))
+    assert round(float(t_ppf(0.975, 7)), 3) == 2.365 and round(float(norm_ppf(0.975)), 3) == 1.960

@@ -23,11 +23,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ._lazy import lazy
+from ._dist import norm_ppf
 from ._io import read_yaml
 from .errors import InventoryError, Problem
 
-stats = lazy("scipy.stats")  # imported on first use: a command that needs no test starts faster
 
 SEPARATOR = " / "
 DEFAULT_FACETS = ("touchpoint", "customer_type", "inquiry_type", "emotional_state", "objective")
@@ -319,7 +318,7 @@ def coverage_from_counts(counts: np.ndarray, confidence: float = 0.95) -> pd.Dat
     var = (f1 * (f1 - 1) / (2 * (f2 + 1)) + f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2)
            + f1**2 * f2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4))
     t = chao1 - s_obs
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = norm_ppf(0.5 + confidence / 2)
     if t > 0 and var > 0:
         k = np.exp(z * np.sqrt(np.log(1 + var / t**2)))
         lo, hi = s_obs + t / k, s_obs + t * k

@@ -26,13 +26,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._dist import t_ppf, t_sf
 from ._frame import filter_rows, in_wave, isin
-from ._lazy import lazy
 from .errors import MetricsError
 from .inventory import wilson_interval
 from .scoring import row_weights, score
 
-stats = lazy("scipy.stats")  # imported on first use: a command that needs no test starts faster
 
 SMALL_CELL = 30
 LOW_EFFORT_MAX = 3  # answers 1–3 on the 1–7 effort scale count as "low effort"
@@ -89,7 +88,7 @@ def weighted_mean_ci(values, weights=None, confidence: float = 0.95, strata=None
     var, groups = _design_variance(z, h, rows_h, f_h, labels)
     se = float(np.sqrt(var))
     df = max(len(y) - groups, 1)
-    t = stats.t.ppf(0.5 + confidence / 2, df)
+    t = t_ppf(0.5 + confidence / 2, df)
     return {"estimate": mean, "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se, "n": n, "df": float(df)}
 
 
@@ -196,8 +195,8 @@ def compare(before: dict, after: dict, confidence: float = 0.95, comparisons: in
     se = float(np.sqrt(va + vb))
     df = (va + vb) ** 2 / (va ** 2 / before["df"] + vb ** 2 / after["df"])
     t = diff / se
-    p = float(2 * stats.t.sf(abs(t), df))
-    q = stats.t.ppf(1 - (1 - confidence) / (2 * comparisons), df)
+    p = float(2 * t_sf(abs(t), df))
+    q = t_ppf(1 - (1 - confidence) / (2 * comparisons), df)
     lo, hi = diff - q * se, diff + q * se
     return {**out, "se": se, "df": float(df), "t": float(t), "p": p, "p_adj": min(1.0, comparisons * p),
             "ci_low": lo, "ci_high": hi, "significant": bool(lo > 0 or hi < 0)}
@@ -327,7 +326,7 @@ def assisted_mean_ci(y, y_hat, strata, population_y_hat, population_strata, lam:
             var += float(np.sum(lam_h**2 * N_h * s2)) / t2**2
         df = max(len(y) - groups - tuned, 1)
         se = float(np.sqrt(var))
-        t = stats.t.ppf(0.5 + confidence / 2, df)
+        t = t_ppf(0.5 + confidence / 2, df)
         return {"estimate": float(ratio), "se": se, "ci_low": ratio - t * se, "ci_high": ratio + t * se, "df": float(df)}
 
     human = fit(np.zeros(H), 0)

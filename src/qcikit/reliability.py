@@ -40,10 +40,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._lazy import lazy
+from ._dist import norm_cdf, norm_ppf, t_ppf
 from .errors import ReliabilityError
 
-stats = lazy("scipy.stats")  # imported on first use: a command that needs no test starts faster
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -137,7 +136,7 @@ def _result(name, est, se, lo, hi, method, n_units, n_raters) -> pd.DataFrame:
 
 
 def _t_interval(est, se, n, confidence):
-    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    t = t_ppf(0.5 + confidence / 2, n - 1)
     return max(-1.0, est - t * se), min(1.0, est + t * se)
 
 
@@ -311,7 +310,7 @@ def cohen_kappa(a, b, weights: Weights = None, confidence: float = 0.95, categor
     wt = {None: None, "linear": "linear", "quadratic": "quadratic"}[weights]
     res = sm_kappa(table, wt=wt) if wt else sm_kappa(table)
     est, se = float(res.kappa), float(res.std_kappa)
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = norm_ppf(0.5 + confidence / 2)
     name = "Cohen's kappa" if weights is None else f"Cohen's kappa ({weights})"
     return _result(name, est, se, max(-1.0, est - z * se), min(1.0, est + z * se),
                    "analytic (Fleiss, Cohen & Everitt 1969)", len(pair), 2)
@@ -511,15 +510,13 @@ def _bca_interval(estimate: float, boots: np.ndarray, jack: np.ndarray, freq: np
 
     Returns (low, high, se of the defined replicates, share undefined).
     """
-    from scipy.stats import norm
-
     finite = np.isfinite(boots)
     undefined = float(1 - finite.mean())
     se = float(np.std(boots[finite], ddof=1)) if finite.sum() > 1 else np.nan
     b = np.where(finite, boots, -np.inf)
     # Bias correction: the share of replicates below the estimate (ties count half).
     below = (b < estimate).mean() + 0.5 * (b == estimate).mean()
-    z0 = norm.ppf(np.clip(below, 1e-6, 1 - 1e-6))
+    z0 = norm_ppf(np.clip(below, 1e-6, 1 - 1e-6))
     ok = np.isfinite(jack)
     acc = 0.0
     if ok.sum() > 1:
@@ -527,8 +524,8 @@ def _bca_interval(estimate: float, boots: np.ndarray, jack: np.ndarray, freq: np
         d = np.sum(f * j) / f.sum() - j
         denom = 6 * np.sum(f * d**2) ** 1.5
         acc = float(np.sum(f * d**3) / denom) if denom > 0 else 0.0
-    z = norm.ppf([0.5 - confidence / 2, 0.5 + confidence / 2])
-    levels = norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+    z = norm_ppf([0.5 - confidence / 2, 0.5 + confidence / 2])
+    levels = norm_cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
     with np.errstate(invalid="ignore"):  # interpolating between two undefined (-inf) replicates is undefined too
         lo, hi = np.quantile(b, levels, method="linear")
     return (float(lo) if np.isfinite(lo) else np.nan), (float(hi) if np.isfinite(hi) else np.nan), se, undefined
@@ -725,7 +722,7 @@ def _mean_ci(d: pd.Series, confidence: float) -> tuple[float, float]:
     d = d.dropna()
     if len(d) < 2 or not np.isfinite(d.std(ddof=1)):
         return np.nan, np.nan
-    half = stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    half = t_ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
     return float(d.mean() - half), float(d.mean() + half)
 
 
