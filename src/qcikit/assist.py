@@ -342,12 +342,12 @@ def agent_text(transcripts) -> pd.Series:
     return pd.Series(read_agent(transcripts).agent.to_pylist(), dtype=object)
 
 
-def _timing(reading: AgentReading, touchpoints: np.ndarray) -> dict[str, np.ndarray]:
+def _timing(reading: AgentReading, live: np.ndarray) -> dict[str, np.ndarray]:
     """Per transcript: the first response in seconds (NaN when it cannot be read: no customer line, or no
-    agent line), and whether a live channel left the customer without word for more than a minute after
-    the first response (a gap before an agent's turn)."""
+    agent line), and whether a live channel (``live``: the touchpoint is one of :data:`LIVE`) left the
+    customer without word for more than a minute after the first response (a gap before an agent's turn)."""
     first_response = np.where(reading.has_customer, reading.answered, np.nan)  # seconds since the arrival
-    return {"first_response": first_response, "silent_gap": np.isin(touchpoints, LIVE) & reading.silent}
+    return {"first_response": first_response, "silent_gap": live & reading.silent}
 
 
 def _expand(pattern: str, brand) -> str | None:
@@ -760,13 +760,24 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         from ._scan import kernel
 
         compiled = kernel() is not None
+        if compiled:
+            matcher._automaton()  # built here once: forked processes find it made
 
-    def prepare(part: pd.DataFrame):
+    # The touchpoint decides the response standard and whether the channel is live: once per distinct value,
+    # then one gather (no string per row per chunk).
+    if "touchpoint" in interactions:
+        codes, kinds = pd.factorize(interactions["touchpoint"].astype(str))
+        kinds = np.asarray(kinds, dtype=object)
+        std_all = np.append(np.array([std_of.get(k, np.nan) for k in kinds], dtype=float), np.nan)[codes]
+        live_all = np.append(np.isin(kinds, LIVE), False)[codes]  # code -1 (missing): the appended last value
+    else:
+        std_all, live_all = np.full(len(interactions), np.nan), np.zeros(len(interactions), dtype=bool)
+
+    def prepare(rows: range):
         """What needs no regex set: stamps, timing and the agent's joined words (kernels without the GIL)."""
-        n = len(part)
+        part = interactions.iloc[rows.start:rows.stop]
         reading = read_agent(part["transcript"], compiled=compiled, widths=matcher.needs_widths)
-        tp = part["touchpoint"].astype(str).to_numpy() if "touchpoint" in part else np.full(n, "")
-        return reading, _timing(reading, tp), pd.Series(tp).map(std_of).to_numpy(dtype=float)
+        return reading, _timing(reading, live_all[rows.start:rows.stop]), std_all[rows.start:rows.stop]
 
     def finish(prepared) -> np.ndarray:
         reading, timing, std = prepared
@@ -786,7 +797,7 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
         # Element-major, as a melt of the chunk would be: one row per interaction within each element.
         return np.concatenate([np.clip(points[e], 0, el[e].max_points) for e in decided]) if decided else np.zeros(0)
 
-    chunks = [interactions.iloc[lo:lo + chunk] for lo in range(0, len(interactions), chunk)]
+    chunks = [range(lo, min(lo + chunk, len(interactions))) for lo in range(0, len(interactions), chunk)]
     workers = max(1, (os.cpu_count() or 1) - 1)
     if len(chunks) == 1:
         parts = [finish(prepare(chunks[0]))]
