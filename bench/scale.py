@@ -39,9 +39,12 @@ STEPS = {
     # The rules auto-scorer on every transcript (issue 21: within 3x reading them), then the whole command,
     # which also writes one row per interaction and element (autoscores.parquet past a spreadsheet's rows).
     "load + rules scorer": "import qcikit; from qcikit import assist; assist.autoscore(qcikit.Engagement.load('{d}'), 'rules')",
-    # The same without the compiled scan (numba): Arrow's kernels read the lines.
+    # The same without the compiled reader (numba): Arrow's kernels read the lines (and RE2 matches them).
     "load + rules scorer, Arrow lines": "import qcikit; from qcikit import assist; assist.COMPILED_FROM = 10**12; "
                                         "assist.autoscore(qcikit.Engagement.load('{d}'), 'rules')",
+    # The same with RE2's set matching each transcript (called from Python), not the compiled automaton.
+    "load + rules scorer, RE2 set": "import qcikit; from qcikit import assist; assist.RuleMatcher._automaton = lambda self: None; "
+                                    "assist.autoscore(qcikit.Engagement.load('{d}'), 'rules')",
     # The same in one process: the main thread matches while threads read the next chunks.
     "load + rules scorer, one process": "import qcikit; from qcikit import assist; assist.FORK = False; "
                                         "assist.autoscore(qcikit.Engagement.load('{d}'), 'rules')",

@@ -1,4 +1,5 @@
 """Auto-scorers (qcikit.assist), their storage, and the assisted QCI on an engagement (metrics.qci_estimate)."""
+import importlib.util
 import shutil
 import sqlite3
 
@@ -660,6 +661,11 @@ def test_the_rules_scorer_gives_the_same_scores_in_forked_processes(monkeypatch)
     monkeypatch.setattr(assist, "_shared_chunks", lambda *a, **k: calls.append(len(a[0])) or real(*a, processes=3, **k))
     forked = assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=500, standards=cfg.response_standards)
     assert calls == [12]
+    if importlib.util.find_spec("numba") is not None:  # the compiled reader and automaton, made before the fork
+        monkeypatch.setattr(assist, "COMPILED_FROM", 1)
+        pd.testing.assert_frame_equal(forked, assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=500,
+                                                                 standards=cfg.response_standards))
+        assert calls == [12, 12]
     monkeypatch.setattr(assist, "FORK", False)
     pd.testing.assert_frame_equal(forked, assist.score_rules(pop, eng.rubric, cfg.brand_voice, chunk=500,
                                                              standards=cfg.response_standards))

@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - Python < 3.11
     import sre_parse as sre
 
 # A set that needs more states than this is left to RE2 (its memory, not the texts, would be the limit).
-MAX_STATES = 20_000
+MAX_STATES = 10_000
 MAX_PATTERNS = 64  # one bit each in a uint64 mask
 _MAX_COUNT = 16  # counted repetitions are unrolled: "x{2,5}" is five copies of x
 
