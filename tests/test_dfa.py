@@ -73,7 +73,7 @@ def test_the_automaton_finds_what_re2_finds_on_fuzzed_patterns_and_texts(longest
     classes) on 60 random texts each; short texts change the four streams of the loop often, long ones keep
     them side by side. Every pattern RE2 compiles is either taken and answers as RE2 does, or refused."""
     rng = random.Random(21 + longest)
-    compiled = taken = compared = 0
+    compiled = taken = compared = gave_up = 0
     for _ in range(200):
         patterns = []
         for p in (_pattern(rng) for _ in range(8)):
@@ -90,12 +90,15 @@ def test_the_automaton_finds_what_re2_finds_on_fuzzed_patterns_and_texts(longest
         dfa = _dfa.SetDFA(["(?im)" + p for p in patterns], 0)
         texts = ["".join(rng.choice(CHARS) for _ in range(rng.randint(0, longest))) for _ in range(60)]
         masks = _run(dfa, texts)
+        if masks is None:  # past MAX_STATES ("a.{12}b" alone can need thousands): RE2 answers such a set
+            gave_up += 1
+            continue
         for k, p in enumerate(patterns):
             want = [re2.search("(?im)" + p, t) is not None for t in texts]
             assert _bits(masks, k) == want, p
             compared += len(texts)
     # The fuzz reaches the automaton: most patterns are taken (those refused hold a letter beyond ASCII under (?i)).
-    assert taken > 0.55 * compiled and compared > 50_000
+    assert taken > 0.55 * compiled and compared > 50_000 and gave_up <= 10
 
 
 def test_the_automaton_folds_cases_as_re2_does():

@@ -22,6 +22,25 @@ def _next(done, cursor):
 
 
 @jit
+def _take(offsets, done, cursor, start):
+    """The next text not done from ``cursor`` on, for a stream: (text, first byte, end, state, mask, cursor
+    after it)."""
+    i = _next(done, cursor)
+    return i, offsets[i], offsets[i + 1], start, np.uint64(0), _next(done, i + 1)
+
+
+@jit
+def _close(trans, eof, n_classes, out, done, i, s, a):
+    """Write the mask of text ``i``, read to its end in state ``s``: False when that state's row (hence its
+    end-of-text mask) is not made yet."""
+    if trans[s] < 0:
+        return False
+    out[i] = a | eof[s // n_classes]
+    done[i] = True
+    return True
+
+
+@jit
 def _one(data, lo, hi, classes, trans, mask, s, acc):
     """One text's bytes ``lo:hi`` from state ``s``: (state, mask found, stuck state or -1)."""
     for p in range(lo, hi):
@@ -41,23 +60,16 @@ def run(data, offsets, classes, trans, mask, eof, n_classes, start, out, done):
     done, else a state (premultiplied) whose row is not made yet: Python makes it and calls again, and the
     texts in progress start over."""
     n = len(offsets) - 1
-    cursor = _next(done, 0)
     # Four streams, each on its own text: i (the text), p (the next byte), e (its end), s (state), a (mask).
-    i0 = cursor
-    cursor = _next(done, cursor + 1)
-    i1 = cursor
-    cursor = _next(done, cursor + 1)
-    i2 = cursor
-    cursor = _next(done, cursor + 1)
+    cursor = _next(done, 0)
     i3 = cursor
-    cursor = _next(done, cursor + 1) if i3 < n else n
+    for _ in range(3):
+        i3 = _next(done, i3 + 1)
     if i3 < n:
-        p0, e0 = offsets[i0], offsets[i0 + 1]
-        p1, e1 = offsets[i1], offsets[i1 + 1]
-        p2, e2 = offsets[i2], offsets[i2 + 1]
-        p3, e3 = offsets[i3], offsets[i3 + 1]
-        s0 = s1 = s2 = s3 = start
-        a0 = a1 = a2 = a3 = np.uint64(0)
+        i0, p0, e0, s0, a0, cursor = _take(offsets, done, cursor, start)
+        i1, p1, e1, s1, a1, cursor = _take(offsets, done, cursor, start)
+        i2, p2, e2, s2, a2, cursor = _take(offsets, done, cursor, start)
+        i3, p3, e3, s3, a3, cursor = _take(offsets, done, cursor, start)
         while True:
             m = min(e0 - p0, e1 - p1, e2 - p2, e3 - p3)
             for q in range(m):
@@ -93,56 +105,38 @@ def run(data, offsets, classes, trans, mask, eof, n_classes, start, out, done):
             p1 += m
             p2 += m
             p3 += m
-            # The streams whose text ended: its mask out, the next text in.
+            # The streams whose text ended: its mask out, the next text in (the rest, one at a time, below).
             if p0 == e0:
-                if trans[s0] < 0:
+                if not _close(trans, eof, n_classes, out, done, i0, s0, a0):
                     return s0
-                out[i0] = a0 | eof[s0 // n_classes]
-                done[i0] = True
                 if cursor >= n:
                     break
-                i0, s0, a0 = cursor, start, np.uint64(0)
-                p0, e0 = offsets[i0], offsets[i0 + 1]
-                cursor = _next(done, cursor + 1)
+                i0, p0, e0, s0, a0, cursor = _take(offsets, done, cursor, start)
             if p1 == e1:
-                if trans[s1] < 0:
+                if not _close(trans, eof, n_classes, out, done, i1, s1, a1):
                     return s1
-                out[i1] = a1 | eof[s1 // n_classes]
-                done[i1] = True
                 if cursor >= n:
                     break
-                i1, s1, a1 = cursor, start, np.uint64(0)
-                p1, e1 = offsets[i1], offsets[i1 + 1]
-                cursor = _next(done, cursor + 1)
+                i1, p1, e1, s1, a1, cursor = _take(offsets, done, cursor, start)
             if p2 == e2:
-                if trans[s2] < 0:
+                if not _close(trans, eof, n_classes, out, done, i2, s2, a2):
                     return s2
-                out[i2] = a2 | eof[s2 // n_classes]
-                done[i2] = True
                 if cursor >= n:
                     break
-                i2, s2, a2 = cursor, start, np.uint64(0)
-                p2, e2 = offsets[i2], offsets[i2 + 1]
-                cursor = _next(done, cursor + 1)
+                i2, p2, e2, s2, a2, cursor = _take(offsets, done, cursor, start)
             if p3 == e3:
-                if trans[s3] < 0:
+                if not _close(trans, eof, n_classes, out, done, i3, s3, a3):
                     return s3
-                out[i3] = a3 | eof[s3 // n_classes]
-                done[i3] = True
                 if cursor >= n:
                     break
-                i3, s3, a3 = cursor, start, np.uint64(0)
-                p3, e3 = offsets[i3], offsets[i3 + 1]
-                cursor = _next(done, cursor + 1)
+                i3, p3, e3, s3, a3, cursor = _take(offsets, done, cursor, start)
     # What is left (the streams in progress when the texts ran out, or fewer than four texts): one at a time.
     i = _next(done, 0)
     while i < n:
         s, a, stuck = _one(data, offsets[i], offsets[i + 1], classes, trans, mask, start, np.uint64(0))
         if stuck >= 0:
             return stuck
-        if trans[s] < 0:
+        if not _close(trans, eof, n_classes, out, done, i, s, a):
             return s
-        out[i] = a | eof[s // n_classes]
-        done[i] = True
         i = _next(done, i + 1)
     return -1
