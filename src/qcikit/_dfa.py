@@ -289,9 +289,8 @@ class SetDFA:
         member[-2, list(WORD)] = True
         member[-1, 10] = True
         _, first, self.classes = np.unique(member.T, axis=0, return_index=True, return_inverse=True)
-        self.classes = self.classes.reshape(-1).astype(np.uint8 if len(first) <= 256 else np.int16)
+        self.classes = self.classes.reshape(-1).astype(np.uint8)  # at most 256 classes, one per byte
         self.n_classes = len(first)
-        self.rep = first  # a byte of each class
         # For each byte state, the classes it takes.
         self.takes = {s: frozenset(member[row, first].nonzero()[0].tolist()) for row, s in enumerate(byte_states)}
         self.variants = {}  # (a word byte, a line break): the classes of such bytes
@@ -304,7 +303,6 @@ class SetDFA:
         self.trans = np.full((cap, self.n_classes), -1, dtype=np.int32)
         self.mask = np.zeros((cap, self.n_classes), dtype=np.uint64)
         self.eof = np.zeros(cap, dtype=np.uint64)
-        self.full = np.uint64((1 << self.n) - 1) if self.n < 64 else np.uint64(2**64 - 1)
         self.start = self._state(frozenset(), (False, True, True))  # (previous byte a word byte, at line start, at text start)
         self.failed = False
 
