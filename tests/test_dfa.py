@@ -149,7 +149,7 @@ def test_the_matcher_answers_the_same_with_the_automaton_and_with_re2():
     reading = assist.read_agent(eng.interactions["transcript"], widths=False)
     matcher = assist.RuleMatcher(_rules(eng))
     compiled = matcher(reading, compiled=True)
-    assert sorted(matcher._automaton()[1]) == matcher.members  # all of the set's patterns ran compiled
+    assert sorted(k for _, group in matcher._automaton() for k in group) == matcher.members  # all ran compiled
     assert (compiled == matcher(reading, compiled=False)).all() and compiled.sum() > 100_000
     reading = assist.read_agent(pd.Series(MATCHER_TEXTS))
     matcher = assist.RuleMatcher(MATCHER_PATTERNS)
@@ -169,3 +169,17 @@ def test_an_automaton_that_outgrows_its_memory_hands_over_to_re2(monkeypatch):
     assert matcher._automaton() is None  # handed over for good
     small = _dfa.SetDFA(["(?im)" + r for r in _rules(eng)[:3]], 0)
     assert _run(small, ["thank you for your patience " * 20]) is None and small.failed
+
+
+def test_a_rubric_of_more_than_64_phrase_rules_runs_in_several_automata():
+    """A mask holds 64 patterns: a client's rubric with more phrase rules is matched by several automata, each
+    a pass over the texts, and answers as RE2's set does."""
+    words = ["refund", "parcel", "invoice", "sorry", "thank", "order", "delivery", "account", "password", "card"]
+    patterns = [rf"\b{w}\w{{0,{k % 3}}}\b" for k, w in enumerate(words)] + [rf"{a} {b}" for a in words[:6] for b in words]
+    assert len(patterns) == 70
+    eng = qcikit.Engagement.load(SAMPLES / "voltania")
+    reading = assist.read_agent(eng.interactions["transcript"].iloc[:3000], widths=False)
+    matcher = assist.RuleMatcher(patterns)
+    compiled = matcher(reading, compiled=True)
+    assert [len(group) for _, group in matcher._automaton()] == [64, 6]
+    assert (compiled == matcher(reading, compiled=False)).all() and compiled[:, :10].sum() > 1000

@@ -531,39 +531,44 @@ class RuleMatcher:
         return self._set is not None
 
     def _automaton(self):
-        """The compiled automaton of the set's patterns that :mod:`qcikit._dfa` takes, and which they are; None
-        without numba or when it takes fewer than two."""
+        """The compiled automata of the set's patterns that :mod:`qcikit._dfa` takes, each with the members it
+        holds (at most 64 patterns an automaton: a bit each in its mask); None without numba or when it takes
+        fewer than two patterns."""
         if self._dfa is None:
             from . import _dfa
 
             taken = [k for k in self.members if _dfa.supported("(?im)" + self.regexes[k], 0)]
-            made = None
+            made = []
             if len(taken) >= 2 and _dfa.kernel() is not None:
+                groups = [taken[lo:lo + _dfa.MAX_PATTERNS] for lo in range(0, len(taken), _dfa.MAX_PATTERNS)]
                 try:
-                    made = _dfa.SetDFA(["(?im)" + self.regexes[k] for k in taken], 0)
+                    made = [(_dfa.SetDFA(["(?im)" + self.regexes[k] for k in group], 0), group) for group in groups]
                 except _dfa.Unsupported:  # pragma: no cover - each was taken alone; together they may not fit
-                    made = None
-            self._dfa = (made, taken) if made is not None else (False, [])
-        return self._dfa if self._dfa[0] is not False else None
+                    made = []
+            self._dfa = made or False
+        return self._dfa or None
 
     def _compiled(self, text, n: int, found: np.ndarray) -> list[int]:
-        """Match the patterns the compiled automaton holds into ``found`` (a column per member, after the
-        sentinel's); the members it answered (none when it outgrew its memory)."""
-        got = self._automaton()
-        if got is None:
+        """Match the patterns the compiled automata hold into ``found`` (a column per member, after the
+        sentinel's); the members they answered (none when one outgrew its memory: RE2 answers them all)."""
+        automata = self._automaton()
+        if automata is None:
             return []
-        dfa, taken = got
         offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + n + 1]
         raw = text.buffers()[2]
         data = np.frombuffer(raw if raw is not None and len(raw) else bytes(8), dtype=np.uint8)
-        with self._dfa_lock:
-            masks = dfa(data, offsets)
-        if masks is None:  # too many states for these texts: RE2 answers from now on
-            self._dfa = (False, [])
-            return []
         column = {k: j + 1 for j, k in enumerate(self.members)}
-        for bit, k in enumerate(taken):
-            found[:, column[k]] = (masks >> np.uint64(bit)) & np.uint64(1)
+        taken = []
+        for dfa, group in automata:
+            with self._dfa_lock:
+                masks = dfa(data, offsets)
+            if masks is None:  # too many states for these texts: RE2 answers all of them, from now on
+                self._dfa = False
+                found[:] = False
+                return []
+            for bit, k in enumerate(group):
+                found[:, column[k]] = (masks >> np.uint64(bit)) & np.uint64(1)
+            taken += group
         return taken
 
     def __call__(self, reading: AgentReading, compiled: bool | None = None) -> np.ndarray:
