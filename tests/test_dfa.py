@@ -183,3 +183,19 @@ def test_a_rubric_of_more_than_64_phrase_rules_runs_in_several_automata():
     compiled = matcher(reading, compiled=True)
     assert [len(group) for _, group in matcher._automaton()] == [64, 6]
     assert (compiled == matcher(reading, compiled=False)).all() and compiled[:, :10].sum() > 1000
+
+
+def test_patterns_the_automaton_refuses_are_matched_by_one_re2_set_beside_it():
+    """A client's rubric in French: letters beyond ASCII under (?i) stay with RE2, in one set of their own
+    (its sentinel included), while the others run compiled; the matrix is RE2's whole set's."""
+    patterns = [r"d[ée]sol[ée]", r"\bmerci\b", r"sorry", r"(?-i:\bRMA\d+)", r"réponse", r"thank(s| you)", "Ça"]
+    texts = ["[10:00] Customer: hi\n[10:01] Agent (A1): Désolé, MERCI. ÇA marche.",
+             "[10:00] Agent (A1): sorry, thank you (RMA12)", "[10:00] Agent (A1): Réponse: rma12", "", None]
+    reading = assist.read_agent(pd.Series(texts))
+    matcher = assist.RuleMatcher(patterns)
+    expected = matcher(reading, compiled=False)
+    got = matcher(reading, compiled=True)
+    compiled = sorted(k for _, group in matcher._automaton() for k in group)
+    assert compiled == [1, 2, 3, 5] and list(matcher._rest) == [(0, 4, 6)]
+    assert (got == expected).all() and expected[0].tolist() == [True, True, False, False, False, False, True]
+    assert expected[2].tolist() == [False, False, False, False, True, False, False]

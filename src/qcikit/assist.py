@@ -484,41 +484,14 @@ class RuleMatcher:
     def __init__(self, regexes: list[str]):
         self.regexes = list(regexes)
         self.shapes = [_shape(r) for r in self.regexes]
-        self.members: list[int] = []
-        self._set = None
-        try:
-            import re2
-        except ImportError:  # pragma: no cover - google-re2 is a dependency; this keeps a broken install working
-            re2 = None
-        if re2 is not None:
-            options = re2.Options()
-            options.max_mem = 256 << 20
-            options.log_errors = False
-            matcher = re2.Set.SearchSet(options)
-            # The sentinel: index 0 matches at the end of every text, so a text without it is one RE2 gave up on.
-            # Not "": a pattern that matches everywhere makes every state of the automaton a match state (a set
-            # of one pattern ran 2.6 times slower; the starter rubric's a fifth slower).
-            matcher.Add(r"\z")
-            for k, (regex, shape) in enumerate(zip(self.regexes, self.shapes)):
-                if not shape.parsed or shape.big_count:
-                    continue
-                try:
-                    matcher.Add("(?im)" + regex)
-                except re2.error:
-                    continue
-                self.members.append(k)
-            try:
-                if len(self.members) >= 2:  # one pattern gains nothing from a set
-                    matcher.Compile()
-                    self._set = matcher._set  # the bound C++ set: takes a buffer, releases the GIL while matching
-            except re2.error:
-                pass
-            if self._set is None:
-                self.members = []
+        candidates = [k for k, shape in enumerate(self.shapes) if shape.parsed and not shape.big_count]
+        self._set, took = _re2_set([self.regexes[k] for k in candidates])
+        self.members: list[int] = [candidates[j] for j in took]
         joined = set(self.members)
         self.single = [k for k in range(len(self.regexes)) if k not in joined]
-        self._dfa = None  # made on first use: (the compiled automaton, the members it holds)
-        self._dfa_lock = threading.Lock()  # its rows are made as texts reach them: one caller at a time
+        self._dfa = None  # made on first use: [(a compiled automaton, the members it holds)], or False
+        self._dfa_lock = threading.Lock()  # their rows are made as texts reach them: one caller at a time
+        self._rest: dict = {}  # RE2 sets of the members the automata do not take
 
     @property
     def needs_widths(self) -> bool:
@@ -548,16 +521,15 @@ class RuleMatcher:
             self._dfa = made or False
         return self._dfa or None
 
-    def _compiled(self, text, n: int, found: np.ndarray) -> list[int]:
-        """Match the patterns the compiled automata hold into ``found`` (a column per member, after the
-        sentinel's); the members they answered (none when one outgrew its memory: RE2 answers them all)."""
+    def _compiled(self, text, n: int, found: np.ndarray, column: dict) -> list[int]:
+        """Match the patterns the compiled automata hold into ``found`` (member ``k`` in column ``column[k]``);
+        the members they answered (none when one outgrew its memory: RE2 answers them all)."""
         automata = self._automaton()
         if automata is None:
             return []
         offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + n + 1]
         raw = text.buffers()[2]
         data = np.frombuffer(raw if raw is not None and len(raw) else bytes(8), dtype=np.uint8)
-        column = {k: j + 1 for j, k in enumerate(self.members)}
         taken = []
         for dfa, group in automata:
             with self._dfa_lock:
@@ -594,36 +566,81 @@ class RuleMatcher:
         if not self.members or n == 0:
             return out
         text = text.cast(pa.large_string())
-        found = np.zeros((n, len(self.members) + 1), dtype=bool)
+        found = np.zeros((n, len(self.members)), dtype=bool)
+        column = {k: j for j, k in enumerate(self.members)}
         use = n >= COMPILED_FROM if compiled is None else compiled
-        taken = set(self._compiled(text, n, found)) if use else set()
+        taken = set(self._compiled(text, n, found, column)) if use else set()
         rest = [k for k in self.members if k not in taken]
         if len(rest) == len(self.members):
-            self._re2_set(text, n, found)
-        elif rest:  # what the automaton does not hold: one Arrow pass each (its own set would need compiling)
-            column = {k: j + 1 for j, k in enumerate(self.members)}
-            for k in rest:
-                found[:, column[k]] = _contains(text, self.regexes[k])
-        out[:, self.members] = found[:, 1:]
+            found[:] = _match_set(self._set, [self.regexes[k] for k in self.members], text, n)
+        elif rest:  # what the automata do not take (a letter beyond ASCII under (?i)...): RE2, one set of them
+            key = tuple(rest)
+            if key not in self._rest:
+                bound, took = _re2_set([self.regexes[k] for k in rest])
+                self._rest[key] = bound if len(took) == len(rest) else None
+            cols = [column[k] for k in rest]
+            if self._rest[key] is not None:
+                found[:, cols] = _match_set(self._rest[key], [self.regexes[k] for k in rest], text, n)
+            else:
+                for k in rest:
+                    found[:, column[k]] = _contains(text, self.regexes[k])
+        out[:, self.members] = found
         return out
 
-    def _re2_set(self, text, n: int, found: np.ndarray) -> None:
-        """RE2's set over each text, into ``found`` (the sentinel's column first, then the members')."""
-        import pyarrow as pa
 
-        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + n + 1]
-        data = text.buffers()[2]
-        view = memoryview(data) if data is not None else memoryview(b"")
-        match = self._set.Match
-        hits = [match(view[lo:hi]) for lo, hi in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
-        counts = np.fromiter(map(len, hits), dtype=np.intp, count=n)
-        found[np.repeat(np.arange(n), counts),
-              np.fromiter(itertools.chain.from_iterable(hits), dtype=np.intp, count=int(counts.sum()))] = True
-        failed = np.flatnonzero(~found[:, 0])
-        if len(failed):  # RE2 gave up on these texts (automaton memory): one pattern at a time for them
-            sub = text.take(pa.array(failed))
-            for j, k in enumerate(self.members):
-                found[failed, j + 1] = _contains(sub, self.regexes[k])
+def _re2_set(regexes: list[str]):
+    """RE2's set of ``regexes`` as the rules are matched (``(?im)``), compiled: (the bound C++ set, which
+    ``regexes`` it holds), or (None, []) when fewer than two compile (one pattern gains nothing from a set).
+
+    Index 0 of the set is a sentinel that matches at the end of every text, so a text without it is one RE2
+    gave up on (automaton memory). Not "": a pattern that matches everywhere makes every state of the
+    automaton a match state (a set of one pattern ran 2.6 times slower; the starter rubric's a fifth slower)."""
+    try:
+        import re2
+    except ImportError:  # pragma: no cover - google-re2 is a dependency; this keeps a broken install working
+        return None, []
+    options = re2.Options()
+    options.max_mem = 256 << 20
+    options.log_errors = False
+    matcher = re2.Set.SearchSet(options)
+    matcher.Add(r"\z")
+    took = []
+    for j, regex in enumerate(regexes):
+        try:
+            matcher.Add("(?im)" + regex)
+        except re2.error:
+            continue
+        took.append(j)
+    if len(took) < 2:
+        return None, []
+    try:
+        matcher.Compile()
+    except re2.error:
+        return None, []
+    return matcher._set, took  # the bound C++ set: takes a buffer, releases the GIL while matching
+
+
+def _match_set(bound, regexes: list[str], text, n: int) -> np.ndarray:
+    """A (texts x regexes) boolean matrix from RE2's set ``bound`` (made by :func:`_re2_set` of ``regexes``)
+    over each of the ``n`` texts of ``text`` (an Arrow LargeStringArray). Texts RE2 gave up on (no sentinel)
+    are matched one pattern at a time, so the answer never depends on the path taken."""
+    import pyarrow as pa
+
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + n + 1]
+    data = text.buffers()[2]
+    view = memoryview(data) if data is not None else memoryview(b"")
+    match = bound.Match
+    hits = [match(view[lo:hi]) for lo, hi in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+    counts = np.fromiter(map(len, hits), dtype=np.intp, count=n)
+    found = np.zeros((n, len(regexes) + 1), dtype=bool)
+    found[np.repeat(np.arange(n), counts),
+          np.fromiter(itertools.chain.from_iterable(hits), dtype=np.intp, count=int(counts.sum()))] = True
+    failed = np.flatnonzero(~found[:, 0])
+    if len(failed):
+        sub = text.take(pa.array(failed))
+        for j, regex in enumerate(regexes):
+            found[failed, j + 1] = _contains(sub, regex)
+    return found[:, 1:]
 
 
 def rules_version(rubric: Rubric, brand, standards: Mapping[str, float] | None = None) -> str:
