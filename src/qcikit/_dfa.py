@@ -428,9 +428,11 @@ def kernel():
 
 @functools.lru_cache(maxsize=4096)
 def supported(regex: str, flags: int = re.IGNORECASE | re.MULTILINE) -> bool:
-    """Whether :class:`SetDFA` takes ``regex`` (else RE2 matches it)."""
+    """Whether :class:`SetDFA` takes ``regex`` (else RE2 matches it): its NFA can be built."""
     try:
-        SetDFA([regex], flags)
+        tree = parse(regex, flags)
+        nfa = NFA()
+        _build(nfa, tree, tree.state.flags | flags, nfa.add(MATCH, 0))
     except Unsupported:
         return False
     return True
