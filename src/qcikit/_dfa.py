@@ -13,7 +13,7 @@ anchors under ``m`` and text anchors without it, and ``(?i)`` folds cases as Uni
 (``k`` also matches the Kelvin sign, ``s`` the long s). The patterns are read by Python's parser; anything
 whose meaning could differ between the two engines, or that a byte automaton cannot take cheaply (a letter
 beyond ASCII under ``(?i)``, a range beyond ASCII, POSIX classes, ``{,n}``, look-arounds), is refused
-(:class:`Unsupported`) and left to RE2. tests/test_assist.py compares both engines on fuzzed patterns and
+(:class:`Unsupported`) and left to RE2. tests/test_dfa.py compares both engines on fuzzed patterns and
 texts.
 """
 from __future__ import annotations

@@ -476,9 +476,9 @@ class RuleMatcher:
     matched one pattern at a time, so the answer never depends on the path taken.
 
     On a contact centre's volume (``compiled``, as for :func:`read_agent`) the set's patterns that
-    :mod:`qcikit._dfa` takes run in its compiled automaton instead: RE2's meaning, one numba loop over a
-    whole chunk of texts rather than a Python call per transcript (several times faster); RE2 keeps the
-    others, and all of them if that automaton outgrows its memory.
+    :mod:`qcikit._dfa` takes run in its compiled automata instead (64 patterns each): RE2's meaning, one
+    numba loop over a whole chunk of texts rather than a Python call per transcript (several times
+    faster). RE2 keeps the others in a set of their own, and all of them if an automaton outgrows its memory.
     """
 
     def __init__(self, regexes: list[str]):
