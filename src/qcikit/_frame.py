@@ -116,6 +116,21 @@ def per_category(values: pd.Series, decide) -> np.ndarray:
     return np.append(per, False)[values.cat.codes.to_numpy()]
 
 
+def distinct(values: pd.Series, mask=None) -> int:
+    """``values[mask].nunique()``: for a categorical, counted on its codes (fifteen million rows of a machine
+    run: pandas' ``nunique`` hashed every row, 0.7 s; a ``bincount`` of the codes takes a fiftieth of that).
+
+    >>> distinct(pd.Series(["a", "b", "a", None], dtype="category"), np.array([True, False, True, True]))
+    1
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return int((values if mask is None else values[mask]).nunique())
+    codes = values.cat.codes.to_numpy()
+    if mask is not None:
+        codes = codes[mask]
+    return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))))
+
+
 def decode(values: pd.Series) -> pd.Series:
     """A categorical as text (pandas' ``str`` dtype, Arrow-backed), each row taken from its category in Arrow:
     fifteen million rows of a machine run become text without a Python string per row. Other Series as given."""

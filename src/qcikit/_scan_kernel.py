@@ -127,20 +127,23 @@ _BREAKS = np.uint64(0x0A0A0A0A0A0A0A0A)  # "\n" in every byte
 def line_end(data, words, i, stop):
     """The position of the first "\n" in ``data[i:stop]`` (``stop`` when none). Eight bytes at a time where
     ``words`` (the same bytes as uint64) allows: a byte equal to "\n" is a zero byte of ``word ^ _BREAKS``,
-    which the classic test ``(v - ones) & ~v & highs`` finds without a branch per byte."""
-    while i < stop and (i & 7) != 0:
-        if data[i] == 10:
-            return i
-        i += 1
-    while i + 8 <= stop:
-        v = words[i >> 3] ^ _BREAKS
+    which the classic test ``(v - ones) & ~v & highs`` finds without a branch per byte. Each part is a slice
+    looped over by its own length, so numba knows no index is negative (a tenth faster than indexing ``data``)."""
+    head = data[i:min(stop, (i + 7) & ~7)]
+    for k in range(head.shape[0]):
+        if head[k] == 10:
+            return i + k
+    i += head.shape[0]
+    aligned = words[i >> 3:stop >> 3]
+    for k in range(aligned.shape[0]):
+        v = aligned[k] ^ _BREAKS
         if ((v - _ONES) & ~v & _HIGHS) != np.uint64(0):
             break
         i += 8
-    while i < stop:
-        if data[i] == 10:
-            return i
-        i += 1
+    tail = data[i:stop]
+    for k in range(tail.shape[0]):
+        if tail[k] == 10:
+            return i + k
     return stop
 
 
@@ -226,14 +229,22 @@ def read_agent(data, words, offsets, customer_word, agent_word, gap, widths,
                     out[written] = 10
                     written += 1
                 joined = True
-                out[written:written + end - at_words] = data[at_words:end]
+                # Slices looped over by their own length: numba knows the index is never negative, and the
+                # loop compiles to vector instructions (the same loop indexing ``data`` itself does not).
+                src = data[at_words:end]
+                dst = out[written:written + end - at_words]
                 written += end - at_words
                 if widths:
                     chars = 0
-                    for c in range(at_words, end):
-                        chars += (data[c] & 0xC0) != 0x80  # a UTF-8 continuation byte starts no character
+                    for c in range(src.shape[0]):
+                        b = src[c]
+                        dst[c] = b
+                        chars += (b & 0xC0) != 0x80  # a UTF-8 continuation byte starts no character
                     if chars > widest[u]:
                         widest[u] = chars
+                else:
+                    for c in range(src.shape[0]):
+                        dst[c] = src[c]
             if end >= stop:
                 break
             i = end + 1

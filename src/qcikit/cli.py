@@ -63,6 +63,7 @@ def cmd_import(args) -> int:
 
 def cmd_autoscore(args) -> int:
     from . import assist
+    from ._frame import distinct
 
     if args.plugin:
         _register_plugin(args.plugin)
@@ -78,9 +79,10 @@ def cmd_autoscore(args) -> int:
         # from the run in hand: a million interactions' fifteen million rows take seconds to write.
         with ThreadPoolExecutor(max_workers=1) as pool:
             saving = pool.submit(assist.save_autoscores, eng, rows)
-            decided = rows["element"][rows["points"].notna().to_numpy()]  # fifteen million rows: no copy of the frame
-            summary = (f"Scored {rows['interaction_id'].nunique()} interactions with '{args.scorer}' (version "
-                       f"{rows['version'].iloc[0]}): {decided.nunique()} of {len(eng.rubric.element_ids)} elements decided")
+            decided = rows["points"].notna().to_numpy()  # fifteen million rows: counted on codes, no copy of the frame
+            summary = (f"Scored {distinct(rows['interaction_id'])} interactions with '{args.scorer}' (version "
+                       f"{rows['version'].iloc[0]}): {distinct(rows['element'], decided)} of {len(eng.rubric.element_ids)} "
+                       "elements decided")
             table = None
             if eng.scores is not None and not eng.scores.empty:
                 table = assist.agreement(eng, rows, n_boot=args.n_boot)  # the run in hand: its file is not read back
