@@ -186,6 +186,37 @@ def test_autoscores_csv_then_store_keep_runs_apart_from_human_scores(northwind):
     assert set(qcikit.Engagement.load(northwind).scores["rater"]) == set(eng.scores["rater"])
 
 
+def test_parquet_writer_keeps_chunked_ids_and_marks_columns_without_nulls_required(tmp_path):
+    """A run's ids come from a population Arrow read in blocks (a chunked column): they are written as they
+    are, and read back the same. A column without a null is a required field (no definition level per row);
+    one with a null stays optional, and the null reads back as an empty cell."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    chunked = pa.chunked_array([["NO-3", "NO-1"], ["NO-2"]], type=pa.large_string())
+    ids = pd.Index(pd.array(chunked, dtype=text))
+    n = 6
+    rows = pd.DataFrame({
+        "interaction_id": pd.Categorical.from_codes(np.array([0, 1, 2, 0, 1, 2], dtype=np.int32),
+                                                    dtype=pd.CategoricalDtype(ids)),
+        "element": pd.Categorical.from_codes(np.repeat(np.array([0, 1], dtype=np.int16), 3), ["greeting", "close"]),
+        "points": [1.0, np.nan, 2.0, 0.0, 1.0, 3.0],
+        "scorer": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), ["rules"]),
+        "version": pd.Categorical.from_codes(np.array([0, 0, 0, -1, 0, 0], dtype=np.int8), ["v1"]),
+        "crossfit": np.zeros(n, dtype=bool),
+        "frozen_at": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), ["2026-12-03T00:00:00+00:00"]),
+    })
+    path = assist.write_autoscores_parquet(rows, tmp_path / "autoscores.parquet")
+    schema = pq.read_schema(path)
+    assert {f.name for f in schema if not f.nullable} == {"interaction_id", "element", "scorer", "crossfit", "frozen_at"}
+    back = assist.read_autoscores(path)
+    assert back["interaction_id"].astype(str).tolist() == ["NO-3", "NO-1", "NO-2", "NO-3", "NO-1", "NO-2"]
+    assert back["element"].astype(str).tolist() == ["greeting"] * 3 + ["close"] * 3
+    assert back["version"].astype(str).tolist() == ["v1", "v1", "v1", "", "v1", "v1"]
+    np.testing.assert_array_equal(back["points"].to_numpy(dtype=float), rows["points"].to_numpy())
+
+
 def test_a_run_longer_than_a_spreadsheet_is_kept_as_parquet(northwind, tmp_path, monkeypatch, capsys):
     """Fifteen million rows are no CSV: past a spreadsheet's rows the run goes to autoscores.parquet, read back
     as the same table, replaced (never doubled) on a re-run, and checked by validate like the CSV."""

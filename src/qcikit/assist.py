@@ -1062,7 +1062,12 @@ def write_autoscores_parquet(rows: pd.DataFrame, path: str | Path) -> Path:
         if isinstance(column.dtype, pd.CategoricalDtype):
             categories = column.cat.categories
             if isinstance(categories.dtype, pd.StringDtype) and categories.dtype.storage == "pyarrow":
-                categories = pa.array(categories.array).cast(pa.string())  # a run's million ids: Arrow's own, no copy
+                # A run's million ids: Arrow's own strings, no Python object each. One array: handed the chunks
+                # as they were read, from_arrays converted them value by value (2 s).
+                categories = pa.array(categories.array)
+                if isinstance(categories, pa.ChunkedArray):
+                    categories = categories.combine_chunks()
+                categories = categories.cast(pa.string())
             else:
                 categories = pa.array(np.asarray(categories.astype(str), dtype=object), type=pa.string())
             codes = column.cat.codes.to_numpy()
