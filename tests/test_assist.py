@@ -702,6 +702,60 @@ def test_the_rules_scorer_gives_the_same_scores_in_forked_processes(monkeypatch)
                                                              standards=cfg.response_standards))
 
 
+def _early_spy(monkeypatch):
+    """``start_rules`` with small chunks (a sample is no million), each run it returned kept for the test."""
+    runs = []
+    real = assist.start_rules
+    monkeypatch.setattr(assist, "PROCESSES_FROM", 1)
+    monkeypatch.setattr(assist, "start_rules", lambda *a, **k: runs.append(real(*a, chunk=500, **k)) or runs[-1])
+    return runs
+
+
+def test_autoscore_scores_while_the_folder_is_still_checked(tmp_path, monkeypatch, capsys):
+    """`qcikit autoscore` starts the rules scorer's forked processes as soon as interactions.csv is read; the
+    run they give is the one scored after the load (same rows, same points), and none of them outlives it."""
+    if not assist.sys_can_fork():
+        pytest.skip("fork is used on Linux only")
+    import multiprocessing as mp
+
+    folder = tmp_path / "voltania"
+    shutil.copytree(SAMPLES / "voltania", folder)
+    runs = _early_spy(monkeypatch)
+    assert main(["autoscore", str(folder), "--scorer", "rules"]) == 0
+    assert "Scored 20000 interactions with 'rules'" in capsys.readouterr().out
+    assert len(runs) == 1 and runs[0] is not None and runs[0]._shared is not None  # it forked during the load
+    assert not mp.active_children()
+    eng = qcikit.Engagement.load(folder)
+    kept = assist.load_autoscores(eng, "rules")
+    monkeypatch.setattr(assist, "FORK", False)
+    after = assist.autoscore(eng, "rules")
+    assert len(kept) == len(after) == 20000 * 15
+    key = ["interaction_id", "element"]
+    left = kept.assign(**{c: kept[c].astype(str) for c in key}).sort_values(key, ignore_index=True)
+    right = after.assign(**{c: after[c].astype(str) for c in key}).sort_values(key, ignore_index=True)
+    np.testing.assert_array_equal(left[key].to_numpy(), right[key].to_numpy())
+    np.testing.assert_array_equal(left["points"].to_numpy(dtype=float), right["points"].to_numpy(dtype=float))
+
+
+def test_a_folder_found_invalid_after_the_early_start_stops_its_scorers(tmp_path, monkeypatch, capsys):
+    """A repeated interaction id is found after the scorer started: the command says so and exits 2, and the
+    processes it forked are stopped; nothing is kept."""
+    if not assist.sys_can_fork():
+        pytest.skip("fork is used on Linux only")
+    import multiprocessing as mp
+
+    folder = tmp_path / "voltania"
+    shutil.copytree(SAMPLES / "voltania", folder)
+    inter = pd.read_csv(folder / "interactions.csv", dtype=str, keep_default_na=False)
+    pd.concat([inter, inter.iloc[[5]]]).to_csv(folder / "interactions.csv", index=False)
+    runs = _early_spy(monkeypatch)
+    assert main(["autoscore", str(folder), "--scorer", "rules"]) == 2
+    assert f"interaction_id {inter['interaction_id'].iloc[5]} appears again" in capsys.readouterr().err
+    assert len(runs) == 1 and runs[0] is not None and runs[0]._shared is not None
+    assert not mp.active_children()
+    assert assist.autoscores_file(folder) is None
+
+
 def _pid_work(child_does=None):
     """Each chunk's values are the id of the process that computed it; ``child_does`` runs first in a child."""
     import os

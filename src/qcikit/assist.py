@@ -673,8 +673,7 @@ def _can_fork(n: int) -> bool:
         and threading.current_thread() is threading.main_thread()
 
 
-def _shared_chunks(chunks: list, work: Callable[[object], np.ndarray], width: int,
-                   processes: int | None = None, patience: float = 5.0) -> np.ndarray:
+class _SharedChunks:
     """``work(chunk)`` of every chunk (``width`` values per row), concatenated in chunk order, computed by this
     process and forked copies of it that take chunks from one shared counter.
 
@@ -683,75 +682,106 @@ def _shared_chunks(chunks: list, work: Callable[[object], np.ndarray], width: in
     two cores, 7.7–8.4 s against 9.8–10.6 s for the threaded pipeline). They see the parent's memory without
     copying it and write their results into one shared mapping; nothing is pickled.
 
+    :meth:`start` forks the copies, which begin at once; :meth:`result` has this process take chunks too until
+    none is left, then gathers. Between the two the parent is free: ``qcikit autoscore`` checks the rest of the
+    engagement folder while the copies score (see :func:`start_rules`).
+
     A copy that fails, dies or hangs costs time, never rows: each chunk is marked done once written, the parent
     waits for the others ``patience`` seconds (or three times its slowest chunk) after its own last chunk, stops
-    any still running, and computes every chunk not marked done itself.
+    any still running, and computes every chunk not marked done itself. :meth:`cancel` stops them all.
     """
-    import mmap
-    import multiprocessing as mp
-    import sys
-    import time
 
-    sizes = np.array([len(c) for c in chunks], dtype=np.int64) * width
-    ends = np.cumsum(sizes)
-    starts = ends - sizes
-    total = int(ends[-1]) if len(ends) else 0
-    # An anonymous mapping is shared with the forked children: their writes are the parent's results.
-    buf = mmap.mmap(-1, max(1, total * 8 + len(chunks)))
-    points = np.frombuffer(buf, dtype=np.float64, count=total)
-    done = np.frombuffer(buf, dtype=np.uint8, count=len(chunks), offset=total * 8)
-    ctx = mp.get_context("fork")
-    counter = ctx.Value("q", 0)
-    slowest = [0.0]
+    def __init__(self, chunks: list, work: Callable[[object], np.ndarray], width: int,
+                 processes: int | None = None, patience: float = 5.0):
+        import mmap
+        import multiprocessing as mp
 
-    def run() -> None:
+        self.chunks, self.work, self.patience = chunks, work, patience
+        sizes = np.array([len(c) for c in chunks], dtype=np.int64) * width
+        self.ends = np.cumsum(sizes)
+        self.starts = self.ends - sizes
+        total = int(self.ends[-1]) if len(self.ends) else 0
+        # An anonymous mapping is shared with the forked children: their writes are the parent's results.
+        self.buf = mmap.mmap(-1, max(1, total * 8 + len(chunks)))
+        self.points = np.frombuffer(self.buf, dtype=np.float64, count=total)
+        self.done = np.frombuffer(self.buf, dtype=np.uint8, count=len(chunks), offset=total * 8)
+        self.ctx = mp.get_context("fork")
+        self.counter = self.ctx.Value("q", 0)
+        self.slowest = 0.0
+        self.n_children = min((processes or min(os.cpu_count() or 1, MAX_PROCESSES)) - 1, len(chunks) - 1)
+        self.children: list = []
+
+    def _run(self) -> None:
+        import time
+
         while True:
-            with counter.get_lock():
-                k = counter.value
-                counter.value = k + 1
-            if k >= len(chunks):
+            with self.counter.get_lock():
+                k = self.counter.value
+                self.counter.value = k + 1
+            if k >= len(self.chunks):
                 return
             t = time.perf_counter()
-            points[starts[k]:ends[k]] = work(chunks[k])
-            done[k] = 1
-            slowest[0] = max(slowest[0], time.perf_counter() - t)
+            self.points[self.starts[k]:self.ends[k]] = self.work(self.chunks[k])
+            self.done[k] = 1
+            self.slowest = max(self.slowest, time.perf_counter() - t)
 
-    def in_child() -> None:
+    def _in_child(self) -> None:
         try:
-            run()
+            self._run()
         except BaseException:  # noqa: BLE001 - whatever the child leaves undone, the parent does
             pass
 
-    n_children = min((processes or min(os.cpu_count() or 1, MAX_PROCESSES)) - 1, len(chunks) - 1)
-    children = []
-    for stream in (sys.stdout, sys.stderr):  # else a child flushes, at its exit, what the parent had buffered
+    def start(self) -> "_SharedChunks":
+        import sys
+
+        for stream in (sys.stdout, sys.stderr):  # else a child flushes, at its exit, what the parent had buffered
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that fork in a threaded process may deadlock the child; a stuck child is stopped.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for _ in range(max(0, self.n_children)):
+                child = self.ctx.Process(target=self._in_child, daemon=True)
+                child.start()
+                self.children.append(child)
+        return self
+
+    def result(self) -> np.ndarray:
+        import time
+
         try:
-            stream.flush()
-        except (AttributeError, OSError, ValueError):
-            pass
-    with warnings.catch_warnings():
-        # Python 3.12+ warns that fork in a threaded process may deadlock the child; a stuck child is stopped below.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        for _ in range(max(0, n_children)):
-            child = ctx.Process(target=in_child, daemon=True)
-            child.start()
-            children.append(child)
-    try:
-        run()
-        deadline = time.monotonic() + max(patience, 3 * slowest[0])
-        for child in children:
-            child.join(max(0.0, deadline - time.monotonic()))
-    finally:
-        for child in children:
+            self._run()
+            deadline = time.monotonic() + max(self.patience, 3 * self.slowest)
+            for child in self.children:
+                child.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._stop()
+        for k in np.flatnonzero(self.done == 0):
+            self.points[self.starts[k]:self.ends[k]] = self.work(self.chunks[k])
+        out = self.points.copy()
+        self.cancel()
+        return out
+
+    def _stop(self) -> None:
+        for child in self.children:
             if child.is_alive():
                 child.kill()
                 child.join()
-    for k in np.flatnonzero(done == 0):
-        points[starts[k]:ends[k]] = work(chunks[k])
-    out = points.copy()
-    points = done = None  # the views let go of the mapping, which can then be closed
-    buf.close()
-    return out
+
+    def cancel(self) -> None:
+        """Stop the copies and let the shared mapping go (the results with it); nothing when already done."""
+        self._stop()
+        if not self.buf.closed:
+            self.points = self.done = None  # the views let go of the mapping, which can then be closed
+            self.buf.close()
+
+
+def _shared_chunks(chunks: list, work: Callable[[object], np.ndarray], width: int,
+                   processes: int | None = None, patience: float = 5.0) -> np.ndarray:
+    """:class:`_SharedChunks` started and gathered at once."""
+    return _SharedChunks(chunks, work, width, processes, patience).start().result()
 
 
 def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 25_000,
@@ -761,52 +791,90 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
 
     ``standards`` (seconds per touchpoint level, over :data:`STANDARD_SECONDS`) decide the timing rules; a
     touchpoint without a standard leaves the timing rules of its interactions unfired."""
-    std_of = {**STANDARD_SECONDS, **(standards or {})}
-    fired_rules = {}
-    for e in rubric.model.elements:
-        for sign, rules in ((1, e.rules.additive), (-1, e.rules.subtractive)):
-            for r in rules:
-                pats = [p for p in (_expand(p, brand) for p in r.patterns) if p]
-                if pats or r.timing:
-                    fired_rules[(e.id, r.id)] = (sign * r.points, "|".join(f"(?:{p})" for p in pats) if pats else None, r.timing)
-    decided = sorted({e for e, _ in fired_rules})
-    el = {e.id: e for e in rubric.model.elements}
-    phrase = [key for key, (_, regex, _) in fired_rules.items() if regex is not None]
-    matcher = RuleMatcher([fired_rules[key][1] for key in phrase])
-    column = {key: j for j, key in enumerate(phrase)}
+    return _RulesRun(interactions, rubric, brand, chunk, standards).result()
 
-    # A contact centre's volume is read by the compiled reader when numba is there: chosen once for every chunk,
-    # and compiled (or loaded from numba's cache) here, before the processes or threads start.
-    compiled = len(interactions) >= COMPILED_FROM
-    if compiled:
-        from ._scan import kernel
 
-        compiled = kernel() is not None
+def start_rules(population: pd.DataFrame, config, rubric: Rubric, wave: str | None = None,
+                chunk: int = 25_000) -> "_RulesRun | None":
+    """The rules scorer started on a population that is still being checked: ``qcikit autoscore`` calls it from
+    :meth:`Engagement.load <qcikit.Engagement.load>` as soon as interactions.csv is read, so that forked
+    processes score while the parent checks the rest of the folder (a million interactions: about a second
+    of checks during which one core waited). Pass what it returns to :func:`autoscore` (``started``), which
+    gathers it; :meth:`_RulesRun.cancel` stops it when the folder turns out to be invalid.
+
+    None when the population would not be scored in forked processes anyway (too small, no fork, no
+    transcripts, an unknown wave): :func:`autoscore` then scores it after the load, as usual."""
+    if "transcript" not in population or (wave is not None and wave not in config.waves):
+        return None
+    cols = [c for c in ("interaction_id", "touchpoint", "transcript") if c in population]
+    if not _can_fork(len(population)):
+        return None
+    pop = filter_rows(population, in_wave(population, wave), cols) if wave is not None else population[cols]
+    # As the load leaves it (an empty transcript reads as one), in a frame of its own: the load goes on
+    # replacing columns of the population it checks.
+    pop = pop.assign(transcript=pop["transcript"].fillna(""))
+    run = _RulesRun(pop, rubric, config.brand_voice, chunk, standards=config.response_standards)
+    return run.start() if run.forks else None
+
+
+class _RulesRun:
+    """One run of the rules scorer: what it decides and how (the rules, the matcher, the chunks), then the
+    chunks scored (:meth:`result`). :meth:`start` lets forked processes begin before :meth:`result` is asked."""
+
+    def __init__(self, interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 25_000,
+                 standards: Mapping[str, float] | None = None):
+        std_of = {**STANDARD_SECONDS, **(standards or {})}
+        fired_rules = {}
+        for e in rubric.model.elements:
+            for sign, rules in ((1, e.rules.additive), (-1, e.rules.subtractive)):
+                for r in rules:
+                    pats = [p for p in (_expand(p, brand) for p in r.patterns) if p]
+                    if pats or r.timing:
+                        fired_rules[(e.id, r.id)] = (sign * r.points, "|".join(f"(?:{p})" for p in pats) if pats else None, r.timing)
+        self.interactions, self.fired_rules = interactions, fired_rules
+        self.decided = sorted({e for e, _ in fired_rules})
+        self.el = {e.id: e for e in rubric.model.elements}
+        phrase = [key for key, (_, regex, _) in fired_rules.items() if regex is not None]
+        self.matcher = RuleMatcher([fired_rules[key][1] for key in phrase])
+        self.column = {key: j for j, key in enumerate(phrase)}
+
+        # A contact centre's volume is read by the compiled reader when numba is there: chosen once for every
+        # chunk, and compiled (or loaded from numba's cache) here, before the processes or threads start.
+        compiled = len(interactions) >= COMPILED_FROM
         if compiled:
-            matcher._automaton()  # built here once: forked processes find it made
+            from ._scan import kernel
 
-    # The touchpoint decides the response standard and whether the channel is live: once per distinct value,
-    # then one gather (no string per row per chunk).
-    if "touchpoint" in interactions:
-        codes, kinds = pd.factorize(interactions["touchpoint"].astype(str))
-        kinds = np.asarray(kinds, dtype=object)
-        std_all = np.append(np.array([std_of.get(k, np.nan) for k in kinds], dtype=float), np.nan)[codes]
-        live_all = np.append(np.isin(kinds, LIVE), False)[codes]  # code -1 (missing): the appended last value
-    else:
-        std_all, live_all = np.full(len(interactions), np.nan), np.zeros(len(interactions), dtype=bool)
+            compiled = kernel() is not None
+            if compiled:
+                self.matcher._automaton()  # built here once: forked processes find it made
+        self.compiled = compiled
 
-    def prepare(rows: range):
+        # The touchpoint decides the response standard and whether the channel is live: once per distinct
+        # value, then one gather (no string per row per chunk).
+        if "touchpoint" in interactions:
+            codes, kinds = pd.factorize(interactions["touchpoint"].astype(str))
+            kinds = np.asarray(kinds, dtype=object)
+            self.std_all = np.append(np.array([std_of.get(k, np.nan) for k in kinds], dtype=float), np.nan)[codes]
+            self.live_all = np.append(np.isin(kinds, LIVE), False)[codes]  # code -1 (missing): the appended last value
+        else:
+            self.std_all, self.live_all = np.full(len(interactions), np.nan), np.zeros(len(interactions), dtype=bool)
+        n = len(interactions)
+        self.chunks = [range(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+        self.forks = len(self.chunks) > 1 and self.matcher.one_pass and _can_fork(n)
+        self._shared: _SharedChunks | None = None
+
+    def _prepare(self, rows: range):
         """What needs no regex set: stamps, timing and the agent's joined words (kernels without the GIL)."""
-        part = interactions.iloc[rows.start:rows.stop]
-        reading = read_agent(part["transcript"], compiled=compiled, widths=matcher.needs_widths)
-        return reading, _timing(reading, live_all[rows.start:rows.stop]), std_all[rows.start:rows.stop]
+        part = self.interactions.iloc[rows.start:rows.stop]
+        reading = read_agent(part["transcript"], compiled=self.compiled, widths=self.matcher.needs_widths)
+        return reading, _timing(reading, self.live_all[rows.start:rows.stop]), self.std_all[rows.start:rows.stop]
 
-    def finish(prepared) -> np.ndarray:
+    def _finish(self, prepared) -> np.ndarray:
         reading, timing, std = prepared
-        n = reading.n
-        points = {e: np.full(n, el[e].start, dtype=float) for e in decided}
-        said = matcher(reading, compiled=compiled)
-        for (e, rule), (delta, regex, measure) in fired_rules.items():
+        n, el = reading.n, self.el
+        points = {e: np.full(n, el[e].start, dtype=float) for e in self.decided}
+        said = self.matcher(reading, compiled=self.compiled)
+        for (e, rule), (delta, regex, measure) in self.fired_rules.items():
             if measure == "within_standard":
                 hit = timing["first_response"] <= std
             elif measure == "over_double_standard":
@@ -814,57 +882,74 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
             elif measure == "silent_gap":
                 hit = timing["silent_gap"]
             else:  # any of the agent's lines matches
-                hit = said[:, column[(e, rule)]]
+                hit = said[:, self.column[(e, rule)]]
             points[e] = points[e] + delta * np.asarray(hit, dtype=bool)
         # Element-major, as a melt of the chunk would be: one row per interaction within each element.
-        return np.concatenate([np.clip(points[e], 0, el[e].max_points) for e in decided]) if decided else np.zeros(0)
+        return np.concatenate([np.clip(points[e], 0, el[e].max_points) for e in self.decided]) if self.decided else np.zeros(0)
 
-    chunks = [range(lo, min(lo + chunk, len(interactions))) for lo in range(0, len(interactions), chunk)]
-    workers = max(1, (os.cpu_count() or 1) - 1)
-    if len(chunks) == 1:
-        parts = [finish(prepare(chunks[0]))]
-    elif matcher.one_pass and _can_fork(len(interactions)):
-        # Forked processes match side by side (see _shared_chunks), each reading and matching its chunks alone.
-        parts = [_shared_chunks(chunks, lambda c: finish(prepare(c)), len(decided))]
-    elif matcher.one_pass:
-        # RE2's set takes and gives back the GIL on every transcript: two threads matching at once spend their
-        # time handing it over (no faster than one, twice the CPU). So the main thread matches, chunk after
-        # chunk, while the other cores prepare the next chunks (compiled scan and Arrow, without the GIL).
-        # Memory stays bounded by the chunks in flight.
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
+    def _work(self, rows: range) -> np.ndarray:
+        return self._finish(self._prepare(rows))
 
-        parts = []
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            ahead = deque(pool.submit(prepare, c) for c in chunks[:workers + 1])
-            for k in range(len(chunks)):
-                prepared = ahead.popleft().result()
-                if k + workers + 1 < len(chunks):
-                    ahead.append(pool.submit(prepare, chunks[k + workers + 1]))
-                parts.append(finish(prepared))
-    else:
-        # Without the set every pattern is an Arrow pass, which releases the GIL: whole chunks on every core.
-        from concurrent.futures import ThreadPoolExecutor
+    def start(self) -> "_RulesRun":
+        """Fork the processes that share the chunks (when :attr:`forks`): they begin scoring at once."""
+        if self.forks and self._shared is None:
+            self._shared = _SharedChunks(self.chunks, self._work, len(self.decided)).start()
+        return self
 
-        with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
-            parts = list(pool.map(lambda c: finish(prepare(c)), chunks))
-    if not parts or not decided:
-        return pd.DataFrame(columns=["interaction_id", "element", "points"])
-    # The long table is put together once, from integer positions: no Python string per row (fifteen million
-    # rows for a million interactions), the ids taken in Arrow, the elements as a categorical.
-    sizes = [len(c) for c in chunks]
-    starts = np.cumsum([0, *sizes[:-1]])
-    # int32 codes, as a categorical of a million ids keeps them (int64 ones were copied into int32 by pandas).
-    kind = np.int32 if len(interactions) < 2**31 else np.int64
-    position = np.concatenate([np.tile(np.arange(lo, lo + n, dtype=kind), len(decided)) for lo, n in zip(starts, sizes)])
-    element = np.concatenate([np.repeat(np.arange(len(decided), dtype=np.int16), n) for n in sizes])
-    ids = interactions["interaction_id"].astype(str)
-    try:  # the population's ids are unique: each row holds a code into them, and no id is copied per element
-        ids = pd.Categorical.from_codes(position, dtype=pd.CategoricalDtype(pd.Index(ids)))
-    except ValueError:  # repeated ids (a caller's own frame): one string per row after all
-        ids = ids.array.take(position)
-    return pd.DataFrame({"interaction_id": ids, "element": pd.Categorical.from_codes(element, decided),
-                         "points": np.concatenate(parts)})
+    def cancel(self) -> None:
+        """Stop the processes :meth:`start` forked (nothing when they are done or none was)."""
+        if self._shared is not None:
+            self._shared.cancel()
+
+    def result(self) -> pd.DataFrame:
+        interactions, chunks, decided = self.interactions, self.chunks, self.decided
+        workers = max(1, (os.cpu_count() or 1) - 1)
+        if self._shared is not None:
+            parts = [self._shared.result()]
+        elif len(chunks) == 1:
+            parts = [self._work(chunks[0])]
+        elif self.forks:
+            # Forked processes match side by side (see _SharedChunks), each reading and matching its chunks alone.
+            parts = [_shared_chunks(chunks, self._work, len(decided))]
+        elif self.matcher.one_pass:
+            # RE2's set takes and gives back the GIL on every transcript: two threads matching at once spend their
+            # time handing it over (no faster than one, twice the CPU). So the main thread matches, chunk after
+            # chunk, while the other cores prepare the next chunks (compiled scan and Arrow, without the GIL).
+            # Memory stays bounded by the chunks in flight.
+            from collections import deque
+            from concurrent.futures import ThreadPoolExecutor
+
+            parts = []
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                ahead = deque(pool.submit(self._prepare, c) for c in chunks[:workers + 1])
+                for k in range(len(chunks)):
+                    prepared = ahead.popleft().result()
+                    if k + workers + 1 < len(chunks):
+                        ahead.append(pool.submit(self._prepare, chunks[k + workers + 1]))
+                    parts.append(self._finish(prepared))
+        else:
+            # Without the set every pattern is an Arrow pass, which releases the GIL: whole chunks on every core.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
+                parts = list(pool.map(self._work, chunks))
+        if not parts or not decided:
+            return pd.DataFrame(columns=["interaction_id", "element", "points"])
+        # The long table is put together once, from integer positions: no Python string per row (fifteen million
+        # rows for a million interactions), the ids taken in Arrow, the elements as a categorical.
+        sizes = [len(c) for c in chunks]
+        starts = np.cumsum([0, *sizes[:-1]])
+        # int32 codes, as a categorical of a million ids keeps them (int64 ones were copied into int32 by pandas).
+        kind = np.int32 if len(interactions) < 2**31 else np.int64
+        position = np.concatenate([np.tile(np.arange(lo, lo + n, dtype=kind), len(decided)) for lo, n in zip(starts, sizes)])
+        element = np.concatenate([np.repeat(np.arange(len(decided), dtype=np.int16), n) for n in sizes])
+        ids = interactions["interaction_id"].astype(str)
+        try:  # the population's ids are unique: each row holds a code into them, and no id is copied per element
+            ids = pd.Categorical.from_codes(position, dtype=pd.CategoricalDtype(pd.Index(ids)))
+        except ValueError:  # repeated ids (a caller's own frame): one string per row after all
+            ids = ids.array.take(position)
+        return pd.DataFrame({"interaction_id": ids, "element": pd.Categorical.from_codes(element, decided),
+                             "points": np.concatenate(parts)})
 
 
 def score_model(eng, population: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
@@ -936,11 +1021,13 @@ def score_plugin(scorer: Scorer, population: pd.DataFrame, rubric: Rubric) -> pd
 
 
 # -- running and keeping them ------------------------------------------------------------
-def autoscore(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
+def autoscore(eng, scorer: str, wave: str | None = None, started: "_RulesRun | None" = None) -> pd.DataFrame:
     """Score every interaction of the population (or of ``wave``) with ``scorer``: rows ready for
     :func:`save_autoscores` (``interaction_id``, ``element``, ``points``, ``scorer``, ``version``,
     ``crossfit``, ``frozen_at``). The columns that repeat values over millions of rows (``scorer``,
-    ``version``, ``frozen_at``; the rules scorer's ``interaction_id`` and ``element``) are categoricals."""
+    ``version``, ``frozen_at``; the rules scorer's ``interaction_id`` and ``element``) are categoricals.
+    ``started``: what :func:`start_rules` returned for this engagement's population and ``wave`` while it
+    loaded; its scores are gathered instead of scoring again."""
     if scorer not in scorers():
         raise QcikitError(f"scorer '{scorer}' is not known. Fix: use one of {', '.join(scorers())}, or register a "
                           "plug-in with qcikit.assist.register_scorer.")
@@ -959,7 +1046,10 @@ def autoscore(eng, scorer: str, wave: str | None = None) -> pd.DataFrame:
     crossfit = False
     if scorer == "rules":
         cfg = eng.config
-        rows = score_rules(pop, eng.rubric, cfg.brand_voice, standards=cfg.response_standards)
+        if started is not None:
+            rows = started.result()
+        else:
+            rows = score_rules(pop, eng.rubric, cfg.brand_voice, standards=cfg.response_standards)
         version = rules_version(eng.rubric, cfg.brand_voice, cfg.response_standards)
     elif scorer == "model":
         rows, crossfit = score_model(eng, pop), True

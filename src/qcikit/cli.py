@@ -22,10 +22,10 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 if TYPE_CHECKING:  # pandas is imported by the commands that read data, not by `qcikit --help`
     import pandas as pd
 
-def _engagement(path):
+def _engagement(path, on_population=None):
     from .engagement import Engagement
 
-    return Engagement.load(path)
+    return Engagement.load(path, on_population)
 
 
 def cmd_new(args) -> int:
@@ -62,19 +62,33 @@ def cmd_import(args) -> int:
 
 
 def cmd_autoscore(args) -> int:
+    if args.plugin:
+        _register_plugin(args.plugin)
+    started = []
+    try:
+        return _autoscore(args, started)
+    finally:
+        for run in started:  # the load failed (or the run did): forked scorers do not outlive the command
+            if run is not None:
+                run.cancel()
+
+
+def _autoscore(args, started: list) -> int:
     from . import assist
     from ._frame import distinct
 
-    if args.plugin:
-        _register_plugin(args.plugin)
-    eng = _engagement(args.dir)
+    def begin(population, config, rubric) -> None:
+        # interactions.csv is read: the rules scorer starts on it while the rest of the folder is checked.
+        started.append(assist.start_rules(population, config, rubric, args.wave))
+
+    eng = _engagement(args.dir, begin if args.scorer == "rules" and not args.import_file else None)
     if args.import_file:
         n, where = assist.import_autoscores(eng, args.import_file)
         print(f"Took {n} machine scores from {args.import_file} into {where}; human scores were not touched.")
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        rows = assist.autoscore(eng, args.scorer, wave=args.wave)
+        rows = assist.autoscore(eng, args.scorer, wave=args.wave, started=started[0] if started else None)
         # The run is written (Arrow's writer, without the GIL) while its agreement with the raters is worked out
         # from the run in hand: a million interactions' fifteen million rows take seconds to write.
         with ThreadPoolExecutor(max_workers=1) as pool:

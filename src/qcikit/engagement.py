@@ -224,9 +224,14 @@ class Engagement:
     scores_source: str = "none"
 
     @classmethod
-    def load(cls, path: str | Path) -> "Engagement":
-        """Load and validate the folder; raise :class:`ValidationError` listing every problem."""
-        loader = _Loader(Path(path))
+    def load(cls, path: str | Path, on_population: Callable | None = None) -> "Engagement":
+        """Load and validate the folder; raise :class:`ValidationError` listing every problem.
+
+        ``on_population(frame, config, rubric)`` is called once interactions.csv (or .parquet) is read and
+        before it is checked, when engagement.yaml and rubric.yaml loaded cleanly: ``qcikit autoscore`` starts
+        scoring the population there (:func:`qcikit.assist.start_rules`) while the rest is checked. What it
+        starts must be undone by its caller if the load then fails; an error it raises is ignored."""
+        loader = _Loader(Path(path), on_population)
         loader.run()
         if loader.problems:
             raise ValidationError(str(path), loader.problems)
@@ -363,8 +368,9 @@ def read_scores_csv(path: str | Path) -> pd.DataFrame:
 class _Loader:
     """Reads an engagement folder file by file, collecting problems instead of stopping."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, on_population: Callable | None = None):
         self.folder = folder
+        self.on_population = on_population
         self.problems: list[Problem] = []
         self.data: dict[str, Any] = {}
         self.dialect: dict[str, str] = {}
@@ -690,6 +696,11 @@ class _Loader:
             df = self.csv(name, required=True)
         if df is None:
             return
+        if self.on_population is not None and not self.problems and {"config", "rubric"} <= self.data.keys():
+            try:
+                self.on_population(df, self.data["config"], self.data["rubric"])
+            except Exception:  # noqa: BLE001 - an early start is an optimisation: its caller works without it
+                pass
         self._duplicates(name, df, ["interaction_id"], "interaction_id")
         self.rows(name, df["interaction_id"].isna().to_numpy(), lambda i: "interaction_id is empty.",
                   "Give every interaction a unique id.")
