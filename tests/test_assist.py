@@ -711,11 +711,16 @@ def _early_spy(monkeypatch):
     return runs
 
 
-def test_autoscore_scores_while_the_folder_is_still_checked(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_autoscore_scores_while_the_folder_is_still_checked(tmp_path, monkeypatch, capsys, compiled):
     """`qcikit autoscore` starts the rules scorer's forked processes as soon as interactions.csv is read; the
-    run they give is the one scored after the load (same rows, same points), and none of them outlives it."""
+    run they give is the one scored after the load (same rows, same points), and none of them outlives it.
+    Compiled, each process loads the reader and the automaton itself (the children while the parent checks)."""
     if not assist.sys_can_fork():
         pytest.skip("fork is used on Linux only")
+    if compiled:
+        pytest.importorskip("numba")
+        monkeypatch.setattr(assist, "COMPILED_FROM", 1)
     import multiprocessing as mp
 
     folder = tmp_path / "voltania"
@@ -724,10 +729,12 @@ def test_autoscore_scores_while_the_folder_is_still_checked(tmp_path, monkeypatc
     assert main(["autoscore", str(folder), "--scorer", "rules"]) == 0
     assert "Scored 20000 interactions with 'rules'" in capsys.readouterr().out
     assert len(runs) == 1 and runs[0] is not None and runs[0]._shared is not None  # it forked during the load
+    assert runs[0].compiled is compiled
     assert not mp.active_children()
     eng = qcikit.Engagement.load(folder)
     kept = assist.load_autoscores(eng, "rules")
     monkeypatch.setattr(assist, "FORK", False)
+    monkeypatch.setattr(assist, "COMPILED_FROM", 10**12)  # the reference: Arrow's kernels and RE2, in one process
     after = assist.autoscore(eng, "rules")
     assert len(kept) == len(after) == 20000 * 15
     key = ["interaction_id", "element"]
