@@ -715,7 +715,7 @@ def _early_spy(monkeypatch):
 def test_autoscore_scores_while_the_folder_is_still_checked(tmp_path, monkeypatch, capsys, compiled):
     """`qcikit autoscore` starts the rules scorer's forked processes as soon as interactions.csv is read; the
     run they give is the one scored after the load (same rows, same points), and none of them outlives it.
-    Compiled, each process loads the reader and the automaton itself (the children while the parent checks)."""
+    Compiled, the reader and the automaton are made before the fork, as for score_rules."""
     if not assist.sys_can_fork():
         pytest.skip("fork is used on Linux only")
     if compiled:

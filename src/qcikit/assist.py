@@ -813,7 +813,7 @@ def start_rules(population: pd.DataFrame, config, rubric: Rubric, wave: str | No
     # As the load leaves it (an empty transcript reads as one), in a frame of its own: the load goes on
     # replacing columns of the population it checks.
     pop = pop.assign(transcript=pop["transcript"].fillna(""))
-    run = _RulesRun(pop, rubric, config.brand_voice, chunk, standards=config.response_standards, kernels_first=False)
+    run = _RulesRun(pop, rubric, config.brand_voice, chunk, standards=config.response_standards)
     return run.start() if run.forks else None
 
 
@@ -822,7 +822,7 @@ class _RulesRun:
     chunks scored (:meth:`result`). :meth:`start` lets forked processes begin before :meth:`result` is asked."""
 
     def __init__(self, interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 25_000,
-                 standards: Mapping[str, float] | None = None, kernels_first: bool = True):
+                 standards: Mapping[str, float] | None = None):
         std_of = {**STANDARD_SECONDS, **(standards or {})}
         fired_rules = {}
         for e in rubric.model.elements:
@@ -839,21 +839,16 @@ class _RulesRun:
         self.column = {key: j for j, key in enumerate(phrase)}
 
         # A contact centre's volume is read by the compiled reader when numba is there: chosen once for every
-        # chunk, and compiled (or loaded from numba's cache) here, before the processes or threads start.
-        # Unless ``kernels_first`` is False (an early start, see start_rules): each process then loads them
-        # itself, the forked ones while the parent goes on checking the folder, and a process where numba
-        # fails reads and matches with Arrow and RE2 instead, with the same answers.
+        # chunk, and compiled (or loaded from numba's cache) here, before the processes or threads start. Once:
+        # loaded in each forked process instead (the children while the parent checks the folder), numba's
+        # start took twice the CPU, each process slowing the other (1M, same run).
         compiled = len(interactions) >= COMPILED_FROM
-        if compiled and kernels_first:
+        if compiled:
             from ._scan import kernel
 
             compiled = kernel() is not None
             if compiled:
                 self.matcher._automaton()  # built here once: forked processes find it made
-        elif compiled:
-            import importlib.util
-
-            compiled = importlib.util.find_spec("numba") is not None
         self.compiled = compiled
 
         # The touchpoint decides the response standard and whether the channel is live: once per distinct
