@@ -950,8 +950,9 @@ class _RulesRun:
             ids = pd.Categorical.from_codes(position, dtype=pd.CategoricalDtype(pd.Index(ids)))
         except ValueError:  # repeated ids (a caller's own frame): one string per row after all
             ids = ids.array.take(position)
+        # copy=False: the arrays are this run's own (a copy of fifteen million points was a sixth of the frame's time).
         return pd.DataFrame({"interaction_id": ids, "element": pd.Categorical.from_codes(element, decided),
-                             "points": np.concatenate(parts)})
+                             "points": np.concatenate(parts)}, copy=False)
 
 
 def score_model(eng, population: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
