@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -298,3 +299,18 @@ def test_arrow_and_careful_csv_readers_agree(tmp_path, name, monkeypatch):
         assert arrow is None
     else:
         pd.testing.assert_frame_equal(arrow, careful)
+
+
+def test_distinct_counts_as_pandas_nunique_does():
+    """The summary's count on codes agrees with pandas' ``nunique``: missing values, unused categories, a mask."""
+    from qcikit._frame import distinct
+
+    rng = np.random.default_rng(7)
+    codes = rng.integers(-1, 6, 500)  # -1: missing; categories 6-9 never used
+    values = pd.Series(pd.Categorical.from_codes(codes, [f"c{k}" for k in range(10)]))
+    mask = rng.random(500) < 0.3
+    assert distinct(values) == values.nunique() == 6
+    assert distinct(values, mask) == values[mask].nunique()
+    assert distinct(values, np.zeros(500, dtype=bool)) == 0
+    text = values.astype(str)
+    assert distinct(text, mask) == text[mask].nunique()

@@ -117,8 +117,9 @@ def per_category(values: pd.Series, decide) -> np.ndarray:
 
 
 def distinct(values: pd.Series, mask=None) -> int:
-    """``values[mask].nunique()``: for a categorical, counted on its codes (fifteen million rows of a machine
-    run: pandas' ``nunique`` hashed every row, 0.7 s; a ``bincount`` of the codes takes a fiftieth of that).
+    """``values[mask].nunique()``: for a categorical, counted on its codes, each category marked once it is seen
+    (a machine run's fifteen million rows: 0.08 s for a million ids against pandas' 0.14 s, and 0.12 s
+    against 0.30 s for the elements under a mask).
 
     >>> distinct(pd.Series(["a", "b", "a", None], dtype="category"), np.array([True, False, True, True]))
     1
@@ -126,9 +127,9 @@ def distinct(values: pd.Series, mask=None) -> int:
     if not isinstance(values.dtype, pd.CategoricalDtype):
         return int((values if mask is None else values[mask]).nunique())
     codes = values.cat.codes.to_numpy()
-    if mask is not None:
-        codes = codes[mask]
-    return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))))
+    seen = np.zeros(len(values.cat.categories) + 1, dtype=bool)  # the last slot takes code -1 (missing): not counted
+    seen[codes if mask is None else codes[mask]] = True
+    return int(np.count_nonzero(seen[:-1]))
 
 
 def decode(values: pd.Series) -> pd.Series:
