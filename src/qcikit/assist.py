@@ -794,6 +794,13 @@ def score_rules(interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 
     return _RulesRun(interactions, rubric, brand, chunk, standards).result()
 
 
+def _scored(population: pd.DataFrame, wave: str | None) -> pd.DataFrame:
+    """The columns a scorer reads (``interaction_id``, ``touchpoint``, ``transcript``), of ``wave`` only when given.
+    A boolean filter per column: the wave's transcripts are taken chunk by chunk, never the whole column joined."""
+    cols = [c for c in ("interaction_id", "touchpoint", "transcript") if c in population]
+    return filter_rows(population, in_wave(population, wave), cols) if wave is not None else population[cols]
+
+
 def start_rules(population: pd.DataFrame, config, rubric: Rubric, wave: str | None = None,
                 chunk: int = 25_000) -> "_RulesRun | None":
     """The rules scorer started on a population that is still being checked: ``qcikit autoscore`` calls it from
@@ -806,10 +813,9 @@ def start_rules(population: pd.DataFrame, config, rubric: Rubric, wave: str | No
     transcripts, an unknown wave): :func:`autoscore` then scores it after the load, as usual."""
     if "transcript" not in population or (wave is not None and wave not in config.waves):
         return None
-    cols = [c for c in ("interaction_id", "touchpoint", "transcript") if c in population]
     if not _can_fork(len(population)):
         return None
-    pop = filter_rows(population, in_wave(population, wave), cols) if wave is not None else population[cols]
+    pop = _scored(population, wave)
     # As the load leaves it (an empty transcript reads as one), in a frame of its own: the load goes on
     # replacing columns of the population it checks.
     pop = pop.assign(transcript=pop["transcript"].fillna(""))
@@ -1040,12 +1046,7 @@ def autoscore(eng, scorer: str, wave: str | None = None, started: "_RulesRun | N
     if "transcript" not in pop:
         raise QcikitError(f"{eng.path}: the population has no transcript column, and every scorer reads transcripts. "
                           "Fix: add the transcripts to interactions.csv (or .parquet).")
-    cols = [c for c in ("interaction_id", "touchpoint", "transcript") if c in pop]
-    if wave is not None:
-        # A boolean filter per column: the wave's transcripts are taken chunk by chunk, never the whole column joined.
-        pop = filter_rows(pop, in_wave(pop, wave), cols)
-    else:
-        pop = pop[cols]
+    pop = _scored(pop, wave)
     crossfit = False
     if scorer == "rules":
         cfg = eng.config
