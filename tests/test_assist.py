@@ -2,6 +2,7 @@
 import importlib.util
 import shutil
 import sqlite3
+import threading
 
 import numpy as np
 import pandas as pd
@@ -702,12 +703,19 @@ def test_the_rules_scorer_gives_the_same_scores_in_forked_processes(monkeypatch)
                                                              standards=cfg.response_standards))
 
 
+class _Runs(list):
+    prepared: list
+
+
 def _early_spy(monkeypatch):
-    """``start_rules`` with small chunks (a sample is no million), each run it returned kept for the test."""
-    runs = []
-    real = assist.start_rules
+    """``start_rules`` with small chunks (a sample is no million), each run it returned kept for the test, and
+    what ``prepare_rules`` made for it (``runs.prepared``)."""
+    runs = _Runs()
+    runs_prepared = runs.prepared = []
+    real, real_prepare = assist.start_rules, assist.prepare_rules
     monkeypatch.setattr(assist, "PROCESSES_FROM", 1)
     monkeypatch.setattr(assist, "start_rules", lambda *a, **k: runs.append(real(*a, chunk=500, **k)) or runs[-1])
+    monkeypatch.setattr(assist, "prepare_rules", lambda *a, **k: runs_prepared.append(real_prepare(*a, **k)) or runs_prepared[-1])
     return runs
 
 
@@ -730,6 +738,9 @@ def test_autoscore_scores_while_the_folder_is_still_checked(tmp_path, monkeypatc
     assert "Scored 20000 interactions with 'rules'" in capsys.readouterr().out
     assert len(runs) == 1 and runs[0] is not None and runs[0]._shared is not None  # it forked during the load
     assert runs[0].compiled is compiled
+    # The rules were made on a thread while the population was read, and that run used them; no thread is left.
+    assert len(runs.prepared) == 1 and runs[0].matcher is runs.prepared[0].get().matcher
+    assert not [t for t in threading.enumerate() if t.name == "qcikit-rules"]
     assert not mp.active_children()
     eng = qcikit.Engagement.load(folder)
     kept = assist.load_autoscores(eng, "rules")
@@ -761,6 +772,39 @@ def test_a_folder_found_invalid_after_the_early_start_stops_its_scorers(tmp_path
     assert len(runs) == 1 and runs[0] is not None and runs[0]._shared is not None
     assert not mp.active_children()
     assert assist.autoscores_file(folder) is None
+
+
+def test_rules_made_on_a_thread_are_the_rules_a_run_makes(monkeypatch):
+    """``prepare_rules`` makes on a thread what a run would make itself (the same rules and patterns); when
+    making them fails, ``get`` answers None and the run makes its own."""
+    eng = qcikit.Engagement.load(SAMPLES / "voltania")
+    cfg = eng.config
+    made = assist.prepare_rules(cfg, eng.rubric).get()
+    own = assist._Rules(eng.rubric, cfg.brand_voice, cfg.response_standards)
+    assert made.fired_rules == own.fired_rules and made.decided == own.decided
+    assert made.matcher.regexes == own.matcher.regexes and made.column == own.column
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no rules today")
+
+    monkeypatch.setattr(assist, "_Rules", broken)
+    failed = assist.prepare_rules(cfg, eng.rubric)
+    assert failed.get() is None and not failed._thread.is_alive()
+
+
+def test_numba_is_loaded_early_only_for_a_population_file_of_a_contact_centres_size(tmp_path):
+    """Before the population is read, its file's size tells whether the compiled reader will be wanted."""
+    assert not assist._looks_large(tmp_path)  # no population file at all
+    with open(tmp_path / "interactions.csv", "wb") as fh:
+        fh.truncate(assist.COMPILED_FROM * 1000 - 1)  # sparse: no disk is written
+    assert not assist._looks_large(tmp_path)
+    with open(tmp_path / "interactions.csv", "wb") as fh:
+        fh.truncate(assist.COMPILED_FROM * 1000)
+    assert assist._looks_large(tmp_path)
+    (tmp_path / "interactions.csv").unlink()
+    with open(tmp_path / "interactions.parquet", "wb") as fh:  # Parquet compresses: a fifth of the bytes will do
+        fh.truncate(assist.COMPILED_FROM * 200)
+    assert assist._looks_large(tmp_path)
 
 
 def _pid_work(child_does=None):

@@ -92,6 +92,32 @@ def test_good_folder_loads_typed_frames():
     assert eng.gold["rater"].eq("gold").all()
 
 
+def test_load_calls_its_hooks_with_the_rubric_then_the_population_and_only_on_a_clean_rubric(tmp_path):
+    """``on_rubric`` once engagement.yaml and rubric.yaml are read, ``on_population`` once interactions.csv is;
+    neither when the rubric has a problem, and an error a hook raises does not stop the load."""
+    import shutil
+
+    calls = []
+
+    def on_rubric(config, rubric):
+        calls.append(("rubric", config.client, len(rubric.element_ids)))
+        raise RuntimeError("a hook's own failure")
+
+    def on_population(frame, config, rubric):
+        calls.append(("population", len(frame), config.client))
+
+    eng = qcikit.Engagement.load(DATA / "good", on_population=on_population, on_rubric=on_rubric)
+    assert calls == [("rubric", eng.config.client, len(eng.rubric.element_ids)),
+                     ("population", len(eng.interactions), eng.config.client)]
+    f = tmp_path / "bad_rubric"
+    shutil.copytree(DATA / "good", f)
+    (f / "rubric.yaml").write_text((f / "rubric.yaml").read_text().replace("weight: 0.25", "weight: 0.35", 1))
+    calls.clear()
+    with pytest.raises(ValidationError, match="dimension weights sum to 1.1"):
+        qcikit.Engagement.load(f, on_population=on_population, on_rubric=on_rubric)
+    assert calls == []
+
+
 def test_missing_folder_is_a_problem(tmp_path):
     problems = qcikit.Engagement.validate(tmp_path / "nope")
     assert "the engagement folder does not exist" in str(problems[0])

@@ -802,7 +802,7 @@ def _scored(population: pd.DataFrame, wave: str | None) -> pd.DataFrame:
 
 
 def start_rules(population: pd.DataFrame, config, rubric: Rubric, wave: str | None = None,
-                chunk: int = 25_000) -> "_RulesRun | None":
+                chunk: int = 25_000, prepared: "_Prepared | None" = None) -> "_RulesRun | None":
     """The rules scorer started on a population that is still being checked: ``qcikit autoscore`` calls it from
     :meth:`Engagement.load <qcikit.Engagement.load>` as soon as interactions.csv is read, so that forked
     processes score while the parent checks the rest of the folder (a million interactions: about a second
@@ -810,7 +810,10 @@ def start_rules(population: pd.DataFrame, config, rubric: Rubric, wave: str | No
     gathers it; :meth:`_RulesRun.cancel` stops it when the folder turns out to be invalid.
 
     None when the population would not be scored in forked processes anyway (too small, no fork, no
-    transcripts, an unknown wave): :func:`autoscore` then scores it after the load, as usual."""
+    transcripts, an unknown wave): :func:`autoscore` then scores it after the load, as usual.
+    ``prepared``: what :func:`prepare_rules` returned for this rubric, waited for here (the rules are made
+    here when it is None or failed)."""
+    rules = prepared.get() if prepared is not None else None
     if "transcript" not in population or (wave is not None and wave not in config.waves):
         return None
     if not _can_fork(len(population)):
@@ -819,17 +822,17 @@ def start_rules(population: pd.DataFrame, config, rubric: Rubric, wave: str | No
     # As the load leaves it (an empty transcript reads as one), in a frame of its own: the load goes on
     # replacing columns of the population it checks.
     pop = pop.assign(transcript=pop["transcript"].fillna(""))
-    run = _RulesRun(pop, rubric, config.brand_voice, chunk, standards=config.response_standards)
+    run = _RulesRun(pop, rubric, config.brand_voice, chunk, standards=config.response_standards, rules=rules)
     return run.start() if run.forks else None
 
 
-class _RulesRun:
-    """One run of the rules scorer: what it decides and how (the rules, the matcher, the chunks), then the
-    chunks scored (:meth:`result`). :meth:`start` lets forked processes begin before :meth:`result` is asked."""
+class _Rules:
+    """What a rubric's rules decide, and how, whatever the population: each fired rule's points, regex and timing,
+    the elements they decide, and the matcher of their patterns. Made once per command: ``qcikit autoscore``
+    makes it while interactions.csv is parsed (see :func:`prepare_rules`)."""
 
-    def __init__(self, interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 25_000,
-                 standards: Mapping[str, float] | None = None):
-        std_of = {**STANDARD_SECONDS, **(standards or {})}
+    def __init__(self, rubric: Rubric, brand, standards: Mapping[str, float] | None = None):
+        self.std_of = {**STANDARD_SECONDS, **(standards or {})}
         fired_rules = {}
         for e in rubric.model.elements:
             for sign, rules in ((1, e.rules.additive), (-1, e.rules.subtractive)):
@@ -837,25 +840,85 @@ class _RulesRun:
                     pats = [p for p in (_expand(p, brand) for p in r.patterns) if p]
                     if pats or r.timing:
                         fired_rules[(e.id, r.id)] = (sign * r.points, "|".join(f"(?:{p})" for p in pats) if pats else None, r.timing)
-        self.interactions, self.fired_rules = interactions, fired_rules
+        self.fired_rules = fired_rules
         self.decided = sorted({e for e, _ in fired_rules})
         self.el = {e.id: e for e in rubric.model.elements}
         phrase = [key for key, (_, regex, _) in fired_rules.items() if regex is not None]
         self.matcher = RuleMatcher([fired_rules[key][1] for key in phrase])
         self.column = {key: j for j, key in enumerate(phrase)}
 
+    def load_compiled(self) -> bool:
+        """Load the compiled reader and build the patterns' automaton (numba's import, its cached machine code):
+        whether the reader is there. Once per process; forked processes find both made."""
+        from ._scan import kernel
+
+        if kernel() is None:
+            return False
+        self.matcher._automaton()
+        return True
+
+
+class _Prepared:
+    """:class:`_Rules` made on a thread of its own (see :func:`prepare_rules`); :meth:`get` waits for it."""
+
+    def __init__(self, rubric: Rubric, brand, standards, compiled: bool):
+        self.rules: _Rules | None = None
+        self._thread = threading.Thread(target=self._make, args=(rubric, brand, standards, compiled),
+                                        name="qcikit-rules", daemon=True)
+        self._thread.start()
+
+    def _make(self, rubric, brand, standards, compiled) -> None:
+        try:
+            rules = _Rules(rubric, brand, standards)
+            if compiled:
+                rules.load_compiled()
+            self.rules = rules
+        except Exception:  # noqa: BLE001 - a head start only: the run makes its own rules when this has none
+            self.rules = None
+
+    def get(self) -> "_Rules | None":
+        """The rules, once the thread is done (None when making them failed); no thread is left running, so the
+        caller may fork."""
+        self._thread.join()
+        return self.rules
+
+
+def prepare_rules(config, rubric: Rubric, folder: str | Path | None = None) -> _Prepared:
+    """Make the rules scorer's rules on a thread while the caller goes on: ``qcikit autoscore`` calls it once
+    engagement.yaml and rubric.yaml are read, so that compiling the patterns, importing numba and loading its
+    machine code (about a second and a half, all in Python) happen while Arrow parses interactions.csv
+    without holding the GIL, not after it with a core idle. Pass the result to :func:`start_rules`.
+
+    The population is not read yet: numba is loaded only when the engagement ``folder``'s population file is
+    as large as :data:`COMPILED_FROM` transcripts of a few hundred bytes each (else the run loads it, if
+    the population turns out to need it)."""
+    return _Prepared(rubric, config.brand_voice, config.response_standards, folder is None or _looks_large(Path(folder)))
+
+
+def _looks_large(folder: Path) -> bool:
+    # Bytes a transcript takes at the least in a contact centre's export: a few short lines (Parquet compresses).
+    for name, least in (("interactions.csv", 1000), ("interactions.parquet", 200)):
+        path = folder / name
+        if path.is_file():
+            return path.stat().st_size >= COMPILED_FROM * least
+    return False
+
+
+class _RulesRun:
+    """One run of the rules scorer: what it decides and how (the rules, the matcher, the chunks), then the
+    chunks scored (:meth:`result`). :meth:`start` lets forked processes begin before :meth:`result` is asked."""
+
+    def __init__(self, interactions: pd.DataFrame, rubric: Rubric, brand, chunk: int = 25_000,
+                 standards: Mapping[str, float] | None = None, rules: "_Rules | None" = None):
+        rules = rules if rules is not None else _Rules(rubric, brand, standards)
+        std_of = rules.std_of
+        self.interactions, self.fired_rules, self.decided, self.el = interactions, rules.fired_rules, rules.decided, rules.el
+        self.matcher, self.column = rules.matcher, rules.column
         # A contact centre's volume is read by the compiled reader when numba is there: chosen once for every
         # chunk, and compiled (or loaded from numba's cache) here, before the processes or threads start. Once:
         # loaded in each forked process instead (the children while the parent checks the folder), numba's
         # start took twice the CPU, each process slowing the other (1M, same run).
-        compiled = len(interactions) >= COMPILED_FROM
-        if compiled:
-            from ._scan import kernel
-
-            compiled = kernel() is not None
-            if compiled:
-                self.matcher._automaton()  # built here once: forked processes find it made
-        self.compiled = compiled
+        self.compiled = len(interactions) >= COMPILED_FROM and rules.load_compiled()
 
         # The touchpoint decides the response standard and whether the channel is live: once per distinct
         # value, then one gather (no string per row per chunk).

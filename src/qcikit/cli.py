@@ -22,10 +22,10 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 if TYPE_CHECKING:  # pandas is imported by the commands that read data, not by `qcikit --help`
     import pandas as pd
 
-def _engagement(path, on_population=None):
+def _engagement(path, on_population=None, on_rubric=None):
     from .engagement import Engagement
 
-    return Engagement.load(path, on_population)
+    return Engagement.load(path, on_population, on_rubric)
 
 
 def cmd_new(args) -> int:
@@ -77,11 +77,22 @@ def _autoscore(args, started: list) -> int:
     from . import assist
     from ._frame import distinct
 
+    prepared = []
+
+    def prepare(config, rubric) -> None:
+        # The rubric is read: its rules (and numba) are made on a thread while interactions.csv is parsed.
+        prepared.append(assist.prepare_rules(config, rubric, args.dir))
+
     def begin(population, config, rubric) -> None:
         # interactions.csv is read: the rules scorer starts on it while the rest of the folder is checked.
-        started.append(assist.start_rules(population, config, rubric, args.wave))
+        started.append(assist.start_rules(population, config, rubric, args.wave, prepared=prepared[0] if prepared else None))
 
-    eng = _engagement(args.dir, begin if args.scorer == "rules" and not args.import_file else None)
+    rules = args.scorer == "rules" and not args.import_file
+    try:
+        eng = _engagement(args.dir, begin if rules else None, prepare if rules else None)
+    finally:
+        for made in prepared:  # no thread outlives the load: the scorer may fork next
+            made.get()
     if args.import_file:
         n, where = assist.import_autoscores(eng, args.import_file)
         print(f"Took {n} machine scores from {args.import_file} into {where}; human scores were not touched.")

@@ -224,14 +224,17 @@ class Engagement:
     scores_source: str = "none"
 
     @classmethod
-    def load(cls, path: str | Path, on_population: Callable | None = None) -> "Engagement":
+    def load(cls, path: str | Path, on_population: Callable | None = None,
+             on_rubric: Callable | None = None) -> "Engagement":
         """Load and validate the folder; raise :class:`ValidationError` listing every problem.
 
         ``on_population(frame, config, rubric)`` is called once interactions.csv (or .parquet) is read and
         before it is checked, when engagement.yaml and rubric.yaml loaded cleanly: ``qcikit autoscore`` starts
         scoring the population there (:func:`qcikit.assist.start_rules`) while the rest is checked. What it
-        starts must be undone by its caller if the load then fails; an error it raises is ignored."""
-        loader = _Loader(Path(path), on_population)
+        starts must be undone by its caller if the load then fails. ``on_rubric(config, rubric)`` is called
+        when those two loaded cleanly, before the population is read: ``qcikit autoscore`` makes its rules on
+        a thread there (:func:`qcikit.assist.prepare_rules`). An error either hook raises is ignored."""
+        loader = _Loader(Path(path), on_population, on_rubric)
         loader.run()
         if loader.problems:
             raise ValidationError(str(path), loader.problems)
@@ -368,9 +371,9 @@ def read_scores_csv(path: str | Path) -> pd.DataFrame:
 class _Loader:
     """Reads an engagement folder file by file, collecting problems instead of stopping."""
 
-    def __init__(self, folder: Path, on_population: Callable | None = None):
+    def __init__(self, folder: Path, on_population: Callable | None = None, on_rubric: Callable | None = None):
         self.folder = folder
-        self.on_population = on_population
+        self.on_population, self.on_rubric = on_population, on_rubric
         self.problems: list[Problem] = []
         self.data: dict[str, Any] = {}
         self.dialect: dict[str, str] = {}
@@ -547,6 +550,7 @@ class _Loader:
         self.load_config()
         self.load_schema()
         self.load_rubric()
+        self._call(self.on_rubric)
         self.load_interactions()
         self.load_sample()
         self.load_inventory()
@@ -560,6 +564,14 @@ class _Loader:
         self.check_inventory()
         for name in ("scores", "gold"):
             self.check_complete(name)
+
+    def _call(self, hook: Callable | None, *frame) -> None:
+        """A caller's hook (see :meth:`Engagement.load`), with the config and rubric, when both loaded cleanly."""
+        if hook is not None and not self.problems and {"config", "rubric"} <= self.data.keys():
+            try:
+                hook(*frame, self.data["config"], self.data["rubric"])
+            except Exception:  # noqa: BLE001 - an early start is an optimisation: its caller works without it
+                pass
 
     def load_autoscores(self) -> None:
         """autoscores.csv or autoscores.parquet (machine scores): ids, elements and points are checked like scores'."""
@@ -696,11 +708,7 @@ class _Loader:
             df = self.csv(name, required=True)
         if df is None:
             return
-        if self.on_population is not None and not self.problems and {"config", "rubric"} <= self.data.keys():
-            try:
-                self.on_population(df, self.data["config"], self.data["rubric"])
-            except Exception:  # noqa: BLE001 - an early start is an optimisation: its caller works without it
-                pass
+        self._call(self.on_population, df)
         self._duplicates(name, df, ["interaction_id"], "interaction_id")
         self.rows(name, df["interaction_id"].isna().to_numpy(), lambda i: "interaction_id is empty.",
                   "Give every interaction a unique id.")
