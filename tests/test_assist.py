@@ -218,6 +218,34 @@ def test_parquet_writer_keeps_chunked_ids_and_marks_columns_without_nulls_requir
     np.testing.assert_array_equal(back["points"].to_numpy(dtype=float), rows["points"].to_numpy())
 
 
+def test_a_parquet_file_whose_row_groups_hold_different_dictionaries_reads_as_its_text(tmp_path):
+    """A client's Parquet file may encode each row group with a dictionary of its own, with nulls, or (another
+    writer's) a dictionary that repeats a value: each row reads as the text it holds, the ids as categories."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = ["NO-2", "NO-1", None, "NO-3", "NO-1", "NO-2"]
+    path = tmp_path / "autoscores.parquet"
+    groups = [pa.table({"interaction_id": pa.array(part).dictionary_encode(), "element": pa.array(["greeting"] * 3),
+                        "points": [1.0, 2.0, None], "scorer": pa.array(["acme"] * 3).dictionary_encode()})
+              for part in (ids[:3], ids[3:])]
+    with pq.ParquetWriter(path, groups[0].schema) as writer:
+        for group in groups:
+            writer.write_table(group)
+    assert pq.ParquetFile(path).num_row_groups == 2
+    back = assist._read_autoscores_parquet(path, assist.COLUMNS[:4])
+    assert isinstance(back["interaction_id"].dtype, pd.CategoricalDtype)
+    assert back["interaction_id"].astype(str).tolist() == [i or "" for i in ids]  # a null is an empty cell
+    assert back["scorer"].astype(str).tolist() == ["acme"] * 6
+    # A dictionary that repeats a value cannot be categories: Arrow's own conversion reads it instead.
+    repeated = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2], pa.int32()), pa.array(["NO-1", "NO-2", "NO-1"]))
+    assert assist._dictionary_categorical(pa.chunked_array([repeated])) is None
+    pq.write_table(pa.table({"interaction_id": repeated, "element": ["greeting"] * 3, "points": [1.0, 2.0, 3.0],
+                             "scorer": ["acme"] * 3}), path)
+    assert assist._read_autoscores_parquet(path, assist.COLUMNS[:4])["interaction_id"].astype(str).tolist() == \
+        ["NO-1", "NO-2", "NO-1"]
+
+
 def test_a_run_longer_than_a_spreadsheet_is_kept_as_parquet(northwind, tmp_path, monkeypatch, capsys):
     """Fifteen million rows are no CSV: past a spreadsheet's rows the run goes to autoscores.parquet, read back
     as the same table, replaced (never doubled) on a re-run, and checked by validate like the CSV."""

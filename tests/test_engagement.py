@@ -327,6 +327,41 @@ def test_arrow_and_careful_csv_readers_agree(tmp_path, name, monkeypatch):
         pd.testing.assert_frame_equal(arrow, careful)
 
 
+def test_decode_gives_each_row_its_category_whether_the_categories_are_arrow_or_python_strings():
+    """A run's ids are Arrow-backed categories, read in chunks; other categoricals hold Python strings. Both
+    decode to the same text, missing values stay missing, and both give the Parquet writer the same array."""
+    import pyarrow as pa
+
+    from qcikit._frame import arrow_categories, decode
+
+    words = ["b", "a", "é", "c d"]
+    arrow = pd.Index(pd.array(pa.chunked_array([["b", "a"], ["é", "c d"]]), dtype=pd.StringDtype("pyarrow")))
+    codes = np.array([2, 0, -1, 3, 1, 2])
+    expected = [words[k] if k >= 0 else None for k in codes]
+    for categories in (arrow, pd.Index(words, dtype=object)):
+        values = pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)))
+        got = decode(values)
+        assert [None if v is np.nan or v is None or v != v else v for v in got] == expected
+        assert arrow_categories(categories).to_pylist() == words
+        assert arrow_categories(categories, large=True).type == pa.large_string()
+
+
+def test_isin_and_lookup_on_a_run_s_categories_answer_as_pandas_does():
+    """A run's ids checked against the very ids it scored (one comparison), against the same ids in another
+    order or with one changed (hashed), and its elements' maxima looked up per category: pandas' answers."""
+    from qcikit._frame import isin, lookup
+
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    population = pd.Series([f"X{k:03d}" for k in range(50)], dtype=text)
+    codes = np.random.default_rng(3).integers(-1, 50, 400)
+    run = pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(population))))
+    for allowed in (population, population[::-1].reset_index(drop=True), population.replace("X007", "Y007")):
+        np.testing.assert_array_equal(isin(run, allowed), run.astype(object).isin(list(allowed)).to_numpy())
+    elements = pd.Series(pd.Categorical.from_codes(np.where(codes < 0, -1, codes % 3), ["greeting", "smile", "close"]))
+    maxima = pd.Series({"greeting": 2.0, "close": 4.0})
+    np.testing.assert_array_equal(lookup(elements, maxima), elements.astype(str).map(maxima).to_numpy(dtype=float))
+
+
 def test_distinct_counts_as_pandas_nunique_does():
     """The summary's count on codes agrees with pandas' ``nunique``: missing values, unused categories, a mask."""
     from qcikit._frame import distinct

@@ -47,7 +47,8 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from ._frame import decode, filter_rows, from_arrow, group_codes, in_wave, isin, lookup, per_category, to_number
+from ._frame import (arrow_categories, decode, filter_rows, from_arrow, group_codes, in_wave, isin, lookup, per_category,
+                     to_number)
 from .errors import QcikitError
 from .rubric import BRAND_PLACEHOLDERS, Rubric
 
@@ -1217,16 +1218,7 @@ def write_autoscores_parquet(rows: pd.DataFrame, path: str | Path) -> Path:
 
     def text(column: pd.Series):
         if isinstance(column.dtype, pd.CategoricalDtype):
-            categories = column.cat.categories
-            if isinstance(categories.dtype, pd.StringDtype) and categories.dtype.storage == "pyarrow":
-                # A run's million ids: Arrow's own strings, no Python object each. One array: handed the chunks
-                # as they were read, from_arrays converted them value by value (2 s).
-                categories = pa.array(categories.array)
-                if isinstance(categories, pa.ChunkedArray):
-                    categories = categories.combine_chunks()
-                categories = categories.cast(pa.string())
-            else:
-                categories = pa.array(np.asarray(categories.astype(str), dtype=object), type=pa.string())
+            categories = arrow_categories(column.cat.categories)  # a run's million ids: as Arrow holds them
             codes = column.cat.codes.to_numpy()
             missing = codes < 0
             return pa.DictionaryArray.from_arrays(pa.array(codes, mask=missing if missing.any() else None), categories)
@@ -1332,7 +1324,7 @@ def _read_autoscores_parquet(path: Path, columns) -> pd.DataFrame:
     except (OSError, pa.ArrowException) as exc:
         raise QcikitError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]}). Fix: write it again with "
                           "pandas' to_parquet or pyarrow, or save it as autoscores.csv.") from None
-    out = {}
+    out, categorical = {}, {}
     for name in table.column_names:
         column, kind = table[name], table[name].type
         if name.strip() == "points" and (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
@@ -1341,9 +1333,13 @@ def _read_autoscores_parquet(path: Path, columns) -> pd.DataFrame:
             out[name] = pc.fill_null(column, False)
         elif pa.types.is_dictionary(kind) and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)):
             out[name] = column
+            categorical[name] = _dictionary_categorical(column)
         else:
             out[name] = pc.fill_null(pc.cast(column, pa.large_string()), "")  # as the CSV reader: an empty cell is ""
-    df = from_arrow(pa.table(out))
+    # The dictionary columns made categoricals here (None: left to Arrow's conversion), the rest by Arrow.
+    made = {name: values for name, values in categorical.items() if values is not None}
+    df = from_arrow(pa.table({name: column for name, column in out.items() if name not in made}))
+    df = pd.DataFrame({name: made[name] if name in made else df[name] for name in out}, copy=False)
     for name in df.columns:
         if isinstance(df[name].dtype, pd.CategoricalDtype):
             values = df[name].cat.rename_categories(df[name].cat.categories.astype(str))
@@ -1351,6 +1347,29 @@ def _read_autoscores_parquet(path: Path, columns) -> pd.DataFrame:
                 values = (values if "" in values.cat.categories else values.cat.add_categories([""])).fillna("")
             df[name] = values
     return df
+
+
+def _dictionary_categorical(column) -> pd.Categorical | None:
+    """A dictionary-encoded text column (Parquet's, as a run writes its ids) as a categorical whose categories
+    stay Arrow strings: Arrow's own conversion made its million ids Python strings (half a second on every load
+    of an engagement that keeps a run). None when its dictionary repeats a value, which a category cannot."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if not chunks:
+        return None
+    # Parquet's reader hands every batch of a row group the same dictionary (a hundred batches of a run's ids):
+    # told in a moment by its buffers, where unifying them hashed the million ids once per batch.
+    if not all(chunk.dictionary.equals(chunks[0].dictionary) for chunk in chunks[1:]):
+        chunks = pa.chunked_array(chunks).unify_dictionaries().chunks
+    indices = pa.chunked_array([chunk.indices for chunk in chunks]).combine_chunks()
+    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    categories = pd.Index(pd.array(chunks[0].dictionary.cast(pa.large_string()), dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    try:
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+    except ValueError:  # a repeated (or missing) dictionary value
+        return None
 
 
 def _checked_autoscores(path: Path, df: pd.DataFrame, columns) -> pd.DataFrame:
@@ -1626,7 +1645,7 @@ def agreement(eng, scorer, wave: str | None = None, n_boot: int = 1000, seed: in
     kept = rows[isin(rows["interaction_id"], human["interaction_id"])]
     rows = runs(eng, kept if len(kept) else rows)
     scorer = str(rows["scorer"].iloc[0])
-    machine = rows[rows["interaction_id"].isin(human["interaction_id"])][["interaction_id", "element", "points"]]
+    machine = rows[isin(rows["interaction_id"], human["interaction_id"])][["interaction_id", "element", "points"]]
     both = human.merge(machine, on=["interaction_id", "element"], suffixes=("_human", "_machine"))
     long = pd.concat([both.assign(rater="humans", points=both["points_human"]),
                       both.assign(rater=scorer, points=both["points_machine"])], ignore_index=True)

@@ -470,8 +470,9 @@ class _Loader:
         if "" in names or len(set(names)) < len(names):
             return None
         try:
-            table = pacsv.read_csv(
-                path, read_options=pacsv.ReadOptions(use_threads=True),
+            with pa.memory_map(str(path)) as source:
+                table = pacsv.read_csv(
+                source, read_options=pacsv.ReadOptions(use_threads=True),
                 parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(column_types={c: pa.large_string() for c in header},
                                                      null_values=[""], strings_can_be_null=True,
