@@ -670,8 +670,11 @@ def test_the_compiled_reader_reads_every_transcript_as_arrow_does():
     fuzzed = _fuzzed_transcripts(5000)
     timed = _timed_transcripts(3000)
     sets = [qcikit.Engagement.load(SAMPLES / name).interactions["transcript"] for name in ("northwind", "brightwave")]
+    # The most stamped lines a transcript can hold (the reader's buffers are sized by it, never grown): every line
+    # the shortest stamp, with and without a speaker, and one longest transcript among short ones.
+    dense = ["\n".join(["[0:00]"] * 700), "\n".join(["[9:59]Agent (a):x", "[0:00]", "[1:00]Customer"] * 300), "[0:00]", "[0:00]\n"]
     sets += [qcikit.Engagement.load(SAMPLES / "voltania").interactions["transcript"].iloc[:4000], pd.Series(ODD_TRANSCRIPTS),
-             pd.Series(fuzzed), pd.Series(timed)]
+             pd.Series(fuzzed), pd.Series(timed), pd.Series(dense)]
     for transcripts in sets:
         for widths in (True, False):
             _same_reading(assist.read_agent(transcripts, compiled=True, widths=widths),

@@ -1,21 +1,21 @@
 """The compiled reader of :mod:`qcikit._scan` (numba). Module-level functions, so numba's cache keeps the
 machine code between processes: compiling takes seconds, loading it milliseconds."""
-import numba
 import numpy as np
 
+from ._kernels import borrowed, inline, jit
+
 CUSTOMER, AGENT = 1, 2  # as in assist
-jit = numba.njit(nogil=True, cache=True)
 
 
-@jit
+@inline
 def space(c):
     return c == 9 or c == 10 or c == 12 or c == 13 or c == 32
 
-@jit
+@inline
 def digit(c):
     return 48 <= c <= 57
 
-@jit
+@inline
 def word(data, i, end, w):
     if i + len(w) > end:
         return False
@@ -24,7 +24,7 @@ def word(data, i, end, w):
             return False
     return True
 
-@jit
+@inline
 def clock_at(b0, b1, b2, b3, b4, b5, b6, b7, b8):
     """``(\d{1,2}):(\d{2})(?::(\d{2}))?\]`` on the nine bytes from where the clock may start (0 past the
     line's end): (bytes it takes, seconds), or (-1, 0). The bytes come as values, so each test is a compare in
@@ -43,7 +43,7 @@ def clock_at(b0, b1, b2, b3, b4, b5, b6, b7, b8):
             return 5, hm
     return -1, 0.0
 
-@jit
+@inline
 def clock(data, q, end):
     """The clock at ``q``: (position after "]", seconds), or (-1, 0)."""
     took, seconds = clock_at(data[q] if q < end else 0, data[q + 1] if q + 1 < end else 0,
@@ -53,7 +53,7 @@ def clock(data, q, end):
                              data[q + 8] if q + 8 < end else 0)
     return (q + took if took >= 0 else -1), seconds
 
-@jit
+@inline
 def stamp(data, i, end):
     """The stamp at a line's start ``i`` (data[i] is "["): (position after "]" or -1, seconds of the clock,
     position of the date or -1)."""
@@ -74,7 +74,7 @@ def stamp(data, i, end):
     after, seconds = clock(data, q, end)
     return after, seconds, -1
 
-@jit
+@inline
 def prefix(data, i, end, agent_word, closed):
     """Where the agent's words start on a line that opens with "[" (``i`` when the prefix does not match).
     ``closed``: the position after the line's first "]" when the stamp found it, else -1."""
@@ -123,7 +123,7 @@ _HIGHS = np.uint64(0x8080808080808080)
 _BREAKS = np.uint64(0x0A0A0A0A0A0A0A0A)  # "\n" in every byte
 
 
-@jit
+@inline
 def line_end(data, words, i, stop):
     """The position of the first "\n" in ``data[i:stop]`` (``stop`` when none). Eight bytes at a time where
     ``words`` (the same bytes as uint64) allows: a byte equal to "\n" is a zero byte of ``word ^ _BREAKS``,
@@ -147,7 +147,7 @@ def line_end(data, words, i, stop):
     return stop
 
 
-@jit
+@inline
 def civil_days(data, p):
     """Days since 1970-01-01 of the "YYYY-MM-DD" at ``p``, as Arrow's ``strptime("%Y-%m-%d")`` reads it: a month
     of 1–12 and a day of 1–31 (the 30th of February runs on into March), else -1 and False."""
@@ -174,8 +174,19 @@ def read_agent(data, words, offsets, customer_word, agent_word, gap, widths,
     the agent had answered, the agent's longest line in characters (when ``widths``), and the agent's lines
     (stamp and name removed) joined by "\n" into ``out`` and ``out_offsets`` (Arrow's string buffers; the
     agent's text is never longer than the transcript). Returns the bytes written by then."""
+    # The caller holds every array for the whole call: views that count no reference (see qcikit._kernels).
+    data, words, offsets = borrowed(data), borrowed(words), borrowed(offsets)
+    customer_word, agent_word = borrowed(customer_word), borrowed(agent_word)
+    answered, has_customer, silent = borrowed(answered), borrowed(has_customer), borrowed(silent)
+    widest, out, out_offsets = borrowed(widest), borrowed(out), borrowed(out_offsets)
     n = len(offsets) - 1
-    cap = 64  # the stamped lines of one transcript: grown when a transcript has more
+    # The stamped lines of the longest transcript, at most: k stamped lines take six bytes each ("[0:00]", the
+    # shortest stamp) and k - 1 line breaks, so k <= (bytes + 1) / 7. Made once and never grown (numba checks no
+    # bound), so the loop carries no array whose reference it must count.
+    longest = 0
+    for t in range(n):
+        longest = max(longest, offsets[t + 1] - offsets[t])
+    cap = longest // 6 + 1
     raw = np.empty(cap, np.float64)
     who_of = np.empty(cap, np.int8)
     dated = np.empty(cap, np.bool_)
@@ -202,17 +213,6 @@ def read_agent(data, words, offsets, customer_word, agent_word, gap, widths,
                     elif word(data, k, end, agent_word):
                         who = AGENT
                     current = who
-                    if ns == cap:
-                        cap *= 2
-                        grown = np.empty(cap, np.float64)
-                        grown[:ns] = raw[:ns]
-                        raw = grown
-                        grown_who = np.empty(cap, np.int8)
-                        grown_who[:ns] = who_of[:ns]
-                        who_of = grown_who
-                        grown_dated = np.empty(cap, np.bool_)
-                        grown_dated[:ns] = dated[:ns]
-                        dated = grown_dated
                     ok = False
                     if at >= 0:
                         days, ok = civil_days(data, at)
