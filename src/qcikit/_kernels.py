@@ -7,6 +7,10 @@ atomic operations per line of transcript, more than half of the reader's time (`
 transcripts: numba's ``NRT_incref``/``NRT_decref`` were the two hottest instructions of the whole command).
 A kernel's arrays belong to its caller, who holds them for the whole call: the kernel works on views that
 count nothing.
+
+numba's cache keys a kernel on its own file: a change here (to :func:`borrowed`) does not invalidate the kernels'
+cached code. After changing this module, delete the ``_scan_kernel*``/``_dfa_kernel*`` ``.nbi``/``.nbc`` files in
+``__pycache__``.
 """
 import numba
 from numba.core import cgutils
